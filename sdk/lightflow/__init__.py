@@ -1,0 +1,3 @@
+"""Lightflow: a lightweight, distributed workflow system for Python."""
+
+__version__ = "2.0.0.dev0"

@@ -1,0 +1,120 @@
+from lightflow.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DocumentSection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DOCUMENT_SECTION_UNSPECIFIED: _ClassVar[DocumentSection]
+    DOCUMENT_SECTION_DATA: _ClassVar[DocumentSection]
+    DOCUMENT_SECTION_META: _ClassVar[DocumentSection]
+DOCUMENT_SECTION_UNSPECIFIED: DocumentSection
+DOCUMENT_SECTION_DATA: DocumentSection
+DOCUMENT_SECTION_META: DocumentSection
+
+class CreateDocumentRequest(_message.Message):
+    __slots__ = ("run_id", "initial_data_bson")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_DATA_BSON_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    initial_data_bson: bytes
+    def __init__(self, run_id: _Optional[str] = ..., initial_data_bson: _Optional[bytes] = ...) -> None: ...
+
+class CreateDocumentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteDocumentRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class DeleteDocumentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRequest(_message.Message):
+    __slots__ = ("run_id", "key", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class GetResponse(_message.Message):
+    __slots__ = ("found", "value")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    value: _common_pb2.Payload
+    def __init__(self, found: _Optional[bool] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
+
+class SetRequest(_message.Message):
+    __slots__ = ("run_id", "key", "value", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    value: _common_pb2.Payload
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class SetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PushRequest(_message.Message):
+    __slots__ = ("run_id", "key", "value", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    value: _common_pb2.Payload
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class PushResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ExtendRequest(_message.Message):
+    __slots__ = ("run_id", "key", "values", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    values: _containers.RepeatedCompositeFieldContainer[_common_pb2.Payload]
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., values: _Optional[_Iterable[_Union[_common_pb2.Payload, _Mapping]]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class ExtendResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeleteRequest(_message.Message):
+    __slots__ = ("run_id", "key", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class DeleteResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
