@@ -1,0 +1,5 @@
+"""The ready-made task types."""
+
+from lightflow._task import PythonTask
+
+__all__ = ["PythonTask"]
