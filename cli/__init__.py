@@ -1,1 +1,1 @@
-"""TODO"""
+"""lfctl: the Lightflow command line, over gRPC."""

@@ -36,7 +36,8 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
 TOKEN_METADATA_KEY = "authorization"
 
 # Status codes worth trying on another replica: the call did not reach a working server.
-RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+# (Not DEADLINE_EXCEEDED: the call may have taken effect, and not every call is idempotent.)
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE})
 
 
 def token_metadata(token: str | None) -> tuple[tuple[str, str], ...]:

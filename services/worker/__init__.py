@@ -1,1 +1,1 @@
-"""TODO"""
+"""The worker service: runs task callbacks for its queues in a pool of processes."""

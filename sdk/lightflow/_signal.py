@@ -1,0 +1,127 @@
+"""The `signal` object a task callback receives: starting, joining and stopping DAGs and the
+workflow, through any scheduler replica."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import cloudpickle
+import grpc
+
+from lightflow._codec import ENCODING_CLOUDPICKLE
+from lightflow._dag import Dag
+from lightflow._data import MultiTaskData, TaskData
+from lightflow._errors import LightflowError
+from lightflow._replicas import Replicas
+from lightflow.v1 import common_pb2, scheduler_pb2
+
+_CALL_TIMEOUT_S = 30.0
+# One JoinDags call waits this long at most; the task then calls again (any replica).
+_JOIN_WAIT_MS = 10_000
+
+
+class SignalError(LightflowError):
+    """A signal the schedulers refused, with their reason."""
+
+
+def _input_payload(data: object) -> common_pb2.Payload | None:
+    """The input of a started DAG's first tasks: one dataset (TaskData)."""
+    if data is None:
+        return None
+    if isinstance(data, MultiTaskData):
+        data = data.copy()
+        data.flatten(in_place=True)
+        data = data.default_dataset
+    elif isinstance(data, dict):
+        data = TaskData(data)
+    elif not isinstance(data, TaskData):
+        raise SignalError(
+            f"start_dag data must be task data (TaskData, MultiTaskData or a dict),"
+            f" not {type(data).__name__}"
+        )
+    return common_pb2.Payload(
+        encoding=ENCODING_CLOUDPICKLE, data=cloudpickle.dumps(data, protocol=5)
+    )
+
+
+class TaskSignal:
+    """Requests from a running task to the schedulers."""
+
+    def __init__(
+        self,
+        replicas: Replicas,
+        run_id: str,
+        dag_instance: str,
+        notify: Callable[[tuple[Any, ...]], None],
+        entry_id: str,
+    ) -> None:
+        self._replicas = replicas
+        self._run_id = run_id
+        self._dag_instance = dag_instance
+        self._notify = notify
+        self._entry_id = entry_id
+
+    def _call(self, what: str, fn: Callable[[Any], Any]) -> Any:
+        try:
+            return self._replicas.call(fn)
+        except grpc.RpcError as err:
+            raise SignalError(f"{what} failed: {err.details()}") from err
+
+    def start_dag(self, dag: Dag | str, *, data: object = None) -> str | None:
+        """Start a new instance of a DAG of this workflow, given by object or name. Returns
+        the instance's name ("sub_dag:1"), or None when the run is stopping."""
+        name = dag.name if isinstance(dag, Dag) else str(dag)
+        request = scheduler_pb2.StartDagRequest(run_id=self._run_id, dag_name=name)
+        payload = _input_payload(data)
+        if payload is not None:
+            request.data.CopyFrom(payload)
+        response = self._call(
+            f"start_dag('{name}')",
+            lambda stubs: stubs.signal.StartDag(request, timeout=_CALL_TIMEOUT_S),
+        )
+        return response.dag_instance or None
+
+    def join_dags(self, names: Sequence[str] | None = None) -> None:
+        """Block until the named DAG instances (default: all others of the run) have
+        ended. The task's worker slot is free for other tasks meanwhile."""
+        request = scheduler_pb2.JoinDagsRequest(
+            run_id=self._run_id,
+            dag_instances=[n for n in names or [] if n],
+            caller_dag_instance=self._dag_instance,
+            wait_ms=_JOIN_WAIT_MS,
+        )
+        timeout = _JOIN_WAIT_MS / 1000 + _CALL_TIMEOUT_S
+        self._notify(("blocked", self._entry_id))
+        try:
+            while not self._call(
+                "join_dags", lambda stubs: stubs.signal.JoinDags(request, timeout=timeout)
+            ).done:
+                pass
+        finally:
+            self._notify(("unblocked", self._entry_id))
+
+    def stop_workflow(self) -> None:
+        """Stop the run: nothing new starts, running tasks finish, the run ends stopped."""
+        request = scheduler_pb2.StopRunRequest(run_id=self._run_id)
+        self._call(
+            "stop_workflow", lambda stubs: stubs.scheduler.StopRun(request, timeout=_CALL_TIMEOUT_S)
+        )
+
+    def stop_dag(self, name: str | None = None) -> None:
+        """Stop a DAG instance (default: the task's own)."""
+        request = scheduler_pb2.StopDagRequest(
+            run_id=self._run_id, dag_instance=name or self._dag_instance
+        )
+        self._call(
+            "stop_dag", lambda stubs: stubs.signal.StopDag(request, timeout=_CALL_TIMEOUT_S)
+        )
+
+    @property
+    def is_stopped(self) -> bool:
+        """True when the run is stopping or over."""
+        request = scheduler_pb2.GetRunRequest(run_id=self._run_id)
+        response = self._call(
+            "is_stopped", lambda stubs: stubs.scheduler.GetRun(request, timeout=_CALL_TIMEOUT_S)
+        )
+        return bool(response.run.status != common_pb2.RUN_STATUS_RUNNING)

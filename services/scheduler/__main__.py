@@ -1,0 +1,102 @@
+"""python -m lightflow_scheduler: one scheduler replica. Run as many as you like."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import click
+import redis
+import structlog
+
+from lightflow.v1 import scheduler_pb2_grpc
+from lightflow_common.logging import configure_logging
+from lightflow_common.server import ServeOptions, serve
+from lightflow_scheduler.config import SchedulerConfig
+from lightflow_scheduler.core import SchedulerCore
+from lightflow_scheduler.servicer import SchedulerServicer, SignalServicer, WorkServicer
+from lightflow_scheduler.store_link import StoreLink
+
+log = structlog.get_logger(__name__)
+
+SERVICE_NAMES = [
+    "lightflow.v1.SchedulerService",
+    "lightflow.v1.SignalService",
+    "lightflow.v1.WorkService",
+]
+
+
+def _sweep_forever(core: SchedulerCore, stopped: threading.Event) -> None:
+    # A timer only for leases and clean-up, never on a task's path.
+    interval = max(0.2, core.config.lease_timeout_s / 3)
+    while not stopped.wait(interval):
+        try:
+            core.sweep()
+        except Exception as err:
+            log.warning("sweep_failed", error=str(err))
+
+
+@click.command()
+@click.option("--listen", envvar="LIGHTFLOW_SCHEDULER_LISTEN", default="127.0.0.1:50051",
+              show_default=True, help="host:port to serve on (port 0: any free port).")
+@click.option("--redis-url", envvar="LIGHTFLOW_REDIS_URL", default="redis://127.0.0.1:6379/0",
+              show_default=True)
+@click.option("--store-address", envvar="LIGHTFLOW_STORE_ADDRESS", default="127.0.0.1:50070",
+              show_default=True)
+@click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None, help="Shared token.")
+@click.option("--namespace", envvar="LIGHTFLOW_NAMESPACE", default="lf", show_default=True,
+              help="Prefix of every redis key.")
+@click.option("--lease-timeout", envvar="LIGHTFLOW_LEASE_TIMEOUT", type=float, default=15.0,
+              show_default=True, help="Seconds without heartbeat before a task is handed out again.")
+@click.option("--ready-file", type=click.Path(path_type=Path), default=None,
+              help="Write the bound address here once serving.")
+@click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
+def main(
+    listen: str,
+    redis_url: str,
+    store_address: str,
+    token: str | None,
+    namespace: str,
+    lease_timeout: float,
+    ready_file: Path | None,
+    log_level: str,
+) -> None:
+    config = SchedulerConfig(
+        listen=listen,
+        redis_url=redis_url,
+        store_address=store_address,
+        token=token or None,
+        namespace=namespace,
+        lease_timeout_s=lease_timeout,
+        ready_file=ready_file,
+        log_level=log_level,
+    )
+    configure_logging(config.log_level)
+    client = redis.Redis.from_url(config.redis_url, health_check_interval=10)
+    store = StoreLink(config.store_address, config.token)
+    core = SchedulerCore(config, client, store)
+    stopped = threading.Event()
+    threading.Thread(target=_sweep_forever, args=(core, stopped), daemon=True).start()
+
+    def register(server: object) -> None:
+        scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(SchedulerServicer(core), server)
+        scheduler_pb2_grpc.add_SignalServiceServicer_to_server(SignalServicer(core), server)
+        scheduler_pb2_grpc.add_WorkServiceServicer_to_server(WorkServicer(core), server)
+
+    def healthy() -> bool:
+        try:
+            return core.healthy()
+        except redis.RedisError:
+            return False
+
+    serve(
+        ServeOptions(listen=config.listen, token=config.token, ready_file=config.ready_file),
+        register,
+        service_names=SERVICE_NAMES,
+        healthy=healthy,
+        on_stop=stopped.set,
+    )
+
+
+if __name__ == "__main__":
+    main()

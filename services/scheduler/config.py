@@ -1,0 +1,28 @@
+"""The scheduler's configuration: one frozen value, filled once in main()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    # "host:port" to serve on; loopback unless told otherwise.
+    listen: str = "127.0.0.1:50051"
+    # Where all run state lives.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # The store service, for creating and removing run documents; also told to workers.
+    store_address: str = "127.0.0.1:50070"
+    # Shared token every call must carry; None: no check (loopback development).
+    token: str | None = None
+    # Prefix of every redis key, so several stacks can share one redis.
+    namespace: str = "lf"
+    # A leased task whose worker sends no heartbeat for this long is handed out again.
+    lease_timeout_s: float = 15.0
+    # After this many lost leases a task fails instead of being handed out again.
+    max_attempts: int = 5
+    # How long an ended run's state and events stay readable.
+    retention_s: int = 24 * 3600
+    ready_file: Path | None = None
+    log_level: str = "info"

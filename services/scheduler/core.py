@@ -1,0 +1,692 @@
+"""The scheduler's logic, free of gRPC: every state change is one Lua script on redis, so any
+replica can serve any request and a replica that dies mid-call leaves nothing half-done."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import redis
+import structlog
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
+from lightflow_scheduler.config import SchedulerConfig
+from lightflow_scheduler.graph import WorkflowGraph, build_graph
+from lightflow_scheduler.keys import QUEUE_GROUP, Keys
+from lightflow_scheduler.locks import RedisLock
+from lightflow_scheduler.scripts import Scripts
+
+log = structlog.get_logger(__name__)
+
+_RUN_STATUS = {
+    "running": common_pb2.RUN_STATUS_RUNNING,
+    "stopping": common_pb2.RUN_STATUS_STOPPING,
+    "succeeded": common_pb2.RUN_STATUS_SUCCEEDED,
+    "failed": common_pb2.RUN_STATUS_FAILED,
+    "aborted": common_pb2.RUN_STATUS_ABORTED,
+    "stopped": common_pb2.RUN_STATUS_STOPPED,
+}
+_RUN_STATUS_NAME = {v: k for k, v in _RUN_STATUS.items()}
+_DAG_STATUS = {
+    "running": common_pb2.DAG_STATUS_RUNNING,
+    "succeeded": common_pb2.DAG_STATUS_SUCCEEDED,
+    "failed": common_pb2.DAG_STATUS_FAILED,
+    "stopped": common_pb2.DAG_STATUS_STOPPED,
+}
+_TASK_STATUS = {
+    "waiting": common_pb2.TASK_STATUS_WAITING,
+    "queued": common_pb2.TASK_STATUS_QUEUED,
+    "running": common_pb2.TASK_STATUS_RUNNING,
+    "succeeded": common_pb2.TASK_STATUS_SUCCEEDED,
+    "failed": common_pb2.TASK_STATUS_FAILED,
+    "skipped": common_pb2.TASK_STATUS_SKIPPED,
+    "stopped": common_pb2.TASK_STATUS_STOPPED,
+    "aborted": common_pb2.TASK_STATUS_ABORTED,
+    "cancelled": common_pb2.TASK_STATUS_CANCELLED,
+}
+_TASK_STATUS_NAME = {v: k for k, v in _TASK_STATUS.items()}
+_EVENT_TYPE = {
+    "run_started": scheduler_pb2.RUN_EVENT_TYPE_RUN_STARTED,
+    "run_ended": scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,
+    "run_stopping": scheduler_pb2.RUN_EVENT_TYPE_RUN_STOPPING,
+    "dag_started": scheduler_pb2.RUN_EVENT_TYPE_DAG_STARTED,
+    "dag_ended": scheduler_pb2.RUN_EVENT_TYPE_DAG_ENDED,
+    "task_queued": scheduler_pb2.RUN_EVENT_TYPE_TASK_QUEUED,
+    "task_started": scheduler_pb2.RUN_EVENT_TYPE_TASK_STARTED,
+    "task_ended": scheduler_pb2.RUN_EVENT_TYPE_TASK_ENDED,
+    "task_output": scheduler_pb2.RUN_EVENT_TYPE_TASK_OUTPUT,
+    "task_lease_expired": scheduler_pb2.RUN_EVENT_TYPE_TASK_LEASE_EXPIRED,
+}
+_FINAL_RUN_STATES = frozenset({"succeeded", "failed", "aborted", "stopped"})
+
+
+class SchedulerError(Exception):
+    """Root of the scheduler's domain errors."""
+
+
+class NotFoundError(SchedulerError):
+    pass
+
+
+class InvalidArgumentError(SchedulerError):
+    pass
+
+
+class StoreUnavailableError(SchedulerError):
+    pass
+
+
+class RunStore:
+    """What the scheduler needs of the store service: a run's document comes and goes."""
+
+    def create_document(self, run_id: str) -> None: ...
+
+    def delete_document(self, run_id: str) -> None: ...
+
+
+def _ms(value: bytes | str | None) -> int:
+    return int(value) if value else 0
+
+
+def _timestamp(ms: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMilliseconds(ms)
+    return ts
+
+
+def _s(value: bytes | None) -> str:
+    return value.decode() if value is not None else ""
+
+
+def _failure(raw: bytes | str | None) -> common_pb2.Failure | None:
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return common_pb2.Failure(
+        type=data.get("type", ""),
+        message=data.get("message", ""),
+        stack_trace=data.get("stack_trace", ""),
+    )
+
+
+def failure_json(failure: common_pb2.Failure) -> str:
+    return json.dumps(
+        {"type": failure.type, "message": failure.message, "stack_trace": failure.stack_trace}
+    )
+
+
+@dataclass
+class WorkerSession:
+    """One worker's stream on this replica."""
+
+    worker_id: str
+    hostname: str
+    pid: int
+    queues: list[str]
+    concurrency: int
+    # (definition hash, dag, task) whose code this stream has already carried
+    code_sent: set[tuple[str, str, str]] = field(default_factory=set)
+    credit: int = 0
+    closed: bool = False
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def add_credit(self, n: int) -> None:
+        with self.changed:
+            self.credit += n
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        with self.changed:
+            self.closed = True
+            self.changed.notify_all()
+
+    def wait_for_credit(self, timeout: float) -> int:
+        with self.changed:
+            self.changed.wait_for(lambda: self.credit > 0 or self.closed, timeout)
+            return 0 if self.closed else self.credit
+
+
+class SchedulerCore:
+    def __init__(self, config: SchedulerConfig, client: redis.Redis, store: RunStore) -> None:
+        self.config = config
+        self.redis = client
+        self.keys = Keys(config.namespace)
+        self.store = store
+        self.scripts = Scripts(client)
+        self._graphs: dict[str, WorkflowGraph] = {}
+        self._graphs_lock = threading.Lock()
+        self._lease_ms = int(config.lease_timeout_s * 1000)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _argv(self, *args: object) -> list[object]:
+        return [self.config.namespace, int(time.time() * 1000), self.config.retention_s, *args]
+
+    def healthy(self) -> bool:
+        return bool(self.redis.ping())
+
+    def graph(self, definition_hash: str) -> WorkflowGraph:
+        """The graph of a registered definition; definitions never change once stored."""
+        with self._graphs_lock:
+            cached = self._graphs.get(definition_hash)
+        if cached is not None:
+            return cached
+        raw = self.redis.get(self.keys.definition(definition_hash))
+        if raw is None:
+            raise NotFoundError(f"workflow definition {definition_hash} is not registered")
+        definition = workflow_pb2.WorkflowDefinition.FromString(raw)
+        graph = build_graph(definition)
+        with self._graphs_lock:
+            self._graphs[definition_hash] = graph
+        return graph
+
+    # -- workflows -----------------------------------------------------------------------
+
+    def register_workflow(self, definition: workflow_pb2.WorkflowDefinition) -> WorkflowGraph:
+        try:
+            graph = build_graph(definition)
+        except ValueError as err:
+            raise InvalidArgumentError(str(err)) from err
+        summary = {
+            "hash": graph.definition_hash,
+            "description": definition.description,
+            "dags": [d.name for d in definition.dags],
+            "registered_ms": int(time.time() * 1000),
+        }
+        queues = sorted(graph.queues)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.keys.definition(graph.definition_hash), definition.SerializeToString())
+        pipe.hset(self.keys.graph(graph.definition_hash), mapping=graph.redis_fields())
+        pipe.sadd(self.keys.queues, *queues)
+        pipe.hset(self.keys.workflows, definition.name, json.dumps(summary))
+        pipe.execute()
+        self.ensure_queue_groups(queues)
+        with self._graphs_lock:
+            self._graphs[graph.definition_hash] = graph
+        log.info("workflow_registered", workflow=definition.name, hash=graph.definition_hash)
+        return graph
+
+    def list_workflows(self) -> list[scheduler_pb2.WorkflowSummary]:
+        result = []
+        for name, raw in sorted(self.redis.hgetall(self.keys.workflows).items()):
+            summary = json.loads(raw)
+            result.append(
+                scheduler_pb2.WorkflowSummary(
+                    name=name.decode(),
+                    definition_hash=summary["hash"],
+                    description=summary["description"],
+                    dag_names=summary["dags"],
+                    registered_at=_timestamp(summary["registered_ms"]),
+                )
+            )
+        return result
+
+    def ensure_queue_groups(self, queues: list[str]) -> None:
+        for queue in queues:
+            try:
+                self.redis.xgroup_create(self.keys.queue(queue), QUEUE_GROUP, id="0", mkstream=True)
+            except redis.ResponseError as err:
+                if "BUSYGROUP" not in str(err):
+                    raise
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def start_run(self, workflow_name: str, arguments: dict[str, str], keep_data: bool) -> str:
+        raw = self.redis.hget(self.keys.workflows, workflow_name)
+        if raw is None:
+            known = sorted(n.decode() for n in self.redis.hkeys(self.keys.workflows))
+            raise NotFoundError(
+                f"workflow '{workflow_name}' is not registered"
+                f" (registered: {', '.join(known) or 'none'})"
+            )
+        if arguments:
+            raise InvalidArgumentError(
+                f"workflow '{workflow_name}' takes no arguments, got: {', '.join(sorted(arguments))}"
+            )
+        definition_hash = json.loads(raw)["hash"]
+        graph = self.graph(definition_hash)
+        run_id = uuid.uuid4().hex
+        try:
+            self.store.create_document(run_id)
+        except Exception as err:
+            raise StoreUnavailableError(f"the store service cannot create the run: {err}") from err
+        autostart = [d.name for d in graph.definition.dags if d.autostart]
+        self.scripts.start_run(
+            args=self._argv(run_id, workflow_name, definition_hash, int(keep_data), *autostart)
+        )
+        log.info("run_started", run_id=run_id, workflow=workflow_name)
+        return run_id
+
+    def _run_fields(self, run_id: str) -> dict[bytes, bytes]:
+        fields: dict[bytes, bytes] = self.redis.hgetall(self.keys.run(run_id))
+        if not fields:
+            raise NotFoundError(f"run '{run_id}' not found (unknown, or its retention ended)")
+        return fields
+
+    def _run_proto(self, run_id: str, fields: dict[bytes, bytes]) -> scheduler_pb2.Run:
+        run = scheduler_pb2.Run(
+            id=run_id,
+            workflow_name=_s(fields.get(b"wf")),
+            definition_hash=_s(fields.get(b"def")),
+            status=_RUN_STATUS.get(_s(fields.get(b"status")), common_pb2.RUN_STATUS_UNSPECIFIED),
+            started_at=_timestamp(_ms(fields.get(b"started"))),
+            keep_data=fields.get(b"keep") == b"1",
+        )
+        if fields.get(b"ended"):
+            run.ended_at.CopyFrom(_timestamp(_ms(fields.get(b"ended"))))
+        failure = _failure(fields.get(b"failure"))
+        if failure is not None:
+            run.failure.CopyFrom(failure)
+        return run
+
+    def get_run(self, run_id: str) -> scheduler_pb2.Run:
+        fields = self._run_fields(run_id)
+        run = self._run_proto(run_id, fields)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.run_dags(run_id))
+        pipe.hgetall(self.keys.run_tasks(run_id))
+        dags_raw, tasks_raw = pipe.execute()
+        dags = {k.decode(): v.decode() for k, v in dags_raw.items()}
+        tasks = {k.decode(): v.decode() for k, v in tasks_raw.items()}
+        graph = self.graph(run.definition_hash)
+        instances = sorted(
+            (name for name in dags if "|" not in name), key=lambda i: int(dags.get(f"{i}|n", 0))
+        )
+        for inst in instances:
+            dag_name = dags.get(f"{inst}|dag", inst)
+            run.dags.append(
+                scheduler_pb2.DagInstance(
+                    instance=inst,
+                    dag_name=dag_name,
+                    status=_DAG_STATUS.get(dags[inst], common_pb2.DAG_STATUS_UNSPECIFIED),
+                )
+            )
+            for task in graph.dags[dag_name].tasks.values():
+                key = f"{inst}/{task.name}"
+                run.tasks.append(
+                    scheduler_pb2.TaskState(
+                        dag_instance=inst,
+                        task_name=task.name,
+                        status=_TASK_STATUS[tasks.get(f"{key}|s", "waiting")],
+                        attempt=int(tasks.get(f"{key}|a", 0)),
+                        worker_id=tasks.get(f"{key}|w", ""),
+                        queue=task.queue,
+                    )
+                )
+        return run
+
+    def list_runs(self, status: int, limit: int) -> list[scheduler_pb2.Run]:
+        wanted = _RUN_STATUS_NAME.get(status)
+        ids = [i.decode() for i in self.redis.zrevrange(self.keys.runs, 0, -1)]
+        runs: list[scheduler_pb2.Run] = []
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            pipe = self.redis.pipeline(transaction=False)
+            for run_id in chunk:
+                pipe.hgetall(self.keys.run(run_id))
+            for run_id, fields in zip(chunk, pipe.execute(), strict=True):
+                if not fields or (wanted and _s(fields.get(b"status")) != wanted):
+                    continue
+                runs.append(self._run_proto(run_id, fields))
+                if len(runs) >= (limit or 100):
+                    return runs
+        return runs
+
+    def stop_run(self, run_id: str, reason: str = "stop requested") -> int:
+        try:
+            status = self.scripts.stop_run(args=self._argv(run_id, reason))
+        except redis.ResponseError as err:
+            raise NotFoundError(f"run '{run_id}' not found") from err
+        status_name = status.decode()
+        if status_name in _FINAL_RUN_STATES:
+            self.clean_up_run(run_id)
+        return _RUN_STATUS[status_name]
+
+    def watch_run(
+        self, run_id: str, after_event_id: str, active: Callable[[], bool]
+    ) -> Iterator[scheduler_pb2.RunEvent]:
+        """The run's events after `after_event_id`, live, until the run's final event."""
+        self._run_fields(run_id)
+        key = self.keys.run_events(run_id)
+        cursor = after_event_id or "0-0"
+        while active():
+            reply = self.redis.xread({key: cursor}, count=500, block=2000)
+            if not reply:
+                if not self.redis.exists(key):
+                    return  # the run's retention ended while we waited
+                continue
+            for entry_id, fields in reply[0][1]:
+                cursor = entry_id.decode()
+                event = self.event_proto(run_id, cursor, fields)
+                yield event
+                if event.type == scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED:
+                    return
+
+    @staticmethod
+    def event_proto(run_id: str, entry_id: str, fields: dict[bytes, bytes]) -> scheduler_pb2.RunEvent:
+        f = {k.decode(): v for k, v in fields.items()}
+        ty = _s(f.get("ty"))
+        event = scheduler_pb2.RunEvent(
+            id=entry_id,
+            time=_timestamp(_ms(f.get("ts"))),
+            type=_EVENT_TYPE.get(ty, scheduler_pb2.RUN_EVENT_TYPE_UNSPECIFIED),
+            run_id=run_id,
+            dag_instance=_s(f.get("i")),
+            task_name=_s(f.get("k")),
+            attempt=_ms(f.get("a")),
+            worker_id=_s(f.get("w")),
+            text=f.get("x", b"").decode(errors="replace"),
+            stream=_s(f.get("o")),
+        )
+        status = _s(f.get("s"))
+        if ty == "run_ended":
+            event.run_status = _RUN_STATUS.get(status, common_pb2.RUN_STATUS_UNSPECIFIED)
+        elif ty == "dag_ended":
+            event.dag_status = _DAG_STATUS.get(status, common_pb2.DAG_STATUS_UNSPECIFIED)
+        elif ty == "task_ended":
+            event.task_status = _TASK_STATUS.get(status, common_pb2.TASK_STATUS_UNSPECIFIED)
+        failure = _failure(f.get("f"))
+        if failure is not None:
+            event.failure.CopyFrom(failure)
+        return event
+
+    # -- signals from running tasks ------------------------------------------------------
+
+    def start_dag(self, run_id: str, dag_name: str, data: bytes) -> str:
+        try:
+            instance = self.scripts.start_dag(args=self._argv(run_id, dag_name, data))
+        except redis.ResponseError as err:
+            message = str(err)
+            if message.startswith("UNKNOWN_DAG"):
+                graph = self.graph(_s(self.redis.hget(self.keys.run(run_id), "def")))
+                raise NotFoundError(
+                    f"workflow '{graph.definition.name}' has no DAG named '{dag_name}'"
+                    f" (its DAGs: {', '.join(graph.dags)})"
+                ) from err
+            raise NotFoundError(f"run '{run_id}' not found") from err
+        return _s(instance)
+
+    def join_dags(self, run_id: str, instances: list[str], caller: str, wait_ms: int) -> bool:
+        """True once every instance ended (or the run stops); False after `wait_ms`."""
+        deadline = time.monotonic() + wait_ms / 1000
+        events = self.keys.run_events(run_id)
+        last = self.redis.xrevrange(events, count=1)
+        # Events after this id wake us; reading it before the check closes the race.
+        cursor = last[0][0].decode() if last else "0-0"
+        while True:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hget(self.keys.run(run_id), "status")
+            pipe.hgetall(self.keys.run_dags(run_id))
+            status, dags_raw = pipe.execute()
+            if status is None:
+                raise NotFoundError(f"run '{run_id}' not found")
+            if status != b"running":
+                return True
+            dags = {k.decode(): v.decode() for k, v in dags_raw.items()}
+            targets = instances or [d for d in dags if "|" not in d and d != caller]
+            unknown = [i for i in targets if i not in dags]
+            if unknown:
+                raise NotFoundError(f"run '{run_id}' has no DAG instance {', '.join(unknown)}")
+            if all(dags[i] != "running" for i in targets):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            reply = self.redis.xread({events: cursor}, count=1000, block=max(1, int(remaining * 1000)))
+            if reply:
+                cursor = reply[0][1][-1][0].decode()
+
+    def stop_dag(self, run_id: str, instance: str) -> None:
+        raise InvalidArgumentError("stopping a single DAG instance is not supported yet")
+
+    # -- workers -------------------------------------------------------------------------
+
+    def worker_seen(self, session: WorkerSession, running: int) -> None:
+        info = {
+            "hostname": session.hostname,
+            "pid": session.pid,
+            "queues": session.queues,
+            "concurrency": session.concurrency,
+            "running": running,
+            "last_seen_ms": int(time.time() * 1000),
+        }
+        self.redis.hset(self.keys.workers, session.worker_id, json.dumps(info))
+
+    def worker_gone(self, worker_id: str) -> None:
+        self.redis.hdel(self.keys.workers, worker_id)
+
+    def list_workers(self) -> list[scheduler_pb2.WorkerInfo]:
+        horizon = int(time.time() * 1000) - 3 * self._lease_ms
+        workers = []
+        for worker_id, raw in sorted(self.redis.hgetall(self.keys.workers).items()):
+            info = json.loads(raw)
+            if info["last_seen_ms"] < horizon:
+                continue
+            workers.append(
+                scheduler_pb2.WorkerInfo(
+                    worker_id=worker_id.decode(),
+                    hostname=info["hostname"],
+                    pid=info["pid"],
+                    queues=info["queues"],
+                    concurrency=info["concurrency"],
+                    running=info["running"],
+                    last_seen=_timestamp(info["last_seen_ms"]),
+                )
+            )
+        return workers
+
+    def next_leases(
+        self, session: WorkerSession, reader: redis.Redis, block_ms: int
+    ) -> list[scheduler_pb2.TaskLease]:
+        """Blocks up to `block_ms` for ready tasks on the session's queues; hands out at most
+        the session's credit (one entry more per extra queue in the worst case)."""
+        credit = session.credit
+        if credit <= 0:
+            return []
+        streams = {self.keys.queue(q): ">" for q in session.queues}
+        reply = reader.xreadgroup(
+            QUEUE_GROUP, session.worker_id, streams, count=credit, block=block_ms
+        )
+        if not reply:
+            return []
+        args: list[object] = [session.worker_id]
+        entries: list[tuple[str, str, dict[bytes, bytes]]] = []
+        prefix_len = len(self.keys.queue(""))
+        for stream_key, items in reply:
+            queue = stream_key.decode()[prefix_len:]
+            for entry_id, fields in items:
+                if not fields:  # deleted while pending
+                    continue
+                entries.append((queue, entry_id.decode(), fields))
+                args += [
+                    queue,
+                    entry_id,
+                    fields[b"r"],
+                    fields[b"i"],
+                    fields[b"d"],
+                    fields[b"t"],
+                    fields[b"a"],
+                ]
+        if not entries:
+            return []
+        results = self.scripts.dispatch(args=self._argv(*args))
+        leases = []
+        for (queue, entry_id, fields), result in zip(entries, results, strict=True):
+            if result[1] != b"run":
+                continue
+            workflow_name, definition_hash, inputs = _s(result[2]), _s(result[3]), result[4]
+            dag, task = _s(fields[b"d"]), _s(fields[b"t"])
+            lease = scheduler_pb2.TaskLease(
+                lease=scheduler_pb2.LeaseRef(queue=queue, entry_id=entry_id),
+                run_id=_s(fields[b"r"]),
+                workflow_name=workflow_name,
+                definition_hash=definition_hash,
+                dag_name=dag,
+                dag_instance=_s(fields[b"i"]),
+                task_name=task,
+                attempt=int(fields[b"a"]),
+            )
+            for pred, alias, data in inputs:
+                lease.inputs.append(
+                    scheduler_pb2.InputDataset(
+                        task_name=_s(pred), alias=_s(alias), data=common_pb2.Payload.FromString(data)
+                    )
+                )
+            code_key = (definition_hash, dag, task)
+            if code_key not in session.code_sent:
+                lease.code.ParseFromString(self.graph(definition_hash).code[(dag, task)])
+                session.code_sent.add(code_key)
+            leases.append(lease)
+        with session.changed:
+            session.credit -= len(leases)
+        return leases
+
+    def complete(self, worker_id: str, result: scheduler_pb2.TaskResult) -> str:
+        status = _TASK_STATUS_NAME.get(result.status)
+        if status not in {"succeeded", "failed", "stopped", "aborted"}:
+            raise InvalidArgumentError(f"a task result cannot have status {result.status}")
+        outcome = self.scripts.complete(
+            args=self._argv(
+                result.run_id,
+                result.dag_instance,
+                result.task_name,
+                result.attempt,
+                status,
+                result.output.SerializeToString(),
+                failure_json(result.failure) if result.HasField("failure") else "",
+                result.lease.queue,
+                result.lease.entry_id,
+            )
+        )
+        outcome_name = _s(outcome)
+        if outcome_name == "stale":
+            log.info(
+                "stale_result_ignored",
+                run_id=result.run_id,
+                task=f"{result.dag_instance}/{result.task_name}",
+                attempt=result.attempt,
+                worker_id=worker_id,
+            )
+        elif outcome_name == "ended":
+            self.clean_up_run(result.run_id)
+        return outcome_name
+
+    def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
+        self.redis.xadd(
+            self.keys.run_events(output.run_id),
+            {
+                "ty": "task_output",
+                "ts": int(time.time() * 1000),
+                "i": output.dag_instance,
+                "k": output.task_name,
+                "a": output.attempt,
+                "o": output.stream,
+                "x": output.text,
+            },
+        )
+
+    def heartbeat(self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for lease in leases:
+            # XCLAIM with min-idle 0 to the same consumer resets the entry's idle time.
+            pipe.xclaim(
+                self.keys.queue(lease.queue),
+                QUEUE_GROUP,
+                session.worker_id,
+                0,
+                [lease.entry_id],
+                justid=True,
+            )
+        pipe.execute()
+        self.worker_seen(session, len(leases))
+
+    def release_leases(self, session: WorkerSession, leases: list[scheduler_pb2.TaskLease]) -> None:
+        """Puts back leases that never reached the worker (its stream closed)."""
+        for lease in leases:
+            self.scripts.requeue(
+                args=self._argv(
+                    lease.lease.queue,
+                    lease.lease.entry_id,
+                    lease.run_id,
+                    lease.dag_instance,
+                    lease.dag_name,
+                    lease.task_name,
+                    lease.attempt,
+                    self.config.max_attempts + lease.attempt,  # not the worker's fault
+                )
+            )
+
+    # -- sweeps: lost leases and ended runs ----------------------------------------------
+
+    def sweep(self) -> None:
+        """Hands out again what lost its lease, and finishes ended runs' clean-up. One
+        replica at a time does it (lock); any replica may."""
+        with RedisLock(self.redis, self.keys.lock("sweeper"), self._lease_ms) as owned:
+            if not owned:
+                return
+            self._reclaim_expired_leases()
+            self._finish_cleanups()
+
+    def _reclaim_expired_leases(self) -> None:
+        for raw_queue in self.redis.smembers(self.keys.queues):
+            queue = raw_queue.decode()
+            key = self.keys.queue(queue)
+            cursor = "0-0"
+            while True:
+                try:
+                    reply = self.redis.xautoclaim(
+                        key, QUEUE_GROUP, "sweeper", self._lease_ms, cursor, count=100
+                    )
+                except redis.ResponseError as err:
+                    if "NOGROUP" in str(err):
+                        break
+                    raise
+                cursor, claimed = reply[0].decode(), reply[1]
+                for entry_id, fields in claimed:
+                    if not fields:
+                        self.redis.xack(key, QUEUE_GROUP, entry_id)
+                        continue
+                    outcome = self.scripts.requeue(
+                        args=self._argv(
+                            queue,
+                            entry_id,
+                            fields[b"r"],
+                            fields[b"i"],
+                            fields[b"d"],
+                            fields[b"t"],
+                            fields[b"a"],
+                            self.config.max_attempts,
+                        )
+                    )
+                    log.warning(
+                        "lease_expired",
+                        run_id=_s(fields[b"r"]),
+                        task=f"{_s(fields[b'i'])}/{_s(fields[b't'])}",
+                        attempt=_s(fields[b"a"]),
+                        outcome=_s(outcome),
+                    )
+                if cursor == "0-0":
+                    break
+
+    def _finish_cleanups(self) -> None:
+        for run_id in self.redis.zrange(self.keys.cleanup, 0, 99):
+            self.clean_up_run(run_id.decode())
+        horizon = int(time.time() * 1000) - self.config.retention_s * 1000
+        self.redis.zremrangebyscore(self.keys.runs, "-inf", horizon)
+
+    def clean_up_run(self, run_id: str) -> None:
+        """Removes an ended run's store document unless it is to be kept. Idempotent; a
+        replica that dies half-way leaves the run in the cleanup set for the sweeper."""
+        keep = self.redis.hget(self.keys.run(run_id), "keep")
+        if keep != b"1":
+            try:
+                self.store.delete_document(run_id)
+            except Exception as err:
+                log.warning("store_cleanup_failed", run_id=run_id, error=str(err))
+                return
+        self.redis.zrem(self.keys.cleanup, run_id)

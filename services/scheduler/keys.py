@@ -1,0 +1,114 @@
+"""Every redis key the schedulers use, built in this one module.
+
+The Lua scripts get their key builders rendered from the same templates (`lua_key_builders`),
+so Python and Lua cannot drift apart. A unit test pins the exact strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The consumer group every queue stream is read through.
+QUEUE_GROUP = "workers"
+
+# name -> (template, Lua argument names). `{p}` is the namespace prefix.
+_TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # hash: workflow name -> JSON summary {hash, description, dags, registered_ms}
+    "workflows": ("{p}:workflows", ()),
+    # string: serialized WorkflowDefinition
+    "definition": ("{p}:def:{h}", ("h",)),
+    # hash: "dag/task" -> JSON node, "dag/" -> JSON DAG summary (see graph.py)
+    "graph": ("{p}:def:{h}:graph", ("h",)),
+    # hash: run fields (status, outcome, def, counters, ...)
+    "run": ("{p}:run:{r}", ("r",)),
+    # hash: "inst/task|s" status, "|a" attempt, "|w" worker, "|q" queue, "|d" preds done
+    "run_tasks": ("{p}:run:{r}:tasks", ("r",)),
+    # hash: "inst" status, "inst|dag" DAG name, "inst|left" unfinished tasks, "inst|n" order
+    "run_dags": ("{p}:run:{r}:dags", ("r",)),
+    # hash: "inst/task" -> output Payload bytes; "inst/" -> the data given to start_dag
+    "run_data": ("{p}:run:{r}:data", ("r",)),
+    # stream: the run's events
+    "run_events": ("{p}:run:{r}:events", ("r",)),
+    # sorted set: run id by start time (ms)
+    "runs": ("{p}:runs", ()),
+    # stream per queue: ready tasks; read through the consumer group QUEUE_GROUP
+    "queue": ("{p}:queue:{q}", ("q",)),
+    # set: every queue name ever used
+    "queues": ("{p}:queues", ()),
+    # hash: worker id -> JSON WorkerInfo, refreshed by heartbeats
+    "workers": ("{p}:workers", ()),
+    # sorted set: run ids whose end still needs the store document removed
+    "cleanup": ("{p}:cleanup", ()),
+    # string: a lock's owner token
+    "lock": ("{p}:lock:{name}", ("name",)),
+}
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key builder for one namespace (tests use a unique prefix each)."""
+
+    prefix: str = "lf"
+
+    def _key(self, name: str, **parts: str) -> str:
+        return _TEMPLATES[name][0].format(p=self.prefix, **parts)
+
+    @property
+    def workflows(self) -> str:
+        return self._key("workflows")
+
+    def definition(self, definition_hash: str) -> str:
+        return self._key("definition", h=definition_hash)
+
+    def graph(self, definition_hash: str) -> str:
+        return self._key("graph", h=definition_hash)
+
+    def run(self, run_id: str) -> str:
+        return self._key("run", r=run_id)
+
+    def run_tasks(self, run_id: str) -> str:
+        return self._key("run_tasks", r=run_id)
+
+    def run_dags(self, run_id: str) -> str:
+        return self._key("run_dags", r=run_id)
+
+    def run_data(self, run_id: str) -> str:
+        return self._key("run_data", r=run_id)
+
+    def run_events(self, run_id: str) -> str:
+        return self._key("run_events", r=run_id)
+
+    @property
+    def runs(self) -> str:
+        return self._key("runs")
+
+    def queue(self, queue: str) -> str:
+        return self._key("queue", q=queue)
+
+    @property
+    def queues(self) -> str:
+        return self._key("queues")
+
+    @property
+    def workers(self) -> str:
+        return self._key("workers")
+
+    @property
+    def cleanup(self) -> str:
+        return self._key("cleanup")
+
+    def lock(self, name: str) -> str:
+        return self._key("lock", name=name)
+
+
+def lua_key_builders() -> str:
+    """Lua functions `key_<name>(...)` building the same keys; they read the prefix from the
+    Lua variable `P`, which every script sets from ARGV[1]."""
+    lines = []
+    for name, (template, args) in _TEMPLATES.items():
+        expr = template.replace("{p}", "' .. P .. '")
+        for arg in args:
+            expr = expr.replace("{" + arg + "}", "' .. " + arg + " .. '")
+        expr = f"'{expr}'".replace("'' .. ", "").replace(" .. ''", "")
+        lines.append(f"local function key_{name}({', '.join(args)}) return {expr} end")
+    return "\n".join(lines) + "\n"

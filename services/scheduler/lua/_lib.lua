@@ -1,0 +1,74 @@
+-- Shared by every script (prepended, after `local P = ARGV[1]` and the key builders). Every script's ARGV starts
+-- with: 1 prefix, 2 now in ms, 3 retention in s (how long an ended run stays readable).
+-- Keys are built here from the prefix rather than passed in KEYS: a task hop touches keys
+-- that only the graph names (successors, queues). The deployment is one redis (or a
+-- replicated primary), never a cluster.
+local NOW = ARGV[2]
+local RETENTION = tonumber(ARGV[3])
+local GROUP = 'workers'
+
+local function event(r, ty, fields)
+  local args = {key_run_events(r), '*', 'ty', ty, 'ts', NOW}
+  for k, v in pairs(fields or {}) do
+    args[#args + 1] = k
+    args[#args + 1] = v
+  end
+  return redis.call('XADD', unpack(args))
+end
+
+local function enqueue(r, inst, dag, task, queue, attempt)
+  local tk = inst .. '/' .. task
+  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'queued', tk .. '|a', attempt, tk .. '|q', queue)
+  redis.call('XADD', key_queue(queue), '*', 'r', r, 'i', inst, 'd', dag, 't', task, 'a', attempt)
+  redis.call('HINCRBY', key_run(r), 'queued', 1)
+  event(r, 'task_queued', {i = inst, k = task, a = attempt})
+end
+
+local function start_dag_instance(r, h, inst, dag)
+  local summary = cjson.decode(redis.call('HGET', key_graph(h), dag .. '/'))
+  local order = redis.call('HINCRBY', key_run(r), 'dag_count', 1)
+  redis.call('HSET', key_run_dags(r), inst, 'running', inst .. '|dag', dag,
+    inst .. '|left', summary.size, inst .. '|n', order)
+  redis.call('HINCRBY', key_run(r), 'dags_active', 1)
+  event(r, 'dag_started', {i = inst})
+  for _, start in ipairs(summary.start) do
+    enqueue(r, inst, dag, start[1], start[2], 1)
+  end
+end
+
+local function finish_run(r)
+  local outcome = redis.call('HGET', key_run(r), 'outcome')
+  if not outcome then outcome = 'succeeded' end
+  redis.call('HSET', key_run(r), 'status', outcome, 'ended', NOW)
+  -- DAG instances cut short by a stop or a failure end with the run.
+  local dags = redis.call('HGETALL', key_run_dags(r))
+  local dag_status = (outcome == 'stopped') and 'stopped' or 'failed'
+  for i = 1, #dags, 2 do
+    if not string.find(dags[i], '|', 1, true) and dags[i + 1] == 'running' then
+      redis.call('HSET', key_run_dags(r), dags[i], dag_status)
+      event(r, 'dag_ended', {i = dags[i], s = dag_status})
+    end
+  end
+  local failure = redis.call('HGET', key_run(r), 'failure')
+  event(r, 'run_ended', {s = outcome, f = failure or ''})
+  redis.call('ZADD', key_cleanup(), NOW, r)
+  redis.call('DEL', key_run_data(r))
+  for _, key in ipairs({key_run(r), key_run_tasks(r), key_run_dags(r), key_run_events(r)}) do
+    redis.call('EXPIRE', key, RETENTION)
+  end
+end
+
+-- Nothing new starts; the run ends with `outcome` once no task is running.
+local function halt(r, outcome, failure, reason)
+  if redis.call('HGET', key_run(r), 'status') ~= 'running' then
+    return
+  end
+  redis.call('HSET', key_run(r), 'status', 'stopping', 'outcome', outcome)
+  if failure ~= '' then
+    redis.call('HSET', key_run(r), 'failure', failure)
+  end
+  event(r, 'run_stopping', {x = reason})
+  if tonumber(redis.call('HGET', key_run(r), 'running')) <= 0 then
+    finish_run(r)
+  end
+end

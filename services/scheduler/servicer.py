@@ -1,0 +1,270 @@
+"""gRPC layer of the scheduler: translates requests, maps domain errors to status codes."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+import redis
+import structlog
+
+from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
+from lightflow_scheduler.core import (
+    InvalidArgumentError,
+    NotFoundError,
+    SchedulerCore,
+    SchedulerError,
+    StoreUnavailableError,
+    WorkerSession,
+)
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+# Longest a JoinDags call may wait before the task calls again.
+_MAX_JOIN_WAIT_MS = 30_000
+# How long the lease reader blocks on redis before re-checking that the stream is open.
+_READ_BLOCK_MS = 1_000
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise AssertionError("unreachable")  # context.abort raises
+
+
+def _guard(context: grpc.ServicerContext, call: Callable[[], T]) -> T:
+    """Runs a core call and turns its domain errors into gRPC statuses with their message."""
+    try:
+        return call()
+    except NotFoundError as err:
+        _abort(context, grpc.StatusCode.NOT_FOUND, str(err))
+    except InvalidArgumentError as err:
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err))
+    except StoreUnavailableError as err:
+        _abort(context, grpc.StatusCode.UNAVAILABLE, str(err))
+    except SchedulerError as err:
+        _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(err))
+    except (redis.ConnectionError, redis.TimeoutError) as err:
+        log.warning("redis_unavailable", error=str(err))
+        _abort(context, grpc.StatusCode.UNAVAILABLE, f"redis is unavailable: {err}")
+    except redis.RedisError as err:
+        log.exception("redis_error")
+        _abort(context, grpc.StatusCode.INTERNAL, f"scheduler error: {err}")
+
+
+class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):  # type: ignore[misc]
+    def __init__(self, core: SchedulerCore) -> None:
+        self._core = core
+
+    def RegisterWorkflow(
+        self, request: scheduler_pb2.RegisterWorkflowRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.RegisterWorkflowResponse:
+        graph = _guard(context, lambda: self._core.register_workflow(request.definition))
+        return scheduler_pb2.RegisterWorkflowResponse(
+            name=request.definition.name, definition_hash=graph.definition_hash
+        )
+
+    def ListWorkflows(
+        self, request: scheduler_pb2.ListWorkflowsRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.ListWorkflowsResponse:
+        workflows = _guard(context, self._core.list_workflows)
+        return scheduler_pb2.ListWorkflowsResponse(workflows=workflows)
+
+    def StartRun(
+        self, request: scheduler_pb2.StartRunRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.StartRunResponse:
+        if not request.workflow_name:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "workflow_name is empty")
+        run_id = _guard(
+            context,
+            lambda: self._core.start_run(
+                request.workflow_name, dict(request.arguments), request.keep_data
+            ),
+        )
+        return scheduler_pb2.StartRunResponse(run_id=run_id)
+
+    def GetRun(
+        self, request: scheduler_pb2.GetRunRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.GetRunResponse:
+        run = _guard(context, lambda: self._core.get_run(request.run_id))
+        return scheduler_pb2.GetRunResponse(run=run)
+
+    def ListRuns(
+        self, request: scheduler_pb2.ListRunsRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.ListRunsResponse:
+        runs = _guard(context, lambda: self._core.list_runs(request.status, request.limit))
+        return scheduler_pb2.ListRunsResponse(runs=runs)
+
+    def StopRun(
+        self, request: scheduler_pb2.StopRunRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.StopRunResponse:
+        status = _guard(context, lambda: self._core.stop_run(request.run_id))
+        return scheduler_pb2.StopRunResponse(status=status)
+
+    def WatchRun(
+        self, request: scheduler_pb2.WatchRunRequest, context: grpc.ServicerContext
+    ) -> Iterator[scheduler_pb2.WatchRunResponse]:
+        events = _guard(
+            context,
+            lambda: self._core.watch_run(request.run_id, request.after_event_id, context.is_active),
+        )
+        while True:
+            event = _guard(context, lambda: next(events, None))
+            if event is None:
+                return
+            yield scheduler_pb2.WatchRunResponse(event=event)
+
+    def ListWorkers(
+        self, request: scheduler_pb2.ListWorkersRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.ListWorkersResponse:
+        workers = _guard(context, self._core.list_workers)
+        return scheduler_pb2.ListWorkersResponse(workers=workers)
+
+
+class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):  # type: ignore[misc]
+    def __init__(self, core: SchedulerCore) -> None:
+        self._core = core
+
+    def StartDag(
+        self, request: scheduler_pb2.StartDagRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.StartDagResponse:
+        data = request.data.SerializeToString() if request.HasField("data") else b""
+        instance = _guard(
+            context, lambda: self._core.start_dag(request.run_id, request.dag_name, data)
+        )
+        return scheduler_pb2.StartDagResponse(dag_instance=instance)
+
+    def JoinDags(
+        self, request: scheduler_pb2.JoinDagsRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.JoinDagsResponse:
+        wait_ms = min(request.wait_ms or 10_000, _MAX_JOIN_WAIT_MS)
+        done = _guard(
+            context,
+            lambda: self._core.join_dags(
+                request.run_id, list(request.dag_instances), request.caller_dag_instance, wait_ms
+            ),
+        )
+        return scheduler_pb2.JoinDagsResponse(done=done)
+
+    def StopDag(
+        self, request: scheduler_pb2.StopDagRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.StopDagResponse:
+        _guard(context, lambda: self._core.stop_dag(request.run_id, request.dag_instance))
+        return scheduler_pb2.StopDagResponse()
+
+
+_CLOSED = object()
+
+
+class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):  # type: ignore[misc]
+    """One bidirectional stream per worker. Three threads serve it: the RPC's own thread
+    writes responses from a queue; a reader thread takes the worker's messages; a lease
+    thread blocks on the worker's queues in redis whenever the worker has free slots."""
+
+    def __init__(self, core: SchedulerCore) -> None:
+        self._core = core
+
+    def Work(
+        self, request_iterator: Iterator[scheduler_pb2.WorkRequest], context: grpc.ServicerContext
+    ) -> Iterator[scheduler_pb2.WorkResponse]:
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("kind") != "hello":
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "a work stream starts with hello")
+        hello = first.hello
+        if not hello.worker_id or not hello.queues:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "hello needs a worker_id and queues")
+        session = WorkerSession(
+            worker_id=hello.worker_id,
+            hostname=hello.hostname,
+            pid=hello.pid,
+            queues=list(hello.queues),
+            concurrency=hello.concurrency,
+        )
+        _guard(context, lambda: self._core.ensure_queue_groups(session.queues))
+        _guard(context, lambda: self._core.worker_seen(session, 0))
+        log.info("worker_connected", worker_id=session.worker_id, queues=session.queues)
+        outbox: queue.Queue[Any] = queue.Queue()
+        context.add_callback(lambda: (session.close(), outbox.put(_CLOSED)))
+        threading.Thread(
+            target=self._read, args=(request_iterator, session, outbox), daemon=True
+        ).start()
+        threading.Thread(target=self._lease, args=(session, outbox), daemon=True).start()
+        yield scheduler_pb2.WorkResponse(
+            welcome=scheduler_pb2.WorkerWelcome(
+                store_address=self._core.config.store_address,
+                lease_timeout_ms=int(self._core.config.lease_timeout_s * 1000),
+            )
+        )
+        try:
+            while True:
+                item = outbox.get()
+                if item is _CLOSED:
+                    return
+                yield item
+        finally:
+            session.close()
+            self._release_unsent(session, outbox)
+            log.info("worker_disconnected", worker_id=session.worker_id)
+
+    def _release_unsent(self, session: WorkerSession, outbox: queue.Queue[Any]) -> None:
+        unsent = []
+        while True:
+            try:
+                item = outbox.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, scheduler_pb2.WorkResponse) and item.HasField("lease"):
+                unsent.append(item.lease)
+        if unsent:
+            with contextlib.suppress(redis.RedisError):
+                self._core.release_leases(session, unsent)
+
+    def _read(
+        self,
+        requests: Iterator[scheduler_pb2.WorkRequest],
+        session: WorkerSession,
+        outbox: queue.Queue[Any],
+    ) -> None:
+        try:
+            for request in requests:
+                kind = request.WhichOneof("kind")
+                if kind == "credit":
+                    session.add_credit(request.credit)
+                elif kind == "result":
+                    self._core.complete(session.worker_id, request.result)
+                    outbox.put(scheduler_pb2.WorkResponse(result_recorded=request.result.lease))
+                elif kind == "output":
+                    self._core.task_output(request.output)
+                elif kind == "heartbeat":
+                    self._core.heartbeat(session, list(request.heartbeat.leases))
+        except grpc.RpcError:
+            pass  # the worker went away; its leases expire unless it comes back
+        except Exception:
+            log.exception("work_stream_failed", worker_id=session.worker_id)
+        finally:
+            session.close()
+            outbox.put(_CLOSED)
+
+    def _lease(self, session: WorkerSession, outbox: queue.Queue[Any]) -> None:
+        while not session.closed:
+            if session.wait_for_credit(timeout=1.0) <= 0:
+                continue
+            try:
+                leases = self._core.next_leases(session, self._core.redis, _READ_BLOCK_MS)
+            except redis.RedisError as err:
+                log.warning("lease_read_failed", error=str(err))
+                session.close()
+                outbox.put(_CLOSED)
+                return
+            if session.closed:
+                if leases:
+                    with contextlib.suppress(redis.RedisError):
+                        self._core.release_leases(session, leases)
+                return
+            for lease in leases:
+                outbox.put(scheduler_pb2.WorkResponse(lease=lease))

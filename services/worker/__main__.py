@@ -1,0 +1,82 @@
+"""python -m lightflow_worker: a worker for some queues, connected to the schedulers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from pathlib import Path
+
+import click
+import structlog
+
+from lightflow._grpc import split_addresses
+from lightflow_common.logging import configure_logging
+from lightflow_common.server import ServeOptions, serve
+from lightflow_worker.agent import WorkerAgent
+from lightflow_worker.config import WorkerConfig
+
+log = structlog.get_logger(__name__)
+
+
+@click.command()
+@click.option("--scheduler", "schedulers", envvar="LIGHTFLOW_ADDRESS", required=True,
+              help="Scheduler replica addresses, comma separated.")
+@click.option("--queues", envvar="LIGHTFLOW_WORKER_QUEUES", default="task", show_default=True,
+              help="Queues to take tasks from, comma separated.")
+@click.option("--concurrency", envvar="LIGHTFLOW_WORKER_CONCURRENCY", type=click.IntRange(1),
+              default=os.cpu_count() or 1, show_default="number of CPUs")
+@click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None)
+@click.option("--worker-id", default=None, help="Default: hostname-pid-random.")
+@click.option("--listen", envvar="LIGHTFLOW_WORKER_LISTEN", default="127.0.0.1:0",
+              show_default=True, help="host:port of the worker's health service.")
+@click.option("--ready-file", type=click.Path(path_type=Path), default=None)
+@click.option("--grace", type=float, default=30.0, show_default=True,
+              help="Seconds running tasks get to finish on SIGTERM.")
+@click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
+def main(
+    schedulers: str,
+    queues: str,
+    concurrency: int,
+    token: str | None,
+    worker_id: str | None,
+    listen: str,
+    ready_file: Path | None,
+    grace: float,
+    log_level: str,
+) -> None:
+    hostname = socket.gethostname()
+    queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    if not queue_names:
+        raise click.BadParameter("at least one queue is needed", param_hint="--queues")
+    config = WorkerConfig(
+        scheduler_addresses=tuple(split_addresses(schedulers)),
+        queues=queue_names,
+        concurrency=concurrency,
+        token=token or None,
+        worker_id=worker_id or f"{hostname}-{os.getpid()}-{secrets.token_hex(2)}",
+        hostname=hostname,
+        listen=listen,
+        ready_file=ready_file,
+        grace_s=grace,
+        log_level=log_level,
+    )
+    configure_logging(config.log_level)
+    structlog.contextvars.bind_contextvars(worker_id=config.worker_id)
+    agent = WorkerAgent(config)
+    threading.Thread(target=agent.run_forever, name="work-stream", daemon=True).start()
+    while not agent.connected.wait(5):
+        log.info("waiting_for_scheduler", schedulers=list(config.scheduler_addresses))
+    serve(
+        ServeOptions(listen=config.listen, token=config.token, ready_file=config.ready_file,
+                     max_workers=4),
+        lambda _server: None,
+        service_names=["lightflow.v1.Worker"],
+        healthy=agent.connected.is_set,
+        on_stop=lambda: agent.stop(config.grace_s),
+    )
+
+
+if __name__ == "__main__":
+    main()

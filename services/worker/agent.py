@@ -1,0 +1,318 @@
+"""The worker process: keeps one work stream to a scheduler replica (moving to the next when
+it fails), runs each leased task in a task process, and reports output and results.
+
+Slots: at most `concurrency` tasks run at once, except that a task blocked in `join_dags`
+gives its slot back (so the DAGs it waits for can run, even with concurrency 1)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import grpc
+import structlog
+
+from lightflow._replicas import Replicas
+from lightflow.v1 import common_pb2, scheduler_pb2
+from lightflow_worker.config import WorkerConfig
+from lightflow_worker.runner import child_main
+
+log = structlog.get_logger(__name__)
+
+_SPAWN = multiprocessing.get_context("spawn")
+_CLOSE = object()
+
+
+class TaskProcess:
+    """One task process and the thread that reads its messages."""
+
+    def __init__(self, agent: WorkerAgent) -> None:
+        parent_end, child_end = _SPAWN.Pipe()
+        self.conn: Connection = parent_end
+        self.process = _SPAWN.Process(
+            target=child_main,
+            args=(child_end, list(agent.config.scheduler_addresses), agent.config.token),
+            daemon=True,
+            name="lightflow-task",
+        )
+        self.process.start()
+        child_end.close()
+        self.entry_id = ""
+        threading.Thread(target=agent.read_task_process, args=(self,), daemon=True).start()
+
+    def run(self, lease_bytes: bytes, code: bytes, store_address: str, hostname: str) -> None:
+        self.conn.send(("run", lease_bytes, code, store_address, hostname))
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(("stop",))
+        except (OSError, ValueError):
+            pass
+        self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+@dataclass
+class RunningTask:
+    lease: scheduler_pb2.TaskLease
+    process: TaskProcess
+    blocked: bool = False
+
+
+@dataclass
+class _Stream:
+    outbox: queue.Queue[Any] = field(default_factory=queue.Queue)
+    # Credit sent on this stream that no lease has used yet.
+    credit_out: int = 0
+
+
+class WorkerAgent:
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self.replicas = Replicas(config.scheduler_addresses, config.token)
+        self._lock = threading.RLock()
+        self._idle: list[TaskProcess] = []
+        self._running: dict[str, RunningTask] = {}
+        # Results sent but not yet recorded by a scheduler: sent again after a reconnect.
+        self._unacked: dict[str, scheduler_pb2.TaskResult] = {}
+        self._code: dict[tuple[str, str, str], bytes] = {}
+        self._stream: _Stream | None = None
+        self._store_address = ""
+        self._lease_timeout_s = 15.0
+        self._draining = False
+        self._stopped = threading.Event()
+        self.connected = threading.Event()
+
+    # -- the work stream -----------------------------------------------------------------
+
+    def run_forever(self) -> None:
+        delay = 0.1
+        while not self._stopped.is_set():
+            address = self.replicas.current_address
+            try:
+                self._serve_stream(self.replicas.stubs())
+                delay = 0.1
+            except grpc.RpcError as err:
+                log.warning("work_stream_lost", scheduler=address, code=str(err.code()),
+                            details=err.details())
+            finally:
+                self.connected.clear()
+                with self._lock:
+                    self._stream = None
+            if self._stopped.is_set():
+                return
+            self.replicas.advance()
+            self._stopped.wait(delay)  # reconnect backoff
+            delay = min(delay * 2, 2.0)
+
+    def _hello(self) -> scheduler_pb2.WorkRequest:
+        return scheduler_pb2.WorkRequest(
+            hello=scheduler_pb2.WorkerHello(
+                worker_id=self.config.worker_id,
+                hostname=self.config.hostname,
+                pid=os.getpid(),
+                queues=list(self.config.queues),
+                concurrency=self.config.concurrency,
+            )
+        )
+
+    def _serve_stream(self, stubs: Any) -> None:
+        stream = _Stream()
+
+        def requests() -> Iterator[scheduler_pb2.WorkRequest]:
+            yield self._hello()
+            while True:
+                item = stream.outbox.get()
+                if item is _CLOSE:
+                    return
+                yield item
+
+        # A worker's stream lives as long as the worker: no deadline, keepalive pings instead.
+        responses = stubs.work.Work(requests())
+        heartbeat: threading.Thread | None = None
+        try:
+            for response in responses:
+                kind = response.WhichOneof("kind")
+                if kind == "welcome":
+                    self._store_address = response.welcome.store_address
+                    self._lease_timeout_s = response.welcome.lease_timeout_ms / 1000
+                    with self._lock:
+                        self._stream = stream
+                        for result in self._unacked.values():
+                            stream.outbox.put(scheduler_pb2.WorkRequest(result=result))
+                        self._send_heartbeat()
+                        self._grant_credit()
+                    self.connected.set()
+                    log.info("work_stream_open", scheduler=self.replicas.current_address)
+                    if heartbeat is None:
+                        heartbeat = threading.Thread(
+                            target=self._heartbeat_loop, args=(stream,), daemon=True
+                        )
+                        heartbeat.start()
+                elif kind == "lease":
+                    self._start(response.lease)
+                elif kind == "result_recorded":
+                    with self._lock:
+                        self._unacked.pop(response.result_recorded.entry_id, None)
+        finally:
+            stream.outbox.put(_CLOSE)
+
+    def _heartbeat_loop(self, stream: _Stream) -> None:
+        # A timer for leases only: tells the schedulers the worker still holds its tasks.
+        while not self._stopped.wait(max(0.1, self._lease_timeout_s / 3)):
+            with self._lock:
+                if self._stream is not stream:
+                    return
+                self._send_heartbeat()
+
+    def _send_heartbeat(self) -> None:
+        if self._stream is None:
+            return
+        refs = [task.lease.lease for task in self._running.values()]
+        self._stream.outbox.put(
+            scheduler_pb2.WorkRequest(heartbeat=scheduler_pb2.Heartbeat(leases=refs))
+        )
+
+    def _grant_credit(self) -> None:
+        """Tells the scheduler how many more tasks fit; called whenever that changes."""
+        if self._stream is None or self._draining:
+            return
+        active = sum(1 for task in self._running.values() if not task.blocked)
+        more = self.config.concurrency - active - self._stream.credit_out
+        if more > 0:
+            self._stream.credit_out += more
+            self._stream.outbox.put(scheduler_pb2.WorkRequest(credit=more))
+
+    def _send(self, request: scheduler_pb2.WorkRequest) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._stream.outbox.put(request)
+
+    # -- task processes ------------------------------------------------------------------
+
+    def _start(self, lease: scheduler_pb2.TaskLease) -> None:
+        key = (lease.definition_hash, lease.dag_name, lease.task_name)
+        with self._lock:
+            if self._stream is not None:
+                self._stream.credit_out = max(0, self._stream.credit_out - 1)
+            if lease.HasField("code"):
+                self._code[key] = lease.code.SerializeToString()
+            process = self._idle.pop() if self._idle else None
+        if process is None:
+            process = TaskProcess(self)
+        lease_bytes = lease.SerializeToString()
+        with self._lock:
+            process.entry_id = lease.lease.entry_id
+            self._running[lease.lease.entry_id] = RunningTask(lease, process)
+            code = self._code.get(key, b"")
+        log.info("task_started", run_id=lease.run_id, task=f"{lease.dag_instance}/{lease.task_name}",
+                 attempt=lease.attempt)
+        process.run(lease_bytes, code, self._store_address, self.config.hostname)
+
+    def read_task_process(self, process: TaskProcess) -> None:
+        while True:
+            try:
+                message = process.conn.recv()
+            except (EOFError, OSError):
+                self._task_process_died(process)
+                return
+            kind = message[0]
+            if kind == "output":
+                self._output(message[1], message[2], message[3])
+            elif kind in ("blocked", "unblocked"):
+                with self._lock:
+                    task = self._running.get(message[1])
+                    if task is not None:
+                        task.blocked = kind == "blocked"
+                        self._grant_credit()
+            elif kind == "result":
+                result = scheduler_pb2.TaskResult.FromString(message[2])
+                self._finish(process, message[1], result)
+
+    def _output(self, entry_id: str, stream: str, text: str) -> None:
+        with self._lock:
+            task = self._running.get(entry_id)
+        if task is None:
+            return
+        lease = task.lease
+        self._send(
+            scheduler_pb2.WorkRequest(
+                output=scheduler_pb2.TaskOutput(
+                    run_id=lease.run_id,
+                    dag_instance=lease.dag_instance,
+                    task_name=lease.task_name,
+                    attempt=lease.attempt,
+                    stream=stream,
+                    text=text,
+                )
+            )
+        )
+
+    def _finish(self, process: TaskProcess | None, entry_id: str,
+                result: scheduler_pb2.TaskResult) -> None:
+        with self._lock:
+            self._running.pop(entry_id, None)
+            self._unacked[entry_id] = result
+            if self._stream is not None:
+                self._stream.outbox.put(scheduler_pb2.WorkRequest(result=result))
+            if process is not None:
+                process.entry_id = ""
+                self._idle.append(process)
+            self._grant_credit()
+        log.info("task_finished", run_id=result.run_id,
+                 task=f"{result.dag_instance}/{result.task_name}",
+                 status=common_pb2.TaskStatus.Name(result.status))
+
+    def _task_process_died(self, process: TaskProcess) -> None:
+        process.process.join(1)
+        code = process.process.exitcode
+        with self._lock:
+            if process in self._idle:
+                self._idle.remove(process)
+            task = self._running.get(process.entry_id) if process.entry_id else None
+        if task is None or self._stopped.is_set():
+            return
+        lease = task.lease
+        result = scheduler_pb2.TaskResult(
+            lease=lease.lease,
+            run_id=lease.run_id,
+            dag_instance=lease.dag_instance,
+            task_name=lease.task_name,
+            attempt=lease.attempt,
+            status=common_pb2.TASK_STATUS_FAILED,
+            failure=common_pb2.Failure(
+                type="TaskProcessDied",
+                message=f"the process running task '{lease.task_name}' exited"
+                f" with code {code} before the task ended",
+            ),
+        )
+        self._finish(None, lease.lease.entry_id, result)
+
+    # -- shutdown ------------------------------------------------------------------------
+
+    def stop(self, grace_s: float) -> None:
+        """Takes no new task, lets running ones finish for up to `grace_s`, then exits."""
+        with self._lock:
+            self._draining = True
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._running and not self._unacked:
+                    break
+            time.sleep(0.05)  # shutdown only
+        self._stopped.set()
+        with self._lock:
+            if self._stream is not None:
+                self._stream.outbox.put(_CLOSE)
+            processes = self._idle + [task.process for task in self._running.values()]
+        for process in processes:
+            process.stop()
+        self.replicas.close()

@@ -1,0 +1,26 @@
+"""The worker's configuration: one frozen value, filled once in main()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    # Scheduler replicas; the work stream goes to the first that answers, tasks' signal
+    # calls prefer the next one (so load and failures spread).
+    scheduler_addresses: tuple[str, ...]
+    # Queues whose tasks this worker runs.
+    queues: tuple[str, ...] = ("task",)
+    # Task slots: tasks running at once (a task blocked in join_dags gives its slot back).
+    concurrency: int = 4
+    token: str | None = None
+    worker_id: str = ""
+    hostname: str = ""
+    # Where the worker's own health service listens.
+    listen: str = "127.0.0.1:0"
+    ready_file: Path | None = None
+    # Seconds running tasks get to finish on SIGTERM.
+    grace_s: float = 30.0
+    log_level: str = "info"
