@@ -1,1 +1,1 @@
-"""TODO"""
+"""The Lightflow store service: the per-run document store over gRPC."""

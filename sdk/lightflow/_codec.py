@@ -1,0 +1,176 @@
+"""Task values in a typed envelope (`Payload{encoding, data}`).
+
+Values MongoDB holds as they are travel as BSON, so the store keeps them natively and anyone
+(the mongo shell, other languages) reads them. Everything else is pickled by value with
+cloudpickle; the store keeps those bytes in a typed wrapper sub-document and never unpickles
+them. Python types round-trip exactly: only the exact built-in types go native (a tuple, a
+numpy scalar or an OrderedDict is pickled, so it comes back as what it was).
+
+BSON datetimes hold milliseconds in UTC: a datetime comes back naive (UTC) with its
+microseconds truncated to milliseconds, as with MongoDB itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+import bson
+import cloudpickle
+from bson.binary import Binary
+from bson.errors import BSONError
+from bson.int64 import Int64
+
+from lightflow._errors import LightflowError
+from lightflow.v1 import common_pb2
+
+ENCODING_BSON = "application/bson"
+ENCODING_CLOUDPICKLE = "python/cloudpickle"
+
+# A stored non-BSON value: {WRAPPER_KEY: <encoding>, WRAPPER_DATA_KEY: Binary(<bytes>)}.
+WRAPPER_KEY = "__lightflow_payload__"
+WRAPPER_DATA_KEY = "data"
+
+# The single field of the BSON document that carries a value.
+_BSON_FIELD = "v"
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_PICKLE_PROTOCOL = 5
+_SCALAR_TYPES = (type(None), bool, float, str, bytes, datetime.datetime)
+
+
+class ValueEncodingError(LightflowError, ValueError):
+    """A value cannot be serialized for the store or the wire."""
+
+
+class ValueDecodingError(LightflowError, ValueError):
+    """A payload cannot be turned back into a value (unknown encoding, corrupt data,
+    a pickle referring to a module this process cannot import)."""
+
+
+def is_native(value: object) -> bool:
+    """Whether MongoDB holds `value` as it is and gives back the same Python value."""
+    if type(value) in _SCALAR_TYPES:
+        return True
+    if type(value) is int:
+        return _INT64_MIN <= value <= _INT64_MAX
+    if type(value) is list:
+        return all(is_native(item) for item in value)
+    if type(value) is dict:
+        return all(
+            _is_native_field_name(name) and is_native(item) for name, item in value.items()
+        )
+    return False
+
+
+def _is_native_field_name(name: object) -> bool:
+    # Names a dotted key could not address, or that MongoDB refuses in an update, are pickled
+    # with their dict; so is a dict that would read back as a wrapper.
+    return (
+        type(name) is str
+        and name != ""
+        and "." not in name
+        and "\x00" not in name
+        and not name.startswith("$")
+        and name != WRAPPER_KEY
+    )
+
+
+def encode_value(obj: object) -> common_pb2.Payload:
+    """Encode a value: BSON when MongoDB holds it natively, cloudpickle otherwise.
+
+    Raises ValueEncodingError, naming the type, when the value cannot be serialized."""
+    try:
+        native = is_native(obj)
+    except RecursionError:
+        native = False
+    if native:
+        try:
+            return common_pb2.Payload(encoding=ENCODING_BSON, data=bson.encode({_BSON_FIELD: obj}))
+        except (BSONError, RecursionError, ValueError):
+            pass  # e.g. a string with lone surrogates: pickle keeps it exactly
+    try:
+        data = cloudpickle.dumps(obj, protocol=_PICKLE_PROTOCOL)
+    except Exception as err:  # pickling runs arbitrary __reduce__ code; any failure is the value's
+        raise ValueEncodingError(
+            f"cannot serialize a value of type {_type_name(obj)}: {err}"
+        ) from err
+    return common_pb2.Payload(encoding=ENCODING_CLOUDPICKLE, data=data)
+
+
+def decode_value(payload: common_pb2.Payload) -> object:
+    """Decode a payload made by `encode_value` (or by another language, for BSON).
+
+    Wrapped non-BSON values nested inside a BSON value (a numpy array stored under
+    "a.b", read back through "a") are decoded too. An empty encoding means no value: None."""
+    encoding = payload.encoding
+    if encoding == "":
+        return None
+    if encoding == ENCODING_BSON:
+        try:
+            document = bson.decode(payload.data)
+        except (BSONError, ValueError) as err:
+            raise ValueDecodingError(f"corrupt BSON payload: {err}") from err
+        if _BSON_FIELD not in document:
+            raise ValueDecodingError(f"BSON payload has no {_BSON_FIELD!r} field")
+        return unwrap(document[_BSON_FIELD])
+    if encoding == ENCODING_CLOUDPICKLE:
+        try:
+            return cloudpickle.loads(payload.data)
+        except Exception as err:  # unpickling imports modules and runs constructors
+            raise ValueDecodingError(f"cannot unpickle a stored value: {err}") from err
+    raise ValueDecodingError(f"unknown payload encoding {encoding!r}")
+
+
+def wrap(encoding: str, data: bytes) -> dict[str, Any]:
+    """The sub-document the store keeps for a non-BSON payload."""
+    return {WRAPPER_KEY: encoding, WRAPPER_DATA_KEY: Binary(data)}
+
+
+def as_wrapper(value: object) -> tuple[str, bytes] | None:
+    """(encoding, data) when `value` is a wrapper sub-document, else None."""
+    if (
+        type(value) is dict
+        and len(value) == 2
+        and isinstance(value.get(WRAPPER_KEY), str)
+        and isinstance(value.get(WRAPPER_DATA_KEY), bytes)  # Binary subclasses bytes
+    ):
+        return value[WRAPPER_KEY], bytes(value[WRAPPER_DATA_KEY])
+    return None
+
+
+def unwrap(value: object) -> object:
+    """A BSON-decoded value as the Python value it was: every wrapper sub-document inside is
+    replaced by its decoded value."""
+    wrapped = as_wrapper(value)
+    if wrapped is not None:
+        return decode_value(common_pb2.Payload(encoding=wrapped[0], data=wrapped[1]))
+    if type(value) is Int64:  # BSON's int64 decodes as an int subclass; give back the int
+        return int(value)
+    if type(value) is list:
+        return [unwrap(item) for item in value]
+    if type(value) is dict:
+        return {name: unwrap(item) for name, item in value.items()}
+    return value
+
+
+def encode_document(values: Mapping[str, object]) -> bytes:
+    """A BSON document holding each value natively, or wrapped when it is not BSON-native
+    (the initial content of a run's store document)."""
+    document: dict[str, Any] = {}
+    for name, value in values.items():
+        if not _is_native_field_name(name):
+            raise ValueEncodingError(f"invalid field name {name!r} in a store document")
+        payload = encode_value(value)
+        document[name] = (
+            value if payload.encoding == ENCODING_BSON else wrap(payload.encoding, payload.data)
+        )
+    return bson.encode(document)
+
+
+def _type_name(obj: object) -> str:
+    kind = type(obj)
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"

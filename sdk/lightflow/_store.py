@@ -1,0 +1,226 @@
+"""The client of the store service, and the `store` a task callback receives.
+
+Each run has one document with a `data` section (what tasks store) and a `meta` section (the
+run's provenance, written by the engine), addressed by dotted keys such as
+"buffer.observable".
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import grpc
+
+from lightflow._codec import decode_value, encode_document, encode_value
+from lightflow._errors import LightflowError
+from lightflow._grpc import open_channel
+from lightflow.v1 import store_pb2, store_pb2_grpc
+
+_T = TypeVar("_T")
+
+# Seconds one call may take: a large value travels inside the message.
+CALL_TIMEOUT_SECONDS = 30.0
+# Seconds to keep retrying while the store service is unreachable (e.g. restarting).
+RETRY_SECONDS = 30.0
+_BACKOFF_FIRST_SECONDS = 0.05
+_BACKOFF_MAX_SECONDS = 2.0
+
+_SECTIONS: dict[str, store_pb2.DocumentSection] = {
+    "data": store_pb2.DOCUMENT_SECTION_DATA,
+    "meta": store_pb2.DOCUMENT_SECTION_META,
+}
+
+
+class StoreError(LightflowError):
+    """A store call failed; the message is the store service's."""
+
+
+class StoreNotFoundError(StoreError):
+    """The run has no store document (never created, or deleted when the run ended)."""
+
+
+class StoreInvalidArgumentError(StoreError, ValueError):
+    """A bad run id, key (empty, "a..b", "$x", NUL) or section, or a value the store refuses."""
+
+
+class StoreConflictError(StoreError):
+    """The key holds something the operation cannot work on: a push onto a value that is not
+    a list, or a key through a value that is not a document. Nothing was changed."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store service could not be reached within the retry budget."""
+
+
+_ERROR_OF_STATUS: dict[grpc.StatusCode, type[StoreError]] = {
+    grpc.StatusCode.NOT_FOUND: StoreNotFoundError,
+    grpc.StatusCode.INVALID_ARGUMENT: StoreInvalidArgumentError,
+    grpc.StatusCode.FAILED_PRECONDITION: StoreConflictError,
+    grpc.StatusCode.UNAVAILABLE: StoreUnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: StoreUnavailableError,
+}
+
+
+def section_value(section: object) -> store_pb2.DocumentSection:
+    """The proto section for "data"/"meta", or anything whose `value` or str is one."""
+    name = getattr(section, "value", section)
+    if not isinstance(name, str):
+        name = str(section)
+    try:
+        return _SECTIONS[name.lower()]
+    except KeyError:
+        raise StoreInvalidArgumentError(
+            f"unknown store section {section!r}; use 'data' or 'meta'"
+        ) from None
+
+
+class StoreClient:
+    """A client of the store service over one gRPC channel; safe to share between threads.
+
+    Every call has a deadline; a call that finds the service unreachable is retried with
+    exponential backoff for up to RETRY_SECONDS, so a restarting store is waited for.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        token: str | None = None,
+        *,
+        call_timeout: float = CALL_TIMEOUT_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
+    ) -> None:
+        """Connect (lazily) to the store service at `address` ("host:port")."""
+        self._address = address
+        self._channel = open_channel(address, token)
+        self._stub = store_pb2_grpc.StoreServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._call_timeout = call_timeout
+        self._retry_seconds = retry_seconds
+
+    def close(self) -> None:
+        """Close the channel; the client cannot be used afterwards."""
+        self._channel.close()
+
+    def __enter__(self) -> StoreClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def create_document(self, run_id: str, initial_data: Mapping[str, Any] | None = None) -> None:
+        """Create the document of a run, its `data` section holding `initial_data`.
+        An existing document is left as it is."""
+        request = store_pb2.CreateDocumentRequest(
+            run_id=run_id, initial_data_bson=encode_document(initial_data) if initial_data else b""
+        )
+        self._call(lambda timeout: self._stub.CreateDocument(request, timeout=timeout))
+
+    def delete_document(self, run_id: str) -> None:
+        """Remove the document of a run; a missing one is not an error."""
+        request = store_pb2.DeleteDocumentRequest(run_id=run_id)
+        self._call(lambda timeout: self._stub.DeleteDocument(request, timeout=timeout))
+
+    def get(self, run_id: str, key: str, default: Any = None, *, section: object = "data") -> Any:
+        """The value at the dotted `key`, or `default` when the key is missing."""
+        request = store_pb2.GetRequest(run_id=run_id, key=key, section=section_value(section))
+        response = self._call(lambda timeout: self._stub.Get(request, timeout=timeout))
+        if not response.found:
+            return default
+        return decode_value(response.value)
+
+    def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
+        """Set the value at the dotted `key`, creating the path."""
+        request = store_pb2.SetRequest(
+            run_id=run_id, key=key, value=encode_value(value), section=section_value(section)
+        )
+        self._call(lambda timeout: self._stub.Set(request, timeout=timeout))
+
+    def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
+        """Append `value` to the list at `key`, creating the list when the key is missing."""
+        request = store_pb2.PushRequest(
+            run_id=run_id, key=key, value=encode_value(value), section=section_value(section)
+        )
+        self._call(lambda timeout: self._stub.Push(request, timeout=timeout))
+
+    def extend(
+        self, run_id: str, key: str, values: Iterable[Any], *, section: object = "data"
+    ) -> None:
+        """Append each of `values`, in order, to the list at `key`, creating it when missing."""
+        request = store_pb2.ExtendRequest(
+            run_id=run_id,
+            key=key,
+            values=[encode_value(value) for value in values],
+            section=section_value(section),
+        )
+        self._call(lambda timeout: self._stub.Extend(request, timeout=timeout))
+
+    def delete(self, run_id: str, key: str, *, section: object = "data") -> None:
+        """Remove the dotted `key`; a missing key is not an error."""
+        request = store_pb2.DeleteRequest(run_id=run_id, key=key, section=section_value(section))
+        self._call(lambda timeout: self._stub.Delete(request, timeout=timeout))
+
+    def _call(self, call: Callable[[float], _T]) -> _T:
+        """Make one RPC, retrying UNAVAILABLE; a failure becomes a StoreError."""
+        give_up_at = time.monotonic() + self._retry_seconds
+        backoff = _BACKOFF_FIRST_SECONDS
+        while True:
+            try:
+                return call(self._call_timeout)
+            except grpc.RpcError as err:
+                code = err.code()
+                # Only UNAVAILABLE is retried: the call did not reach a working server. After
+                # DEADLINE_EXCEEDED a push may have been applied, so it is not repeated.
+                if code == grpc.StatusCode.UNAVAILABLE and time.monotonic() + backoff < give_up_at:
+                    time.sleep(backoff * random.uniform(0.5, 1.0))  # jitter spreads reconnects
+                    backoff = min(backoff * 2, _BACKOFF_MAX_SECONDS)
+                    continue
+                kind = _ERROR_OF_STATUS.get(code, StoreError)
+                message = err.details() or code.name
+                if code == grpc.StatusCode.UNAVAILABLE:
+                    message = f"store service at {self._address} is unavailable: {message}"
+                raise kind(message) from err
+
+
+class TaskStore:
+    """The store of one run, as a task callback sees it (`store` in
+    `callback(data, store, signal, context)`).
+
+    Values MongoDB holds natively (None, bool, int, float, str, bytes, datetime, and lists and
+    dicts of those) are stored as they are; anything else (numpy arrays, tuples, sets, class
+    instances) is pickled by value and comes back as it was. Sections are "data" (the default)
+    and "meta".
+    """
+
+    def __init__(self, client: StoreClient, run_id: str) -> None:
+        self._client = client
+        self._run_id = run_id
+
+    @property
+    def run_id(self) -> str:
+        """The run whose document this is."""
+        return self._run_id
+
+    def get(self, key: str, default: Any = None, *, section: object = "data") -> Any:
+        """The value at the dotted `key` (e.g. "buffer.observable"), or `default` when missing."""
+        return self._client.get(self._run_id, key, default, section=section)
+
+    def set(self, key: str, value: Any, *, section: object = "data") -> None:
+        """Set the value at the dotted `key`, creating the path."""
+        self._client.set(self._run_id, key, value, section=section)
+
+    def push(self, key: str, value: Any, *, section: object = "data") -> None:
+        """Append `value` to the list at `key`, creating the list when the key is missing."""
+        self._client.push(self._run_id, key, value, section=section)
+
+    def extend(self, key: str, values: Iterable[Any], *, section: object = "data") -> None:
+        """Append each of `values`, in order, to the list at `key`, creating it when missing."""
+        self._client.extend(self._run_id, key, values, section=section)
+
+    def delete(self, key: str, *, section: object = "data") -> None:
+        """Remove the dotted `key`; a missing key is not an error."""
+        self._client.delete(self._run_id, key, section=section)
+
+    def __repr__(self) -> str:
+        return f"TaskStore(run_id={self._run_id!r})"

@@ -1,0 +1,26 @@
+"""The store service's configuration, filled once in `main()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_LISTEN = "127.0.0.1:50070"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    # "host:port" to serve on; port 0 picks a free port (written to `ready_file`).
+    listen: str = DEFAULT_LISTEN
+    # Shared token every caller must present; None: no check.
+    token: str | None = None
+    # MongoDB connection string; None: the embedded store.
+    mongodb_uri: str | None = None
+    # Folder of the embedded store; None: in memory, gone when the process ends.
+    data_dir: Path | None = None
+    # Database and collection holding one document per run.
+    database: str = "lightflow"
+    collection: str = "runs"
+    # The bound address is written here once the service is SERVING.
+    ready_file: Path | None = None
+    log_level: str = "info"

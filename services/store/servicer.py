@@ -1,0 +1,137 @@
+"""The gRPC face of the store: translate requests, map domain errors to status codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
+import grpc
+import structlog
+from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
+from lightflow_store.core import (
+    ConflictError,
+    InvalidArgumentError,
+    RunNotFoundError,
+    Section,
+    StoreCore,
+    StoreError,
+    StoreUnavailableError,
+    Value,
+)
+
+log = structlog.get_logger(__name__)
+
+_T = TypeVar("_T")
+
+_SECTIONS: dict[int, Section] = {
+    store_pb2.DOCUMENT_SECTION_UNSPECIFIED: Section.DATA,
+    store_pb2.DOCUMENT_SECTION_DATA: Section.DATA,
+    store_pb2.DOCUMENT_SECTION_META: Section.META,
+}
+
+# Most specific first: the first match decides the status.
+_STATUS_OF_ERROR: list[tuple[type[StoreError], grpc.StatusCode]] = [
+    (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT),
+    (RunNotFoundError, grpc.StatusCode.NOT_FOUND),
+    (ConflictError, grpc.StatusCode.FAILED_PRECONDITION),
+    (StoreUnavailableError, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+class StoreServicer(store_pb2_grpc.StoreServiceServicer):
+    """Each RPC is one core call; the method names are the proto's."""
+
+    def __init__(self, core: StoreCore) -> None:
+        self._core = core
+
+    def CreateDocument(  # noqa: N802
+        self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext
+    ) -> store_pb2.CreateDocumentResponse:
+        run_id, initial = request.run_id, request.initial_data_bson
+        _call(context, lambda: self._core.create_document(run_id, initial))
+        return store_pb2.CreateDocumentResponse()
+
+    def DeleteDocument(  # noqa: N802
+        self, request: store_pb2.DeleteDocumentRequest, context: grpc.ServicerContext
+    ) -> store_pb2.DeleteDocumentResponse:
+        _call(context, lambda: self._core.delete_document(request.run_id))
+        return store_pb2.DeleteDocumentResponse()
+
+    def Get(  # noqa: N802
+        self, request: store_pb2.GetRequest, context: grpc.ServicerContext
+    ) -> store_pb2.GetResponse:
+        section = _section(request.section, context)
+        value = _call(context, lambda: self._core.get(request.run_id, request.key, section))
+        if value is None:
+            return store_pb2.GetResponse(found=False)
+        return store_pb2.GetResponse(
+            found=True, value=common_pb2.Payload(encoding=value.encoding, data=value.data)
+        )
+
+    def Set(  # noqa: N802
+        self, request: store_pb2.SetRequest, context: grpc.ServicerContext
+    ) -> store_pb2.SetResponse:
+        section, value = _section(request.section, context), _value(request.value)
+        _call(context, lambda: self._core.set(request.run_id, request.key, value, section))
+        return store_pb2.SetResponse()
+
+    def Push(  # noqa: N802
+        self, request: store_pb2.PushRequest, context: grpc.ServicerContext
+    ) -> store_pb2.PushResponse:
+        section, value = _section(request.section, context), _value(request.value)
+        _call(context, lambda: self._core.push(request.run_id, request.key, value, section))
+        return store_pb2.PushResponse()
+
+    def Extend(  # noqa: N802
+        self, request: store_pb2.ExtendRequest, context: grpc.ServicerContext
+    ) -> store_pb2.ExtendResponse:
+        section = _section(request.section, context)
+        values = [_value(payload) for payload in request.values]
+        _call(context, lambda: self._core.extend(request.run_id, request.key, values, section))
+        return store_pb2.ExtendResponse()
+
+    def Delete(  # noqa: N802
+        self, request: store_pb2.DeleteRequest, context: grpc.ServicerContext
+    ) -> store_pb2.DeleteResponse:
+        section = _section(request.section, context)
+        _call(context, lambda: self._core.delete(request.run_id, request.key, section))
+        return store_pb2.DeleteResponse()
+
+
+def register(server: grpc.Server, core: StoreCore) -> None:
+    store_pb2_grpc.add_StoreServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        StoreServicer(core), server
+    )
+
+
+def _value(payload: common_pb2.Payload) -> Value:
+    return Value(payload.encoding, payload.data)
+
+
+def _section(section: int, context: grpc.ServicerContext) -> Section:
+    try:
+        return _SECTIONS[section]
+    except KeyError:
+        _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown document section {section}")
+
+
+def _call(context: grpc.ServicerContext, action: Callable[[], _T]) -> _T:
+    """Run a core call; a domain error becomes a status with its message, anything else an
+    INTERNAL status without details (the traceback stays in our log)."""
+    try:
+        return action()
+    except StoreError as err:
+        for kind, code in _STATUS_OF_ERROR:
+            if isinstance(err, kind):
+                log.info("store_call_refused", code=code.name, reason=str(err))
+                _abort(context, code, str(err))
+        log.exception("store_call_failed")
+        _abort(context, grpc.StatusCode.INTERNAL, "internal error in the store service")
+    except Exception:  # never a stack trace across the wire
+        log.exception("store_call_failed")
+        _abort(context, grpc.StatusCode.INTERNAL, "internal error in the store service")
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise AssertionError("context.abort returned")  # it raises; this satisfies the type checker
