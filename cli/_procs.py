@@ -100,7 +100,9 @@ def start_service(
         env={**os.environ, **(env or {})},
         start_new_session=True,  # Ctrl-C in the terminal reaches the launcher only
     )
-    service = ServiceProcess(name, process, "", log_path, log_file)
+    if log_file is not None:
+        log_file.close()  # the child holds its own descriptor
+    service = ServiceProcess(name, process, "", log_path)
     deadline = time.monotonic() + timeout
     while not ready_file.exists():
         if process.poll() is not None:

@@ -55,6 +55,8 @@ def start_redis(data_dir: Path, log_dir: Path | None, *, appendonly: bool = Fals
             stderr=log_file,
             start_new_session=True,
         )
+        if log_file is not subprocess.DEVNULL:
+            log_file.close()  # the child holds its own descriptor
         client = redis.Redis(port=port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and process.poll() is None:

@@ -50,8 +50,8 @@ class Keys:
 
     prefix: str = "lf"
 
-    def _key(self, name: str, **parts: str) -> str:
-        return _TEMPLATES[name][0].format(p=self.prefix, **parts)
+    def _key(self, template: str, /, **parts: str) -> str:
+        return _TEMPLATES[template][0].format(p=self.prefix, **parts)
 
     @property
     def workflows(self) -> str:

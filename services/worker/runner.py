@@ -4,7 +4,11 @@ printed lines, join notices and the result."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
+import os
+import signal
 import sys
 import threading
 import traceback
@@ -24,6 +28,9 @@ from lightflow._store import StoreClient, TaskStore
 from lightflow._task import AbortWorkflow, BaseTask
 from lightflow._workflow import decode_task
 from lightflow.v1 import common_pb2, scheduler_pb2
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 class ParentLink:
@@ -147,8 +154,19 @@ def _failure(err: BaseException) -> common_pb2.Failure:
     )
 
 
+def _die_with_parent() -> None:
+    # A task process whose worker died must not live on: its lease is gone and the task is
+    # handed to another worker, so it would only do the work twice.
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the worker died before prctl took effect
+        os._exit(1)
+
+
 def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str | None) -> None:
     """Entry point of a task process."""
+    _die_with_parent()
     link = ParentLink(conn)
     stdout, stderr = _LineWriter(link, "stdout"), _LineWriter(link, "stderr")
     sys.stdout, sys.stderr = stdout, stderr

@@ -1,0 +1,88 @@
+"""No leader: any replica serves any request, and killing processes loses nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lightflow._client import Client, RunEvent
+from lightflow_cli.stack import LocalStack
+
+from tests.conftest import assert_eventually, dump_logs, output_lines, run_example
+
+WORKFLOWS = Path(__file__).parent / "workflows"
+
+
+@pytest.mark.parametrize("example", ["sub_dag", "data_store", "data_flow"])
+def test_client_worker_and_signals_reach_different_replicas(
+    start_stack: Callable[..., LocalStack], example: str
+) -> None:
+    stack = start_stack(schedulers=3, workers=0)
+    a, b, c = stack.scheduler_addresses
+    # The worker's stream goes to B; its tasks' signal and store calls prefer C; the
+    # client talks to A only.
+    stack.start_worker(schedulers=[b, c, a])
+    client = Client(a, token=stack.options.token)
+    status, _ = run_example(client, example)
+    assert status == "succeeded", dump_logs(stack)
+    logs = {p.stem: p.read_text() for p in stack.log_dir.glob("scheduler-*.log")}
+    by_address = dict(zip(stack.scheduler_addresses, sorted(logs), strict=True))
+    assert "worker_connected" in logs[by_address[b]]
+    assert "worker_connected" not in logs[by_address[a]]
+    assert "worker_connected" not in logs[by_address[c]]
+    if example == "sub_dag":  # start_dag and join_dags went to C
+        assert "run_started" in logs[by_address[a]]
+
+
+def _follow(client: Client, run_id: str, events: list[RunEvent]) -> threading.Thread:
+    thread = threading.Thread(
+        target=lambda: events.extend(client.run(run_id).events()), daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def test_killing_the_workers_replica_loses_nothing(start_stack: Callable[..., LocalStack]) -> None:
+    stack = start_stack(schedulers=3, workers=0, lease_timeout_s=3.0)
+    a, b, c = stack.scheduler_addresses
+    stack.start_worker(schedulers=[b, c, a])
+    client = Client([a, c], token=stack.options.token)
+    client.register(WORKFLOWS / "slow_chain.py")
+    run = client.start("slow_chain")
+    events: list[RunEvent] = []
+    follower = _follow(client, run.id, events)
+    assert_eventually(lambda: any(e.type == "task_started" for e in events))
+    stack.schedulers[1].kill()  # kill -9 the replica holding the worker's stream
+
+    assert run.wait(timeout=60) == "succeeded", dump_logs(stack)
+    follower.join(10)
+    assert ("main_dag/after_task", "after sees done") in output_lines(events)
+    ended = [e for e in events if e.type == "task_ended"]
+    assert sorted(e.task_name for e in ended) == ["after_task", "slow_task"]
+
+
+def test_a_killed_worker_loses_its_lease_and_the_task_runs_again(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack(schedulers=2, workers=0, lease_timeout_s=2.0)
+    first = stack.start_worker(concurrency=1)
+    client = Client(stack.scheduler_addresses, token=stack.options.token)
+    client.register(WORKFLOWS / "slow_chain.py")
+    run = client.start("slow_chain")
+    events: list[RunEvent] = []
+    follower = _follow(client, run.id, events)
+    assert_eventually(lambda: any(e.type == "task_started" for e in events))
+    first.kill()
+    stack.start_worker(concurrency=1)
+
+    assert run.wait(timeout=60) == "succeeded", dump_logs(stack)
+    follower.join(10)
+    assert any(e.type == "task_lease_expired" and e.task_name == "slow_task" for e in events)
+    slow = next(t for t in client.get_run(run.id).tasks if t.name == "slow_task")
+    assert slow.attempt == 2
+    assert slow.status == "succeeded"
+    # Each task's completion is recorded once.
+    ended = sorted(e.task_name for e in events if e.type == "task_ended")
+    assert ended == ["after_task", "slow_task"]
