@@ -1,0 +1,132 @@
+"""lfctl as a user runs it: real processes, real output, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lightflow._client import Client
+from lightflow._stackfile import read_stack_file
+
+from tests.conftest import EXAMPLES, assert_eventually
+
+WORKFLOWS = Path(__file__).parent.parent / "integration" / "workflows"
+LFCTL = [sys.executable, "-m", "lightflow_cli"]
+
+
+def processes_with(marker: str) -> list[int]:
+    """PIDs of live processes whose environment carries the marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    value = f"lightflow-test-{uuid.uuid4().hex}"
+    yield value
+    for pid in processes_with(value):  # never leave a stray process to the next test
+        os.kill(pid, signal.SIGKILL)
+
+
+def lfctl(*args: str, marker: str, cwd: Path | None = None, timeout: float = 120
+          ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LIGHTFLOW_TEST_MARKER": marker}
+    env.pop("LIGHTFLOW_ADDRESS", None)
+    return subprocess.run(
+        [*LFCTL, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
+        check=False,
+    )
+
+
+def test_run_prints_labelled_task_output_and_the_final_status(marker: str) -> None:
+    result = lfctl("run", str(EXAMPLES / "sequential.py"), marker=marker)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    counts = [line for line in lines if "This is task #" in line]
+    assert counts == [
+        "[main_dag/task_1] This is task #1",
+        "[main_dag/task_2] This is task #2",
+        "[main_dag/task_3] This is task #3",
+    ]
+    assert lines[-1].startswith("run ")
+    assert "of sequential: succeeded" in lines[-1]
+    assert processes_with(marker) == []
+
+
+def test_run_of_a_failing_workflow_exits_non_zero_with_the_traceback(marker: str) -> None:
+    result = lfctl("run", str(WORKFLOWS / "failing.py"), marker=marker)
+    assert result.returncode == 1
+    assert "of failing: failed" in result.stdout.splitlines()[-1]
+    assert "ValueError: the sensor returned no data" in result.stderr
+    assert "Traceback" in result.stderr
+    assert "this must not run" not in result.stdout
+    assert processes_with(marker) == []
+
+
+def test_run_of_a_broken_file_is_one_clear_line(marker: str, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("from lightflow.models import Dag\nd = Dag('x'\n")
+    result = lfctl("run", str(broken), marker=marker)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "broken.py" in result.stderr
+    assert processes_with(marker) == []
+
+
+def test_commands_without_a_stack_say_so(marker: str, tmp_path: Path) -> None:
+    result = lfctl("workflow", "status", marker=marker, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no Lightflow stack found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_up_serves_lfctl_and_the_client_then_stops_cleanly(marker: str, tmp_path: Path) -> None:
+    assert lfctl("config", "examples", ".", marker=marker, cwd=tmp_path).returncode == 0
+    env = {**os.environ, "LIGHTFLOW_TEST_MARKER": marker}
+    env.pop("LIGHTFLOW_ADDRESS", None)
+    up = subprocess.Popen(
+        [*LFCTL, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stack = assert_eventually(lambda: read_stack_file(tmp_path), timeout=60)
+        started = lfctl("workflow", "start", "sequential", "--wait", marker=marker, cwd=tmp_path)
+        assert started.returncode == 0, started.stderr
+        assert "[main_dag/task_3] This is task #3" in started.stdout
+        run_id = started.stdout.splitlines()[0]
+
+        client = Client(",".join(stack.scheduler_addresses), token=stack.token)
+        run = client.start("sequential")
+        assert run.wait(timeout=60) == "succeeded"
+        client.close()
+
+        status = lfctl("workflow", "status", run_id, marker=marker, cwd=tmp_path)
+        assert status.returncode == 0, status.stderr
+        assert "succeeded" in status.stdout.splitlines()[0]
+        assert "task_3" in status.stdout
+
+        unknown = lfctl("workflow", "start", "nope", marker=marker, cwd=tmp_path)
+        assert unknown.returncode == 1
+        assert "workflow 'nope' not found" in unknown.stderr
+        assert "Traceback" not in unknown.stderr
+    finally:
+        up.send_signal(signal.SIGINT)
+        out, err = up.communicate(timeout=60)
+    assert up.returncode == 0, err
+    assert "schedulers: " in out
+    assert read_stack_file(tmp_path) is None
+    assert_eventually(lambda: processes_with(marker) == [], timeout=20)
