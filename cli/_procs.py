@@ -111,7 +111,9 @@ def start_service(
             )
         if time.monotonic() > deadline:
             service.stop()
-            raise ProcessStartError(f"{name} did not start within {timeout:.0f}s\n{service.log_tail()}")
+            raise ProcessStartError(
+                f"{name} did not start within {timeout:.0f}s\n{service.log_tail()}"
+            )
         time.sleep(0.02)  # start-up only, never on a task's path
     service.address = ready_file.read_text().strip()
     ready_file.unlink()

@@ -22,7 +22,7 @@ from lightflow._errors import LightflowError
 from lightflow._stackfile import StackInfo, read_stack_file, remove_stack_file, write_stack_file
 from lightflow._workflow import find_workflow, list_workflows, load_workflow
 from lightflow_cli._procs import ProcessStartError
-from lightflow_cli.config import DEFAULT_CONFIG, CONFIG_NAME, CliConfig, ConfigError, load_config
+from lightflow_cli.config import CONFIG_NAME, DEFAULT_CONFIG, CliConfig, ConfigError, load_config
 from lightflow_cli.stack import LocalStack, StackOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,14 +68,26 @@ pass_context = click.make_pass_decorator(Context)
 
 
 @click.group()
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="Config file (default: $LIGHTFLOW_CONFIG, ./lightflow.cfg, ~/lightflow.cfg).")
-@click.option("--address", envvar="LIGHTFLOW_ADDRESS", default=None,
-              help="Scheduler replica addresses, comma separated.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Config file (default: $LIGHTFLOW_CONFIG, ./lightflow.cfg, ~/lightflow.cfg).",
+)
+@click.option(
+    "--address",
+    envvar="LIGHTFLOW_ADDRESS",
+    default=None,
+    help="Scheduler replica addresses, comma separated.",
+)
 @click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None, help="Shared token.")
 @click.version_option(package_name="lightflow")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, address: str | None, token: str | None) -> None:
+def cli(
+    ctx: click.Context, config_path: Path | None, address: str | None, token: str | None
+) -> None:
     """Lightflow: a lightweight, distributed workflow system."""
     ctx.obj = Context(config_path, address, token)
 
@@ -94,13 +106,15 @@ def print_event(event: RunEvent, *, verbose: bool) -> None:
     elif event.type == "task_ended" and event.failure is not None:
         click.secho(
             f"[{_label(event)}] task {event.status}: {event.failure.type}: {event.failure.message}",
-            fg="red", err=True,
+            fg="red",
+            err=True,
         )
         if event.failure.stack_trace:
             click.echo(event.failure.stack_trace.rstrip(), err=True)
     elif event.type == "task_lease_expired":
-        click.secho(f"[{_label(event)}] its worker was lost; running it again", fg="yellow",
-                    err=True)
+        click.secho(
+            f"[{_label(event)}] its worker was lost; running it again", fg="yellow", err=True
+        )
     elif verbose and event.type in {"task_started", "task_ended", "dag_started", "dag_ended"}:
         what = _label(event) if event.task_name else event.dag_instance
         verb = event.type.split("_")[1]
@@ -132,8 +146,14 @@ def _status_line(run_id: str, workflow: str, status: str, seconds: float | None 
 @click.option("-v", "--verbose", is_flag=True, help="Also show task and DAG transitions.")
 @pass_context
 @_user_errors
-def run(ctx: Context, workflow_file: Path, schedulers: int | None, concurrency: int | None,
-        keep_data: bool, verbose: bool) -> None:
+def run(
+    ctx: Context,
+    workflow_file: Path,
+    schedulers: int | None,
+    concurrency: int | None,
+    keep_data: bool,
+    verbose: bool,
+) -> None:
     """Run a workflow file on a local stack started for it, then stop the stack.
 
     Starts redis, the store service on an embedded store, scheduler replicas and a worker for
@@ -181,12 +201,22 @@ def _stop_on_signals() -> None:
 @click.option("--workers", type=click.IntRange(0), default=None, help="Worker processes.")
 @click.option("--concurrency", type=click.IntRange(1), default=None, help="Slots per worker.")
 @click.option("--queues", default="task", show_default=True, help="Worker queues, comma separated.")
-@click.option("--store-dir", type=click.Path(path_type=Path), default=None,
-              help="Embedded store folder (default: .lightflow/store).")
+@click.option(
+    "--store-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Embedded store folder (default: .lightflow/store).",
+)
 @pass_context
 @_user_errors
-def up(ctx: Context, schedulers: int | None, workers: int | None, concurrency: int | None,
-       queues: str, store_dir: Path | None) -> None:
+def up(
+    ctx: Context,
+    schedulers: int | None,
+    workers: int | None,
+    concurrency: int | None,
+    queues: str,
+    store_dir: Path | None,
+) -> None:
     """Start a local stack in the foreground until Ctrl-C.
 
     Registers the workflows of the configured folders; lfctl commands run in this folder
@@ -211,16 +241,23 @@ def up(ctx: Context, schedulers: int | None, workers: int | None, concurrency: i
         stack.start()
         write_stack_file(
             here,
-            StackInfo(stack.scheduler_addresses, stack.store.address if stack.store else "",
-                      stack.redis_url, options.token, os.getpid()),
+            StackInfo(
+                stack.scheduler_addresses,
+                stack.store.address if stack.store else "",
+                stack.redis_url,
+                options.token,
+                os.getpid(),
+            ),
         )
         client = Client(stack.scheduler_addresses, token=options.token)
         registered = _register_folders(client, ctx.config)
         click.echo(f"schedulers: {','.join(stack.scheduler_addresses)}")
         click.echo(f"store: {stack.store.address if stack.store else ''}")
         click.echo(f"redis: {stack.redis_url}")
-        click.echo(f"workers: {len(stack.workers)} x {options.concurrency} slots on"
-                   f" {','.join(options.queues)}")
+        click.echo(
+            f"workers: {len(stack.workers)} x {options.concurrency} slots on"
+            f" {','.join(options.queues)}"
+        )
         click.echo(f"workflows: {', '.join(registered) or 'none'}")
         click.echo(f"logs: {stack.log_dir}")
         click.echo("Lightflow is up; Ctrl-C stops it.", err=True)
@@ -362,7 +399,7 @@ def worker_start(ctx: Context, queues: str, concurrency: int | None) -> None:
     args = [sys.executable, "-m", "lightflow_worker", "--scheduler", address, "--queues", queues]
     args += ["--concurrency", str(concurrency or ctx.config.stack.concurrency)]
     env = {**os.environ, **({"LIGHTFLOW_TOKEN": token} if token else {})}
-    os.execve(sys.executable, args, env)
+    os.execve(sys.executable, args, env)  # noqa: S606 - becomes the worker process
 
 
 @worker.command("status")
@@ -375,8 +412,10 @@ def worker_status(ctx: Context) -> None:
         if not workers:
             click.echo("no workers")
         for w in workers:
-            click.echo(f"{w.worker_id:<32} {','.join(w.queues):<16} "
-                       f"{w.running}/{w.concurrency} running  pid {w.pid} on {w.hostname}")
+            click.echo(
+                f"{w.worker_id:<32} {','.join(w.queues):<16} "
+                f"{w.running}/{w.concurrency} running  pid {w.pid} on {w.hostname}"
+            )
 
 
 # -- lfctl config ---------------------------------------------------------------------------

@@ -34,28 +34,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_redis(data_dir: Path, log_dir: Path | None, *, appendonly: bool = False) -> ServiceProcess:
+def start_redis(
+    data_dir: Path, log_dir: Path | None, *, appendonly: bool = False
+) -> ServiceProcess:
     """redis-server on a free loopback port; retried if another process takes the port."""
     data_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(5):
         port = _free_port()
-        log_file = (log_dir / "redis.log").open("ab") if log_dir else subprocess.DEVNULL
+        log_file = (log_dir / "redis.log").open("ab") if log_dir else None
         process = subprocess.Popen(
             [
                 redis_server_binary(),
-                "--port", str(port),
-                "--bind", "127.0.0.1",
-                "--dir", str(data_dir),
-                "--save", "",
-                "--appendonly", "yes" if appendonly else "no",
-                "--protected-mode", "yes",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(data_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "yes" if appendonly else "no",
+                "--protected-mode",
+                "yes",
             ],
             stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
+            stdout=log_file or subprocess.DEVNULL,
+            stderr=log_file or subprocess.DEVNULL,
             start_new_session=True,
         )
-        if log_file is not subprocess.DEVNULL:
+        if log_file is not None:
             log_file.close()  # the child holds its own descriptor
         client = redis.Redis(port=port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
@@ -113,8 +121,11 @@ class LocalStack:
                 self.redis_url = self.redis.address
             store_dir = self.options.store_dir or self._tmp / "store"
             self.store = start_service(
-                "store", "lightflow_store", ["--data-dir", str(store_dir)],
-                log_dir=self.log_dir, env=self.env,
+                "store",
+                "lightflow_store",
+                ["--data-dir", str(store_dir)],
+                log_dir=self.log_dir,
+                env=self.env,
             )
             with ThreadPoolExecutor(max(1, self.options.schedulers)) as pool:
                 self.schedulers = list(
@@ -144,13 +155,19 @@ class LocalStack:
         schedulers: list[str] | None = None,
     ) -> ServiceProcess:
         args = [
-            "--scheduler", ",".join(schedulers or self.scheduler_addresses),
-            "--queues", ",".join(queues or self.options.queues),
-            "--concurrency", str(concurrency or self.options.concurrency),
+            "--scheduler",
+            ",".join(schedulers or self.scheduler_addresses),
+            "--queues",
+            ",".join(queues or self.options.queues),
+            "--concurrency",
+            str(concurrency or self.options.concurrency),
         ]
         worker = start_service(
-            f"worker-{len(self.workers)}", "lightflow_worker", args,
-            log_dir=self.log_dir, env=self.env,
+            f"worker-{len(self.workers)}",
+            "lightflow_worker",
+            args,
+            log_dir=self.log_dir,
+            env=self.env,
         )
         self.workers.append(worker)
         return worker

@@ -22,8 +22,8 @@ PACKAGE = Path("lightflow") / "v1"
 
 
 def generate(out: Path) -> None:
-    from grpc_tools import protoc  # noqa: PLC0415 - only needed here
     import grpc_tools  # noqa: PLC0415
+    from grpc_tools import protoc  # noqa: PLC0415 - only needed here
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     sources = sorted(str(p.relative_to(PROTOS)) for p in (PROTOS / PACKAGE).glob("*.proto"))

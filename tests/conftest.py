@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
 from lightflow._client import Client, RunEvent
 from lightflow_cli.stack import LocalStack, StackOptions
 
@@ -17,7 +18,9 @@ EXAMPLES = ROOT / "examples"
 T = TypeVar("T")
 
 
-def assert_eventually(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05) -> T:
+def assert_eventually(
+    check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05
+) -> T:
     """Retries `check` until it returns a truthy value or stops raising AssertionError."""
     deadline = time.monotonic() + timeout
     while True:

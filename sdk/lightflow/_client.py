@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar, cast
 
 import grpc
 
 from lightflow._errors import LightflowError
-from lightflow._replicas import Replicas
+from lightflow._replicas import Replicas, SchedulerStubs
 from lightflow._workflow import load_workflow
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 _CALL_TIMEOUT_S = 30.0
+T = TypeVar("T")
 FINAL_STATUSES = frozenset({"succeeded", "failed", "aborted", "stopped"})
 
 
@@ -238,8 +240,10 @@ class Client:
         from lightflow._stackfile import read_stack_file  # noqa: PLC0415
 
         stack = read_stack_file(Path.cwd())
-        address = address or os.environ.get("LIGHTFLOW_ADDRESS") or (
-            ",".join(stack.scheduler_addresses) if stack else None
+        address = (
+            address
+            or os.environ.get("LIGHTFLOW_ADDRESS")
+            or (",".join(stack.scheduler_addresses) if stack else None)
         )
         if not address:
             raise ClientError(
@@ -257,7 +261,7 @@ class Client:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _call(self, fn):  # type: ignore[no-untyped-def]
+    def _call(self, fn: Callable[[SchedulerStubs], T]) -> T:
         try:
             return self.replicas.call(fn)
         except grpc.RpcError as err:
@@ -293,16 +297,19 @@ class Client:
         return RunInfo.from_proto(response.run)
 
     def list_runs(self, status: str | None = None, limit: int = 100) -> list[RunInfo]:
-        value = common_pb2.RunStatus.Value(f"RUN_STATUS_{status.upper()}") if status else 0
+        value = cast(
+            common_pb2.RunStatus,
+            common_pb2.RunStatus.Value(f"RUN_STATUS_{status.upper()}")
+            if status
+            else common_pb2.RUN_STATUS_UNSPECIFIED,
+        )
         request = scheduler_pb2.ListRunsRequest(status=value, limit=limit)
         response = self._call(lambda s: s.scheduler.ListRuns(request, timeout=_CALL_TIMEOUT_S))
         return [RunInfo.from_proto(r) for r in response.runs]
 
     def list_workflows(self) -> list[WorkflowInfo]:
         request = scheduler_pb2.ListWorkflowsRequest()
-        response = self._call(
-            lambda s: s.scheduler.ListWorkflows(request, timeout=_CALL_TIMEOUT_S)
-        )
+        response = self._call(lambda s: s.scheduler.ListWorkflows(request, timeout=_CALL_TIMEOUT_S))
         return [
             WorkflowInfo(w.name, w.definition_hash, w.description, list(w.dag_names))
             for w in response.workflows

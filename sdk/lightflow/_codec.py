@@ -58,9 +58,7 @@ def is_native(value: object) -> bool:
     if type(value) is list:
         return all(is_native(item) for item in value)
     if type(value) is dict:
-        return all(
-            _is_native_field_name(name) and is_native(item) for name, item in value.items()
-        )
+        return all(_is_native_field_name(name) and is_native(item) for name, item in value.items())
     return False
 
 

@@ -33,7 +33,7 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.so_reuseport", 0),
 ]
 
-TOKEN_METADATA_KEY = "authorization"
+TOKEN_METADATA_KEY = "authorization"  # noqa: S105 - a header name, not a secret
 
 # Status codes worth trying on another replica: the call did not reach a working server.
 # (Not DEADLINE_EXCEEDED: the call may have taken effect, and not every call is idempotent.)
@@ -59,16 +59,24 @@ class _TokenInterceptor(
         metadata = tuple(details.metadata or ()) + self._metadata
         return details._replace(metadata=metadata)
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
         return continuation(self._details(details), request)
 
-    def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+    def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
         return continuation(self._details(details), request)
 
-    def intercept_stream_unary(self, continuation: Callable[..., Any], details: Any, requests: Any) -> Any:
+    def intercept_stream_unary(
+        self, continuation: Callable[..., Any], details: Any, requests: Any
+    ) -> Any:
         return continuation(self._details(details), requests)
 
-    def intercept_stream_stream(self, continuation: Callable[..., Any], details: Any, requests: Any) -> Any:
+    def intercept_stream_stream(
+        self, continuation: Callable[..., Any], details: Any, requests: Any
+    ) -> Any:
         return continuation(self._details(details), requests)
 
 

@@ -113,9 +113,7 @@ class TaskSignal:
         request = scheduler_pb2.StopDagRequest(
             run_id=self._run_id, dag_instance=name or self._dag_instance
         )
-        self._call(
-            "stop_dag", lambda stubs: stubs.signal.StopDag(request, timeout=_CALL_TIMEOUT_S)
-        )
+        self._call("stop_dag", lambda stubs: stubs.signal.StopDag(request, timeout=_CALL_TIMEOUT_S))
 
     @property
     def is_stopped(self) -> bool:

@@ -95,7 +95,7 @@ class StoreClient:
         """Connect (lazily) to the store service at `address` ("host:port")."""
         self._address = address
         self._channel = open_channel(address, token)
-        self._stub = store_pb2_grpc.StoreServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
         self._call_timeout = call_timeout
         self._retry_seconds = retry_seconds
 

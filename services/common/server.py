@@ -95,7 +95,9 @@ def serve(
 
     def set_health(ok: bool) -> None:
         status = (
-            health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+            health_pb2.HealthCheckResponse.SERVING
+            if ok
+            else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for name in ["", *service_names]:
             health_servicer.set(name, status)

@@ -37,19 +37,47 @@ def _sweep_forever(core: SchedulerCore, stopped: threading.Event) -> None:
 
 
 @click.command()
-@click.option("--listen", envvar="LIGHTFLOW_SCHEDULER_LISTEN", default="127.0.0.1:50051",
-              show_default=True, help="host:port to serve on (port 0: any free port).")
-@click.option("--redis-url", envvar="LIGHTFLOW_REDIS_URL", default="redis://127.0.0.1:6379/0",
-              show_default=True)
-@click.option("--store-address", envvar="LIGHTFLOW_STORE_ADDRESS", default="127.0.0.1:50070",
-              show_default=True)
+@click.option(
+    "--listen",
+    envvar="LIGHTFLOW_SCHEDULER_LISTEN",
+    default="127.0.0.1:50051",
+    show_default=True,
+    help="host:port to serve on (port 0: any free port).",
+)
+@click.option(
+    "--redis-url",
+    envvar="LIGHTFLOW_REDIS_URL",
+    default="redis://127.0.0.1:6379/0",
+    show_default=True,
+)
+@click.option(
+    "--store-address",
+    envvar="LIGHTFLOW_STORE_ADDRESS",
+    default="127.0.0.1:50070",
+    show_default=True,
+)
 @click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None, help="Shared token.")
-@click.option("--namespace", envvar="LIGHTFLOW_NAMESPACE", default="lf", show_default=True,
-              help="Prefix of every redis key.")
-@click.option("--lease-timeout", envvar="LIGHTFLOW_LEASE_TIMEOUT", type=float, default=15.0,
-              show_default=True, help="Seconds without heartbeat before a task is handed out again.")
-@click.option("--ready-file", type=click.Path(path_type=Path), default=None,
-              help="Write the bound address here once serving.")
+@click.option(
+    "--namespace",
+    envvar="LIGHTFLOW_NAMESPACE",
+    default="lf",
+    show_default=True,
+    help="Prefix of every redis key.",
+)
+@click.option(
+    "--lease-timeout",
+    envvar="LIGHTFLOW_LEASE_TIMEOUT",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds without heartbeat before a task is handed out again.",
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the bound address here once serving.",
+)
 @click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
 def main(
     listen: str,

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import redis
 import structlog
@@ -81,7 +82,7 @@ class StoreUnavailableError(SchedulerError):
     pass
 
 
-class RunStore:
+class RunStore(Protocol):
     """What the scheduler needs of the store service: a run's document comes and goes."""
 
     def create_document(self, run_id: str) -> None: ...
@@ -154,7 +155,9 @@ class WorkerSession:
 class SchedulerCore:
     def __init__(self, config: SchedulerConfig, client: redis.Redis, store: RunStore) -> None:
         self.config = config
-        self.redis = client
+        # redis-py types replies as unions of every possible shape; ours are fixed by the
+        # commands (bytes, decode_responses off), so the client is used untyped here.
+        self.redis: Any = client
         self.keys = Keys(config.namespace)
         self.store = store
         self.scripts = Scripts(client)
@@ -164,7 +167,7 @@ class SchedulerCore:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _argv(self, *args: object) -> list[object]:
+    def _argv(self, *args: Any) -> list[Any]:
         return [self.config.namespace, int(time.time() * 1000), self.config.retention_s, *args]
 
     def healthy(self) -> bool:
@@ -246,7 +249,8 @@ class SchedulerCore:
             )
         if arguments:
             raise InvalidArgumentError(
-                f"workflow '{workflow_name}' takes no arguments, got: {', '.join(sorted(arguments))}"
+                f"workflow '{workflow_name}' takes no arguments,"
+                f" got: {', '.join(sorted(arguments))}"
             )
         definition_hash = json.loads(raw)["hash"]
         graph = self.graph(definition_hash)
@@ -320,7 +324,7 @@ class SchedulerCore:
                 )
         return run
 
-    def list_runs(self, status: int, limit: int) -> list[scheduler_pb2.Run]:
+    def list_runs(self, status: common_pb2.RunStatus, limit: int) -> list[scheduler_pb2.Run]:
         wanted = _RUN_STATUS_NAME.get(status)
         ids = [i.decode() for i in self.redis.zrevrange(self.keys.runs, 0, -1)]
         runs: list[scheduler_pb2.Run] = []
@@ -337,7 +341,7 @@ class SchedulerCore:
                     return runs
         return runs
 
-    def stop_run(self, run_id: str, reason: str = "stop requested") -> int:
+    def stop_run(self, run_id: str, reason: str = "stop requested") -> common_pb2.RunStatus:
         try:
             status = self.scripts.stop_run(args=self._argv(run_id, reason))
         except redis.ResponseError as err:
@@ -368,7 +372,9 @@ class SchedulerCore:
                     return
 
     @staticmethod
-    def event_proto(run_id: str, entry_id: str, fields: dict[bytes, bytes]) -> scheduler_pb2.RunEvent:
+    def event_proto(
+        run_id: str, entry_id: str, fields: dict[bytes, bytes]
+    ) -> scheduler_pb2.RunEvent:
         f = {k.decode(): v for k, v in fields.items()}
         ty = _s(f.get("ty"))
         event = scheduler_pb2.RunEvent(
@@ -437,7 +443,9 @@ class SchedulerCore:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            reply = self.redis.xread({events: cursor}, count=1000, block=max(1, int(remaining * 1000)))
+            reply = self.redis.xread(
+                {events: cursor}, count=1000, block=max(1, int(remaining * 1000))
+            )
             if reply:
                 cursor = reply[0][1][-1][0].decode()
 
@@ -481,7 +489,7 @@ class SchedulerCore:
         return workers
 
     def next_leases(
-        self, session: WorkerSession, reader: redis.Redis, block_ms: int
+        self, session: WorkerSession, reader: Any, block_ms: int
     ) -> list[scheduler_pb2.TaskLease]:
         """Blocks up to `block_ms` for ready tasks on the session's queues; hands out at most
         the session's credit (one entry more per extra queue in the worst case)."""
@@ -534,7 +542,9 @@ class SchedulerCore:
             for pred, alias, data in inputs:
                 lease.inputs.append(
                     scheduler_pb2.InputDataset(
-                        task_name=_s(pred), alias=_s(alias), data=common_pb2.Payload.FromString(data)
+                        task_name=_s(pred),
+                        alias=_s(alias),
+                        data=common_pb2.Payload.FromString(data),
                     )
                 )
             code_key = (definition_hash, dag, task)

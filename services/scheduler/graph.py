@@ -122,11 +122,11 @@ def build_graph(definition: workflow_pb2.WorkflowDefinition) -> WorkflowGraph:
 def _check_acyclic(where: str, tasks: dict[str, TaskNode]) -> None:
     # Iterative DFS with colours; the cycle is reported by name.
     colour = dict.fromkeys(tasks, 0)  # 0 new, 1 on the path, 2 done
-    for root in tasks:
+    for root, node in tasks.items():
         if colour[root]:
             continue
         path: list[str] = [root]
-        iters = [iter(tasks[root].succs)]
+        iters = [iter(node.succs)]
         colour[root] = 1
         while iters:
             nxt = next(iters[-1], None)

@@ -57,7 +57,7 @@ def _guard(context: grpc.ServicerContext, call: Callable[[], T]) -> T:
         _abort(context, grpc.StatusCode.INTERNAL, f"scheduler error: {err}")
 
 
-class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):  # type: ignore[misc]
+class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     def __init__(self, core: SchedulerCore) -> None:
         self._core = core
 
@@ -126,7 +126,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):  # type: i
         return scheduler_pb2.ListWorkersResponse(workers=workers)
 
 
-class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):  # type: ignore[misc]
+class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     def __init__(self, core: SchedulerCore) -> None:
         self._core = core
 
@@ -161,7 +161,7 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):  # type: ignore[
 _CLOSED = object()
 
 
-class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):  # type: ignore[misc]
+class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
     """One bidirectional stream per worker. Three threads serve it: the RPC's own thread
     writes responses from a queue; a reader thread takes the worker's messages; a lease
     thread blocks on the worker's queues in redis whenever the worker has free slots."""
@@ -189,7 +189,12 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):  # type: ignore[misc
         _guard(context, lambda: self._core.worker_seen(session, 0))
         log.info("worker_connected", worker_id=session.worker_id, queues=session.queues)
         outbox: queue.Queue[Any] = queue.Queue()
-        context.add_callback(lambda: (session.close(), outbox.put(_CLOSED)))
+
+        def on_rpc_end() -> None:
+            session.close()
+            outbox.put(_CLOSED)
+
+        context.add_callback(on_rpc_end)
         threading.Thread(
             target=self._read, args=(request_iterator, session, outbox), daemon=True
         ).start()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import grpc
 import structlog
+
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
 from lightflow_store.backends import open_collection

@@ -36,6 +36,7 @@ import montydb.errors
 import pymongo
 import pymongo.errors
 import structlog
+
 from lightflow_store.config import StoreConfig
 
 log = structlog.get_logger(__name__)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import bson
 import bson.errors
 import structlog
+
 from lightflow._codec import ENCODING_BSON, as_wrapper, wrap
 from lightflow_store.backends import (
     CODE_BAD_VALUE,

@@ -7,6 +7,7 @@ from typing import NoReturn, TypeVar
 
 import grpc
 import structlog
+
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_store.core import (
     ConflictError,
@@ -44,20 +45,20 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def __init__(self, core: StoreCore) -> None:
         self._core = core
 
-    def CreateDocument(  # noqa: N802
+    def CreateDocument(
         self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.CreateDocumentResponse:
         run_id, initial = request.run_id, request.initial_data_bson
         _call(context, lambda: self._core.create_document(run_id, initial))
         return store_pb2.CreateDocumentResponse()
 
-    def DeleteDocument(  # noqa: N802
+    def DeleteDocument(
         self, request: store_pb2.DeleteDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteDocumentResponse:
         _call(context, lambda: self._core.delete_document(request.run_id))
         return store_pb2.DeleteDocumentResponse()
 
-    def Get(  # noqa: N802
+    def Get(
         self, request: store_pb2.GetRequest, context: grpc.ServicerContext
     ) -> store_pb2.GetResponse:
         section = _section(request.section, context)
@@ -68,21 +69,21 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
             found=True, value=common_pb2.Payload(encoding=value.encoding, data=value.data)
         )
 
-    def Set(  # noqa: N802
+    def Set(
         self, request: store_pb2.SetRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetResponse:
         section, value = _section(request.section, context), _value(request.value)
         _call(context, lambda: self._core.set(request.run_id, request.key, value, section))
         return store_pb2.SetResponse()
 
-    def Push(  # noqa: N802
+    def Push(
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:
         section, value = _section(request.section, context), _value(request.value)
         _call(context, lambda: self._core.push(request.run_id, request.key, value, section))
         return store_pb2.PushResponse()
 
-    def Extend(  # noqa: N802
+    def Extend(
         self, request: store_pb2.ExtendRequest, context: grpc.ServicerContext
     ) -> store_pb2.ExtendResponse:
         section = _section(request.section, context)
@@ -90,7 +91,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         _call(context, lambda: self._core.extend(request.run_id, request.key, values, section))
         return store_pb2.ExtendResponse()
 
-    def Delete(  # noqa: N802
+    def Delete(
         self, request: store_pb2.DeleteRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteResponse:
         section = _section(request.section, context)
@@ -99,9 +100,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
 
 
 def register(server: grpc.Server, core: StoreCore) -> None:
-    store_pb2_grpc.add_StoreServiceServicer_to_server(  # type: ignore[no-untyped-call]
-        StoreServicer(core), server
-    )
+    store_pb2_grpc.add_StoreServiceServicer_to_server(StoreServicer(core), server)
 
 
 def _value(payload: common_pb2.Payload) -> Value:

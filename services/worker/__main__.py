@@ -21,19 +21,44 @@ log = structlog.get_logger(__name__)
 
 
 @click.command()
-@click.option("--scheduler", "schedulers", envvar="LIGHTFLOW_ADDRESS", required=True,
-              help="Scheduler replica addresses, comma separated.")
-@click.option("--queues", envvar="LIGHTFLOW_WORKER_QUEUES", default="task", show_default=True,
-              help="Queues to take tasks from, comma separated.")
-@click.option("--concurrency", envvar="LIGHTFLOW_WORKER_CONCURRENCY", type=click.IntRange(1),
-              default=os.cpu_count() or 1, show_default="number of CPUs")
+@click.option(
+    "--scheduler",
+    "schedulers",
+    envvar="LIGHTFLOW_ADDRESS",
+    required=True,
+    help="Scheduler replica addresses, comma separated.",
+)
+@click.option(
+    "--queues",
+    envvar="LIGHTFLOW_WORKER_QUEUES",
+    default="task",
+    show_default=True,
+    help="Queues to take tasks from, comma separated.",
+)
+@click.option(
+    "--concurrency",
+    envvar="LIGHTFLOW_WORKER_CONCURRENCY",
+    type=click.IntRange(1),
+    default=os.cpu_count() or 1,
+    show_default="number of CPUs",
+)
 @click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None)
 @click.option("--worker-id", default=None, help="Default: hostname-pid-random.")
-@click.option("--listen", envvar="LIGHTFLOW_WORKER_LISTEN", default="127.0.0.1:0",
-              show_default=True, help="host:port of the worker's health service.")
+@click.option(
+    "--listen",
+    envvar="LIGHTFLOW_WORKER_LISTEN",
+    default="127.0.0.1:0",
+    show_default=True,
+    help="host:port of the worker's health service.",
+)
 @click.option("--ready-file", type=click.Path(path_type=Path), default=None)
-@click.option("--grace", type=float, default=30.0, show_default=True,
-              help="Seconds running tasks get to finish on SIGTERM.")
+@click.option(
+    "--grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds running tasks get to finish on SIGTERM.",
+)
 @click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
 def main(
     schedulers: str,
@@ -69,8 +94,9 @@ def main(
     while not agent.connected.wait(5):
         log.info("waiting_for_scheduler", schedulers=list(config.scheduler_addresses))
     serve(
-        ServeOptions(listen=config.listen, token=config.token, ready_file=config.ready_file,
-                     max_workers=4),
+        ServeOptions(
+            listen=config.listen, token=config.token, ready_file=config.ready_file, max_workers=4
+        ),
         lambda _server: None,
         service_names=["lightflow.v1.Worker"],
         healthy=agent.connected.is_set,

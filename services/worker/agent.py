@@ -6,6 +6,7 @@ gives its slot back (so the DAGs it waits for can run, even with concurrency 1).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -51,10 +52,8 @@ class TaskProcess:
         self.conn.send(("run", lease_bytes, code, store_address, hostname))
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the process may be gone already
             self.conn.send(("stop",))
-        except (OSError, ValueError):
-            pass
         self.process.join(2)
         if self.process.is_alive():
             self.process.kill()
@@ -101,8 +100,12 @@ class WorkerAgent:
                 self._serve_stream(self.replicas.stubs())
                 delay = 0.1
             except grpc.RpcError as err:
-                log.warning("work_stream_lost", scheduler=address, code=str(err.code()),
-                            details=err.details())
+                log.warning(
+                    "work_stream_lost",
+                    scheduler=address,
+                    code=str(err.code()),
+                    details=err.details(),
+                )
             finally:
                 self.connected.clear()
                 with self._lock:
@@ -213,8 +216,12 @@ class WorkerAgent:
             process.entry_id = lease.lease.entry_id
             self._running[lease.lease.entry_id] = RunningTask(lease, process)
             code = self._code.get(key, b"")
-        log.info("task_started", run_id=lease.run_id, task=f"{lease.dag_instance}/{lease.task_name}",
-                 attempt=lease.attempt)
+        log.info(
+            "task_started",
+            run_id=lease.run_id,
+            task=f"{lease.dag_instance}/{lease.task_name}",
+            attempt=lease.attempt,
+        )
         process.run(lease_bytes, code, self._store_address, self.config.hostname)
 
     def read_task_process(self, process: TaskProcess) -> None:
@@ -256,8 +263,9 @@ class WorkerAgent:
             )
         )
 
-    def _finish(self, process: TaskProcess | None, entry_id: str,
-                result: scheduler_pb2.TaskResult) -> None:
+    def _finish(
+        self, process: TaskProcess | None, entry_id: str, result: scheduler_pb2.TaskResult
+    ) -> None:
         with self._lock:
             self._running.pop(entry_id, None)
             self._unacked[entry_id] = result
@@ -267,9 +275,12 @@ class WorkerAgent:
                 process.entry_id = ""
                 self._idle.append(process)
             self._grant_credit()
-        log.info("task_finished", run_id=result.run_id,
-                 task=f"{result.dag_instance}/{result.task_name}",
-                 status=common_pb2.TaskStatus.Name(result.status))
+        log.info(
+            "task_finished",
+            run_id=result.run_id,
+            task=f"{result.dag_instance}/{result.task_name}",
+            status=common_pb2.TaskStatus.Name(result.status),
+        )
 
     def _task_process_died(self, process: TaskProcess) -> None:
         process.process.join(1)

@@ -29,7 +29,6 @@ from lightflow._task import AbortWorkflow, BaseTask
 from lightflow._workflow import decode_task
 from lightflow.v1 import common_pb2, scheduler_pb2
 
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -72,7 +71,9 @@ class _LineWriter(io.TextIOBase):
 
 
 def encode_data(value: object) -> common_pb2.Payload:
-    return common_pb2.Payload(encoding=ENCODING_CLOUDPICKLE, data=cloudpickle.dumps(value, protocol=5))
+    return common_pb2.Payload(
+        encoding=ENCODING_CLOUDPICKLE, data=cloudpickle.dumps(value, protocol=5)
+    )
 
 
 def decode_data(payload: common_pb2.Payload) -> Any:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from lightflow._client import Client
 from lightflow._stackfile import read_stack_file
-
 from tests.conftest import EXAMPLES, assert_eventually
 
 WORKFLOWS = Path(__file__).parent.parent / "integration" / "workflows"
@@ -42,12 +42,18 @@ def marker() -> Iterator[str]:
         os.kill(pid, signal.SIGKILL)
 
 
-def lfctl(*args: str, marker: str, cwd: Path | None = None, timeout: float = 120
-          ) -> subprocess.CompletedProcess[str]:
+def lfctl(
+    *args: str, marker: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LIGHTFLOW_TEST_MARKER": marker}
     env.pop("LIGHTFLOW_ADDRESS", None)
     return subprocess.run(
-        [*LFCTL, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
+        [*LFCTL, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
         check=False,
     )
 
@@ -99,7 +105,11 @@ def test_up_serves_lfctl_and_the_client_then_stops_cleanly(marker: str, tmp_path
     env = {**os.environ, "LIGHTFLOW_TEST_MARKER": marker}
     env.pop("LIGHTFLOW_ADDRESS", None)
     up = subprocess.Popen(
-        [*LFCTL, "up"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [*LFCTL, "up"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -130,3 +140,28 @@ def test_up_serves_lfctl_and_the_client_then_stops_cleanly(marker: str, tmp_path
     assert "schedulers: " in out
     assert read_stack_file(tmp_path) is None
     assert_eventually(lambda: processes_with(marker) == [], timeout=20)
+
+
+EXPECTED_LINES = {
+    "data_flow": ["[main_dag/print_task_4] print_task_4 The value is: -120"],
+    "data_store": [
+        "[main_dag/modify_task] The number is: 5",
+        "[main_dag/modify_task] The dimension of the image is: (100, 100)",
+    ],
+    "sub_dag": [
+        f"[sub_dag:{i}/print_task] Received an image with dimensions: (100, 100)"
+        for i in range(1, 6)
+    ],
+    "parallel": ["[main_dag/t_join_me] Task t_join_me being run in DAG main_dag for workflow"],
+    "simple": ["[main_dag/print_task] The value is: 5"],
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXPECTED_LINES))
+def test_run_shows_what_each_example_prints(marker: str, example: str) -> None:
+    result = lfctl("run", str(EXAMPLES / f"{example}.py"), "--concurrency", "1", marker=marker)
+    assert result.returncode == 0, result.stderr
+    for expected in EXPECTED_LINES[example]:
+        assert any(line.startswith(expected) for line in result.stdout.splitlines()), expected
+    assert f"of {example}: succeeded" in result.stdout.splitlines()[-1]
+    assert processes_with(marker) == []

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from lightflow._client import Client, ClientError
+
+from lightflow._client import ClientError
 from lightflow._grpc import open_channel
 from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc, workflow_pb2
 from lightflow_cli.stack import LocalStack
-
 from tests.conftest import client_for, dump_logs, output_lines, run_example
 
 WORKFLOWS = Path(__file__).parent / "workflows"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lightflow_cli.stack import LocalStack
-
 from tests.conftest import client_for, dump_logs, output_lines, run_example
 
 
@@ -54,7 +53,8 @@ def test_sub_dags_finish_on_a_single_slot(start_stack: Callable[..., LocalStack]
     status, events = run_example(client_for(stack), "sub_dag")
     assert status == "succeeded", dump_logs(stack)
     received = sorted(
-        label for label, line in output_lines(events)
+        label
+        for label, line in output_lines(events)
         if line == "Received an image with dimensions: (100, 100)"
     )
     assert received == [f"sub_dag:{i}/print_task" for i in range(1, 6)]

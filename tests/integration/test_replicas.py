@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from lightflow._client import Client, RunEvent
 from lightflow_cli.stack import LocalStack
-
 from tests.conftest import assert_eventually, dump_logs, output_lines, run_example
 
 WORKFLOWS = Path(__file__).parent / "workflows"

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from lightflow._errors import LightflowError
 from lightflow._store import (
     StoreClient,
@@ -22,7 +23,7 @@ from lightflow._store import (
 )
 from lightflow_cli._procs import ServiceProcess, start_service
 
-TOKEN = "store-test-token"  # noqa: S105  # a test-only shared token
+TOKEN = "store-test-token"  # a test-only shared token
 
 
 def start_store(tmp_path: Path, *args: str) -> ServiceProcess:
@@ -351,7 +352,7 @@ def test_mongodb_backend(tmp_path: Path) -> None:
                 store.get("a")
     finally:
         assert service.stop() == 0, service.log_tail()
-        import pymongo  # noqa: PLC0415  # only this test talks to MongoDB directly
+        import pymongo  # only this test talks to MongoDB directly
 
         mongo: pymongo.MongoClient[dict[str, Any]]
         with pymongo.MongoClient(uri) as mongo:

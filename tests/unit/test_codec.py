@@ -12,6 +12,7 @@ from typing import Any
 import bson
 import numpy as np
 import pytest
+
 from lightflow._codec import (
     ENCODING_BSON,
     ENCODING_CLOUDPICKLE,

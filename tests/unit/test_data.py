@@ -6,6 +6,7 @@ import copy
 
 import cloudpickle
 import pytest
+
 from lightflow._data import DataError
 from lightflow._errors import LightflowError
 from lightflow.models import MultiTaskData, TaskData

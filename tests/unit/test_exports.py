@@ -4,4 +4,11 @@ import lightflow
 
 
 def test_top_level_exports() -> None:
-    assert lightflow.__all__ == ["Client", "ClientError", "Run", "RunEvent", "RunInfo", "__version__"]
+    assert lightflow.__all__ == [
+        "Client",
+        "ClientError",
+        "Run",
+        "RunEvent",
+        "RunInfo",
+        "__version__",
+    ]

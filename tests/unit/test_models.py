@@ -6,9 +6,10 @@ import pickle
 from typing import Any
 
 import cloudpickle
+import pytest
+
 import lightflow.models
 import lightflow.tasks
-import pytest
 from lightflow._dag import DagDefinitionError
 from lightflow._errors import LightflowError
 from lightflow._task import TaskResultError

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
+
 from lightflow._dag import DagDefinitionError
 from lightflow._workflow import (
     TASK_ENCODING,
