@@ -190,16 +190,20 @@ class Run:
         )
         return _enum_name(common_pb2.RunStatus, response.status, "RUN_STATUS_")
 
-    def events(self, after: str = "") -> Iterator[RunEvent]:
+    def events(self, after: str = "", *, timeout: float | None = None) -> Iterator[RunEvent]:
         """The run's events from the start (or after event id `after`), live, ending with
-        the run's final event. Moves to another replica when one fails, losing nothing."""
+        the run's final event. Moves to another replica when one fails, losing nothing.
+        Raises TimeoutError when `timeout` seconds pass first."""
         cursor = after
         replicas = self._client.replicas
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             request = scheduler_pb2.WatchRunRequest(run_id=self.id, after_event_id=cursor)
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                # A watch lasts as long as the run; each event resets nothing, so no deadline.
-                for response in replicas.stubs().scheduler.WatchRun(request):
+                # Without a timeout a watch lasts as long as the run: keepalive pings, not a
+                # deadline, notice a dead replica.
+                for response in replicas.stubs().scheduler.WatchRun(request, timeout=remaining):
                     event = RunEvent.from_proto(response.event)
                     cursor = event.id
                     yield event
@@ -207,25 +211,23 @@ class Run:
                         return
                 return
             except grpc.RpcError as err:
+                if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and deadline is not None:
+                    raise TimeoutError(f"run {self.id} did not end within {timeout} s") from err
                 if err.code() != grpc.StatusCode.UNAVAILABLE:
                     raise ClientError(err.details() or str(err.code()), err.code().name) from err
                 replicas.advance()
                 time.sleep(0.1)
 
     def wait(self, timeout: float | None = None) -> str:
-        """Blocks until the run ends and returns its final status."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            status = self.status()
-            if status in FINAL_STATUSES:
-                return status
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"run {self.id} did not end within {timeout} s")
-            for event in self.events():
-                if event.type == "run_ended":
-                    return event.status
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError(f"run {self.id} did not end within {timeout} s")
+        """Blocks until the run ends and returns its final status; TimeoutError after
+        `timeout` seconds."""
+        status = self.status()
+        if status in FINAL_STATUSES:
+            return status
+        for event in self.events(timeout=timeout):
+            if event.type == "run_ended":
+                return event.status
+        return self.status()
 
 
 class Client:

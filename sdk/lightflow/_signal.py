@@ -54,13 +54,13 @@ class TaskSignal:
         run_id: str,
         dag_instance: str,
         notify: Callable[[tuple[Any, ...]], None],
-        entry_id: str,
+        lease_key: str,
     ) -> None:
         self._replicas = replicas
         self._run_id = run_id
         self._dag_instance = dag_instance
         self._notify = notify
-        self._entry_id = entry_id
+        self._lease_key = lease_key
 
     def _call(self, what: str, fn: Callable[[Any], Any]) -> Any:
         try:
@@ -92,14 +92,14 @@ class TaskSignal:
             wait_ms=_JOIN_WAIT_MS,
         )
         timeout = _JOIN_WAIT_MS / 1000 + _CALL_TIMEOUT_S
-        self._notify(("blocked", self._entry_id))
+        self._notify(("blocked", self._lease_key))
         try:
             while not self._call(
                 "join_dags", lambda stubs: stubs.signal.JoinDags(request, timeout=timeout)
             ).done:
                 pass
         finally:
-            self._notify(("unblocked", self._entry_id))
+            self._notify(("unblocked", self._lease_key))
 
     def stop_workflow(self) -> None:
         """Stop the run: nothing new starts, running tasks finish, the run ends stopped."""

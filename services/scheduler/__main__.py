@@ -100,7 +100,11 @@ def main(
         log_level=log_level,
     )
     configure_logging(config.log_level)
-    client = redis.Redis.from_url(config.redis_url, health_check_interval=10)
+    # Blocking reads (XREADGROUP, JoinDags' XREAD) wait up to 30 s: the socket timeout must
+    # be longer, or a quiet wait looks like a dead redis.
+    client = redis.Redis.from_url(
+        config.redis_url, health_check_interval=10, socket_timeout=60, socket_connect_timeout=5
+    )
     store = StoreLink(config.store_address, config.token)
     core = SchedulerCore(config, client, store)
     stopped = threading.Event()

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -164,6 +165,7 @@ class SchedulerCore:
         self._graphs: dict[str, WorkflowGraph] = {}
         self._graphs_lock = threading.Lock()
         self._lease_ms = int(config.lease_timeout_s * 1000)
+        self._cleaner = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cleanup")
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -492,14 +494,11 @@ class SchedulerCore:
         self, session: WorkerSession, reader: Any, block_ms: int
     ) -> list[scheduler_pb2.TaskLease]:
         """Blocks up to `block_ms` for ready tasks on the session's queues; hands out at most
-        the session's credit (one entry more per extra queue in the worst case)."""
+        the session's credit."""
         credit = session.credit
         if credit <= 0:
             return []
-        streams = {self.keys.queue(q): ">" for q in session.queues}
-        reply = reader.xreadgroup(
-            QUEUE_GROUP, session.worker_id, streams, count=credit, block=block_ms
-        )
+        reply = self._read_queues(session, reader, credit, block_ms)
         if not reply:
             return []
         args: list[object] = [session.worker_id]
@@ -507,13 +506,13 @@ class SchedulerCore:
         prefix_len = len(self.keys.queue(""))
         for stream_key, items in reply:
             queue = stream_key.decode()[prefix_len:]
-            for entry_id, fields in items:
+            for raw_id, fields in items:
                 if not fields:  # deleted while pending
                     continue
-                entries.append((queue, entry_id.decode(), fields))
+                entries.append((queue, raw_id.decode(), fields))
                 args += [
                     queue,
-                    entry_id,
+                    raw_id,
                     fields[b"r"],
                     fields[b"i"],
                     fields[b"d"],
@@ -556,9 +555,64 @@ class SchedulerCore:
             session.credit -= len(leases)
         return leases
 
+    def _read_queues(
+        self, session: WorkerSession, reader: Any, credit: int, block_ms: int
+    ) -> list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]:
+        """At most `credit` entries from the session's queues. COUNT of XREADGROUP holds per
+        stream, so with several queues each is read in turn without blocking, and only when
+        all are empty does one blocking read wait for the first entry of any."""
+        streams = [self.keys.queue(q) for q in session.queues]
+        if len(streams) == 1:
+            reply = reader.xreadgroup(
+                QUEUE_GROUP, session.worker_id, {streams[0]: ">"}, count=credit, block=block_ms
+            )
+            return list(reply or [])
+        got: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] = []
+        remaining = credit
+        for stream in streams:
+            if remaining <= 0:
+                break
+            reply = reader.xreadgroup(
+                QUEUE_GROUP, session.worker_id, {stream: ">"}, count=remaining
+            )
+            for key, items in reply or []:
+                got.append((key, items))
+                remaining -= len(items)
+        if got:
+            return got
+        reply = reader.xreadgroup(
+            QUEUE_GROUP, session.worker_id, dict.fromkeys(streams, ">"), count=1, block=block_ms
+        )
+        got = list(reply or [])
+        # One entry per stream may have arrived at once; what exceeds the credit goes back.
+        kept, extra = got[:credit], got[credit:]
+        for key, items in extra:
+            queue = key.decode()[len(self.keys.queue("")) :]
+            for entry_id, fields in items:
+                if fields:
+                    self._requeue_entry(queue, entry_id, fields)
+        return kept
+
+    def _requeue_entry(self, queue: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Any:
+        """Queues an entry's task again (requeue.lua decides how, from the task's state)."""
+        return self.scripts.requeue(
+            args=self._argv(
+                queue,
+                entry_id,
+                fields[b"r"],
+                fields[b"i"],
+                fields[b"d"],
+                fields[b"t"],
+                fields[b"a"],
+                self.config.max_attempts,
+            )
+        )
+
     def complete(self, worker_id: str, result: scheduler_pb2.TaskResult) -> str:
         status = _TASK_STATUS_NAME.get(result.status)
-        if status not in {"succeeded", "failed", "stopped", "aborted"}:
+        # "stopped" needs skip propagation, which is not built yet: refusing it keeps a
+        # run from waiting for successors that would never be counted.
+        if status not in {"succeeded", "failed", "aborted"}:
             raise InvalidArgumentError(f"a task result cannot have status {result.status}")
         outcome = self.scripts.complete(
             args=self._argv(
@@ -583,7 +637,8 @@ class SchedulerCore:
                 worker_id=worker_id,
             )
         elif outcome_name == "ended":
-            self.clean_up_run(result.run_id)
+            # Off the worker's stream thread: a slow store must not delay its heartbeats.
+            self._cleaner.submit(self.clean_up_run, result.run_id)
         return outcome_name
 
     def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
@@ -661,18 +716,7 @@ class SchedulerCore:
                     if not fields:
                         self.redis.xack(key, QUEUE_GROUP, entry_id)
                         continue
-                    outcome = self.scripts.requeue(
-                        args=self._argv(
-                            queue,
-                            entry_id,
-                            fields[b"r"],
-                            fields[b"i"],
-                            fields[b"d"],
-                            fields[b"t"],
-                            fields[b"a"],
-                            self.config.max_attempts,
-                        )
-                    )
+                    outcome = self._requeue_entry(queue, entry_id, fields)
                     log.warning(
                         "lease_expired",
                         run_id=_s(fields[b"r"]),

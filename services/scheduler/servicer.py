@@ -266,10 +266,14 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 session.close()
                 outbox.put(_CLOSED)
                 return
-            if session.closed:
-                if leases:
-                    with contextlib.suppress(redis.RedisError):
-                        self._core.release_leases(session, leases)
+            # Under the session's lock: either the stream is open and the leases are queued
+            # for it (and released from the queue if it closes), or they are released here.
+            with session.changed:
+                if not session.closed:
+                    for lease in leases:
+                        outbox.put(scheduler_pb2.WorkResponse(lease=lease))
+                    leases = []
+            if leases:
+                with contextlib.suppress(redis.RedisError):
+                    self._core.release_leases(session, leases)
                 return
-            for lease in leases:
-                outbox.put(scheduler_pb2.WorkResponse(lease=lease))

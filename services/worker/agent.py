@@ -23,7 +23,7 @@ import structlog
 from lightflow._replicas import Replicas
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_worker.config import WorkerConfig
-from lightflow_worker.runner import child_main
+from lightflow_worker.runner import child_main, lease_key
 
 log = structlog.get_logger(__name__)
 
@@ -45,7 +45,7 @@ class TaskProcess:
         )
         self.process.start()
         child_end.close()
-        self.entry_id = ""
+        self.lease_key = ""
         threading.Thread(target=agent.read_task_process, args=(self,), daemon=True).start()
 
     def run(self, lease_bytes: bytes, code: bytes, store_address: str, hostname: str) -> None:
@@ -71,6 +71,18 @@ class _Stream:
     outbox: queue.Queue[Any] = field(default_factory=queue.Queue)
     # Credit sent on this stream that no lease has used yet.
     credit_out: int = 0
+
+
+def _failed(lease: scheduler_pb2.TaskLease, kind: str, message: str) -> scheduler_pb2.TaskResult:
+    return scheduler_pb2.TaskResult(
+        lease=lease.lease,
+        run_id=lease.run_id,
+        dag_instance=lease.dag_instance,
+        task_name=lease.task_name,
+        attempt=lease.attempt,
+        status=common_pb2.TASK_STATUS_FAILED,
+        failure=common_pb2.Failure(type=kind, message=message),
+    )
 
 
 class WorkerAgent:
@@ -106,6 +118,8 @@ class WorkerAgent:
                     code=str(err.code()),
                     details=err.details(),
                 )
+            except Exception:  # the stream loop must outlive any one bad message
+                log.exception("work_stream_failed", scheduler=address)
             finally:
                 self.connected.clear()
                 with self._lock:
@@ -164,7 +178,7 @@ class WorkerAgent:
                     self._start(response.lease)
                 elif kind == "result_recorded":
                     with self._lock:
-                        self._unacked.pop(response.result_recorded.entry_id, None)
+                        self._unacked.pop(lease_key(response.result_recorded), None)
         finally:
             stream.outbox.put(_CLOSE)
 
@@ -209,20 +223,26 @@ class WorkerAgent:
             if lease.HasField("code"):
                 self._code[key] = lease.code.SerializeToString()
             process = self._idle.pop() if self._idle else None
-        if process is None:
-            process = TaskProcess(self)
-        lease_bytes = lease.SerializeToString()
-        with self._lock:
-            process.entry_id = lease.lease.entry_id
-            self._running[lease.lease.entry_id] = RunningTask(lease, process)
-            code = self._code.get(key, b"")
+        try:
+            if process is None:
+                process = TaskProcess(self)
+            with self._lock:
+                process.lease_key = lease_key(lease.lease)
+                self._running[process.lease_key] = RunningTask(lease, process)
+                code = self._code.get(key, b"")
+            process.run(lease.SerializeToString(), code, self._store_address, self.config.hostname)
+        except (OSError, ValueError) as err:  # no process could be started or reached
+            log.exception("task_process_unavailable")
+            self._finish(
+                None, lease_key(lease.lease), _failed(lease, "TaskProcessUnavailable", str(err))
+            )
+            return
         log.info(
             "task_started",
             run_id=lease.run_id,
             task=f"{lease.dag_instance}/{lease.task_name}",
             attempt=lease.attempt,
         )
-        process.run(lease_bytes, code, self._store_address, self.config.hostname)
 
     def read_task_process(self, process: TaskProcess) -> None:
         while True:
@@ -244,9 +264,9 @@ class WorkerAgent:
                 result = scheduler_pb2.TaskResult.FromString(message[2])
                 self._finish(process, message[1], result)
 
-    def _output(self, entry_id: str, stream: str, text: str) -> None:
+    def _output(self, key: str, stream: str, text: str) -> None:
         with self._lock:
-            task = self._running.get(entry_id)
+            task = self._running.get(key)
         if task is None:
             return
         lease = task.lease
@@ -264,15 +284,15 @@ class WorkerAgent:
         )
 
     def _finish(
-        self, process: TaskProcess | None, entry_id: str, result: scheduler_pb2.TaskResult
+        self, process: TaskProcess | None, key: str, result: scheduler_pb2.TaskResult
     ) -> None:
         with self._lock:
-            self._running.pop(entry_id, None)
-            self._unacked[entry_id] = result
+            self._running.pop(key, None)
+            self._unacked[key] = result
             if self._stream is not None:
                 self._stream.outbox.put(scheduler_pb2.WorkRequest(result=result))
             if process is not None:
-                process.entry_id = ""
+                process.lease_key = ""
                 self._idle.append(process)
             self._grant_credit()
         log.info(
@@ -288,24 +308,15 @@ class WorkerAgent:
         with self._lock:
             if process in self._idle:
                 self._idle.remove(process)
-            task = self._running.get(process.entry_id) if process.entry_id else None
+            task = self._running.get(process.lease_key) if process.lease_key else None
         if task is None or self._stopped.is_set():
             return
         lease = task.lease
-        result = scheduler_pb2.TaskResult(
-            lease=lease.lease,
-            run_id=lease.run_id,
-            dag_instance=lease.dag_instance,
-            task_name=lease.task_name,
-            attempt=lease.attempt,
-            status=common_pb2.TASK_STATUS_FAILED,
-            failure=common_pb2.Failure(
-                type="TaskProcessDied",
-                message=f"the process running task '{lease.task_name}' exited"
-                f" with code {code} before the task ended",
-            ),
+        message = (
+            f"the process running task '{lease.task_name}' exited"
+            f" with code {code} before the task ended"
         )
-        self._finish(None, lease.lease.entry_id, result)
+        self._finish(None, lease_key(lease.lease), _failed(lease, "TaskProcessDied", message))
 
     # -- shutdown ------------------------------------------------------------------------
 

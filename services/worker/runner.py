@@ -25,11 +25,16 @@ from lightflow._data import MultiTaskData, TaskData
 from lightflow._replicas import Replicas
 from lightflow._signal import TaskSignal
 from lightflow._store import StoreClient, TaskStore
-from lightflow._task import AbortWorkflow, BaseTask
+from lightflow._task import AbortWorkflow, BaseTask, StopTask
 from lightflow._workflow import decode_task
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 _PR_SET_PDEATHSIG = 1
+
+
+def lease_key(ref: scheduler_pb2.LeaseRef) -> str:
+    """Identifies a hand-out: entry ids are unique within one queue's stream only."""
+    return f"{ref.queue}/{ref.entry_id}"
 
 
 class ParentLink:
@@ -38,7 +43,7 @@ class ParentLink:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
-        self.entry_id = ""
+        self.lease_key = ""
 
     def send(self, message: tuple[Any, ...]) -> None:
         with self._lock:
@@ -61,12 +66,12 @@ class _LineWriter(io.TextIOBase):
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         for line in lines:
-            self._link.send(("output", self._link.entry_id, self._stream, line))
+            self._link.send(("output", self._link.lease_key, self._stream, line))
         return len(text)
 
     def flush(self) -> None:
         if self._partial:
-            self._link.send(("output", self._link.entry_id, self._stream, self._partial))
+            self._link.send(("output", self._link.lease_key, self._stream, self._partial))
             self._partial = ""
 
 
@@ -126,6 +131,11 @@ def run_task(
                 f"task '{lease.task_name}' returned a {type(returned).__name__};"
                 " a task returns None or an Action"
             )
+        if action.limit is not None:
+            # Limiting successors needs skip propagation in the schedulers (not built yet).
+            raise NotImplementedError(
+                f"task '{lease.task_name}' returned Action(limit=...), which is not supported yet"
+            )
         output = action.data
         if isinstance(output, MultiTaskData):
             output.flatten(in_place=True)
@@ -141,6 +151,12 @@ def run_task(
     except AbortWorkflow as err:
         result.status = common_pb2.TASK_STATUS_ABORTED
         result.failure.CopyFrom(_failure(err))
+    except StopTask as err:
+        # Stopping a task and skipping its successors needs skip propagation in the
+        # schedulers, which is not built yet; a clear failure beats a wrong success.
+        result.status = common_pb2.TASK_STATUS_FAILED
+        result.failure.CopyFrom(_failure(err))
+        result.failure.message = f"StopTask is not supported yet: {err}"
     except Exception as err:
         result.status = common_pb2.TASK_STATUS_FAILED
         result.failure.CopyFrom(_failure(err))
@@ -185,7 +201,7 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
             return
         _, lease_bytes, code_bytes, store_address, hostname = message
         lease = scheduler_pb2.TaskLease.FromString(lease_bytes)
-        link.entry_id = lease.lease.entry_id
+        link.lease_key = lease_key(lease.lease)
         key = (lease.definition_hash, lease.dag_name, lease.task_name)
         if key not in tasks:
             # Unpickled once per definition and task, then reused by every run.
@@ -193,8 +209,8 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
         if store_address not in stores:
             stores[store_address] = StoreClient(store_address, token)
         store = TaskStore(stores[store_address], lease.run_id)
-        signal = TaskSignal(replicas, lease.run_id, lease.dag_instance, link.send, link.entry_id)
+        signal = TaskSignal(replicas, lease.run_id, lease.dag_instance, link.send, link.lease_key)
         result = run_task(lease, tasks[key], store, signal, hostname)
         stdout.flush()
         stderr.flush()
-        link.send(("result", lease.lease.entry_id, result.SerializeToString()))
+        link.send(("result", link.lease_key, result.SerializeToString()))

@@ -18,8 +18,11 @@ end
 
 local function enqueue(r, inst, dag, task, queue, attempt)
   local tk = inst .. '/' .. task
-  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'queued', tk .. '|a', attempt, tk .. '|q', queue)
-  redis.call('XADD', key_queue(queue), '*', 'r', r, 'i', inst, 'd', dag, 't', task, 'a', attempt)
+  local entry = redis.call('XADD', key_queue(queue), '*', 'r', r, 'i', inst, 'd', dag, 't', task,
+    'a', attempt)
+  -- The entry id fences hand-out: only this entry may start this attempt.
+  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'queued', tk .. '|a', attempt, tk .. '|q', queue,
+    tk .. '|e', entry)
   redis.call('HINCRBY', key_run(r), 'queued', 1)
   event(r, 'task_queued', {i = inst, k = task, a = attempt})
 end

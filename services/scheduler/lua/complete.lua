@@ -33,6 +33,9 @@ if status == 'succeeded' then
 elseif status == 'failed' or status == 'aborted' then
   redis.call('HSET', key_run_dags(r), inst .. '|failed', 1)
   halt(r, status, failure, 'task ' .. tk .. ' ' .. status)
+  if redis.call('HGET', key_run(r), 'ended') then
+    return 'ended'
+  end
 end
 
 if redis.call('HINCRBY', key_run_dags(r), inst .. '|left', -1) == 0 then

@@ -10,8 +10,8 @@ for i = 5, #ARGV, 7 do
     ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6]
   local tk = inst .. '/' .. task
   local run = redis.call('HMGET', key_run(r), 'status', 'def', 'wf')
-  local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a')
-  local ours = state[1] == 'queued' and state[2] == attempt
+  local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a', tk .. '|e')
+  local ours = state[1] == 'queued' and state[2] == attempt and state[3] == entry
   if run[1] ~= 'running' or not ours then
     redis.call('XACK', key_queue(queue), GROUP, entry)
     redis.call('XDEL', key_queue(queue), entry)

@@ -7,8 +7,9 @@ local queue, entry, r, inst, dag, task, attempt, max_attempts =
 redis.call('XACK', key_queue(queue), GROUP, entry)
 redis.call('XDEL', key_queue(queue), entry)
 local tk = inst .. '/' .. task
-local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a')
-if state[2] ~= attempt or (state[1] ~= 'running' and state[1] ~= 'queued') then
+local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a', tk .. '|e')
+if state[2] ~= attempt or state[3] ~= entry
+    or (state[1] ~= 'running' and state[1] ~= 'queued') then
   return 'stale'
 end
 local status = redis.call('HGET', key_run(r), 'status')
