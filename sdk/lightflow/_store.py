@@ -7,17 +7,27 @@ run's provenance, written by the engine), addressed by dotted keys such as
 
 from __future__ import annotations
 
+import enum
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import bson
 import grpc
+from bson.errors import BSONError
 
-from lightflow._codec import decode_value, encode_document, encode_value
+from lightflow._codec import (
+    ValueDecodingError,
+    ValueEncodingError,
+    decode_value,
+    encode_document,
+    encode_value,
+    unwrap,
+)
 from lightflow._errors import LightflowError
 from lightflow._grpc import open_channel
-from lightflow.v1 import store_pb2, store_pb2_grpc
+from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
 _T = TypeVar("_T")
 
@@ -28,10 +38,20 @@ RETRY_SECONDS = 30.0
 _BACKOFF_FIRST_SECONDS = 0.05
 _BACKOFF_MAX_SECONDS = 2.0
 
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
 _SECTIONS: dict[str, store_pb2.DocumentSection] = {
     "data": store_pb2.DOCUMENT_SECTION_DATA,
     "meta": store_pb2.DOCUMENT_SECTION_META,
 }
+
+
+class DataStoreDocumentSection(enum.Enum):
+    """The two sections of a run's store document (the original Lightflow's name)."""
+
+    Data = "data"  # what tasks store
+    Meta = "meta"  # the run's provenance, written by the engine
 
 
 class StoreError(LightflowError):
@@ -53,6 +73,10 @@ class StoreConflictError(StoreError):
 
 class StoreUnavailableError(StoreError):
     """The store service could not be reached within the retry budget."""
+
+
+class StoreValueError(StoreError, ValueEncodingError):
+    """A value cannot be serialized for the store; the message names the key and the type."""
 
 
 _ERROR_OF_STATUS: dict[grpc.StatusCode, type[StoreError]] = {
@@ -124,23 +148,37 @@ class StoreClient:
 
     def get(self, run_id: str, key: str, default: Any = None, *, section: object = "data") -> Any:
         """The value at the dotted `key`, or `default` when the key is missing."""
+        payload = self.get_payload(run_id, key, section=section)
+        if payload is None:
+            return default
+        return decode_value(payload)
+
+    def get_payload(
+        self, run_id: str, key: str, *, section: object = "data"
+    ) -> common_pb2.Payload | None:
+        """The value at the dotted `key` as it travels (encoding and bytes, nothing
+        unpickled), or None when the key is missing."""
         request = store_pb2.GetRequest(run_id=run_id, key=key, section=section_value(section))
         response = self._call(lambda timeout: self._stub.Get(request, timeout=timeout))
-        if not response.found:
-            return default
-        return decode_value(response.value)
+        return response.value if response.found else None
 
     def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
         """Set the value at the dotted `key`, creating the path."""
         request = store_pb2.SetRequest(
-            run_id=run_id, key=key, value=encode_value(value), section=section_value(section)
+            run_id=run_id,
+            key=key,
+            value=_encode(run_id, key, value),
+            section=section_value(section),
         )
         self._call(lambda timeout: self._stub.Set(request, timeout=timeout))
 
     def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
         """Append `value` to the list at `key`, creating the list when the key is missing."""
         request = store_pb2.PushRequest(
-            run_id=run_id, key=key, value=encode_value(value), section=section_value(section)
+            run_id=run_id,
+            key=key,
+            value=_encode(run_id, key, value),
+            section=section_value(section),
         )
         self._call(lambda timeout: self._stub.Push(request, timeout=timeout))
 
@@ -151,7 +189,7 @@ class StoreClient:
         request = store_pb2.ExtendRequest(
             run_id=run_id,
             key=key,
-            values=[encode_value(value) for value in values],
+            values=[_encode(run_id, key, value) for value in values],
             section=section_value(section),
         )
         self._call(lambda timeout: self._stub.Extend(request, timeout=timeout))
@@ -160,6 +198,64 @@ class StoreClient:
         """Remove the dotted `key`; a missing key is not an error."""
         request = store_pb2.DeleteRequest(run_id=run_id, key=key, section=section_value(section))
         self._call(lambda timeout: self._stub.Delete(request, timeout=timeout))
+
+    def exists(self, run_id: str, key: str, *, section: object = "data") -> bool:
+        """Whether the dotted `key` holds a value (a stored None counts)."""
+        request = store_pb2.ExistsRequest(run_id=run_id, key=key, section=section_value(section))
+        response = self._call(lambda timeout: self._stub.Exists(request, timeout=timeout))
+        return bool(response.exists)
+
+    def list_keys(
+        self, run_id: str, prefix: str = "", *, recursive: bool = False, section: object = "data"
+    ) -> list[str]:
+        """The full dotted keys of the direct children of `prefix` (of the section when
+        empty), or of every leaf below it when `recursive`; [] when `prefix` is missing."""
+        request = store_pb2.ListKeysRequest(
+            run_id=run_id, prefix=prefix, recursive=recursive, section=section_value(section)
+        )
+        response = self._call(lambda timeout: self._stub.ListKeys(request, timeout=timeout))
+        return list(response.keys)
+
+    def increment(
+        self, run_id: str, key: str, amount: int | float = 1, *, section: object = "data"
+    ) -> int | float:
+        """Add `amount` to the number at `key` atomically (a missing key counts as 0); returns
+        the new value. An integer stays an integer; a float amount makes it a float."""
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise StoreInvalidArgumentError(
+                f"cannot increment {key!r} by a {type(amount).__name__}: use an int or a float"
+            )
+        request = store_pb2.IncrementRequest(run_id=run_id, key=key, section=section_value(section))
+        if isinstance(amount, int):
+            if not _INT64_MIN <= amount <= _INT64_MAX:
+                raise StoreInvalidArgumentError(
+                    f"cannot increment {key!r} by {amount}: beyond the 64-bit integer range"
+                )
+            request.int_amount = amount
+        else:
+            request.float_amount = amount
+        response = self._call(lambda timeout: self._stub.Increment(request, timeout=timeout))
+        if response.WhichOneof("value") == "float_value":
+            return float(response.float_value)
+        return int(response.int_value)
+
+    def get_document_bson(self, run_id: str, *, section: object = "data") -> bytes:
+        """A whole section of the run's document as BSON: native values as they are, other
+        values as their payload sub-documents (nothing unpickled)."""
+        request = store_pb2.GetDocumentRequest(run_id=run_id, section=section_value(section))
+        response = self._call(lambda timeout: self._stub.GetDocument(request, timeout=timeout))
+        return bytes(response.document_bson)
+
+    def get_document(self, run_id: str, *, section: object = "data") -> dict[str, Any]:
+        """A whole section of the run's document, every value decoded as `get` would."""
+        raw = self.get_document_bson(run_id, section=section)
+        try:
+            document = bson.decode(raw)
+        except (BSONError, ValueError) as err:
+            raise ValueDecodingError(f"corrupt document of run {run_id!r}: {err}") from err
+        decoded = unwrap(document)
+        assert isinstance(decoded, dict)  # unwrap keeps a plain document a dict
+        return decoded
 
     def _call(self, call: Callable[[float], _T]) -> _T:
         """Make one RPC, retrying UNAVAILABLE; a failure becomes a StoreError."""
@@ -183,14 +279,23 @@ class StoreClient:
                 raise kind(message) from err
 
 
+def _encode(run_id: str, key: str, value: Any) -> common_pb2.Payload:
+    try:
+        return encode_value(value)
+    except ValueEncodingError as err:
+        raise StoreValueError(f"cannot store {key!r} in run {run_id!r}: {err}") from err
+
+
 class TaskStore:
     """The store of one run, as a task callback sees it (`store` in
     `callback(data, store, signal, context)`).
 
     Values MongoDB holds natively (None, bool, int, float, str, bytes, datetime, and lists and
-    dicts of those) are stored as they are; anything else (numpy arrays, tuples, sets, class
-    instances) is pickled by value and comes back as it was. Sections are "data" (the default)
-    and "meta".
+    dicts of those) are stored as they are; numpy arrays of plain element types as a
+    language-neutral sub-document (dtype, shape, bytes); anything else (tuples, sets, class
+    instances) is pickled by value and comes back as it was. Values larger than MongoDB's
+    16 MB document limit work too. Sections are "data" (the default) and "meta", given as a
+    string or a `DataStoreDocumentSection`.
     """
 
     def __init__(self, client: StoreClient, run_id: str) -> None:
@@ -221,6 +326,28 @@ class TaskStore:
     def delete(self, key: str, *, section: object = "data") -> None:
         """Remove the dotted `key`; a missing key is not an error."""
         self._client.delete(self._run_id, key, section=section)
+
+    def exists(self, key: str, *, section: object = "data") -> bool:
+        """Whether the dotted `key` holds a value (a stored None counts)."""
+        return self._client.exists(self._run_id, key, section=section)
+
+    def list_keys(
+        self, prefix: str = "", *, recursive: bool = False, section: object = "data"
+    ) -> list[str]:
+        """The full dotted keys under `prefix` (the whole section when empty): its direct
+        children, or every leaf below it when `recursive`; [] when `prefix` is missing."""
+        return self._client.list_keys(self._run_id, prefix, recursive=recursive, section=section)
+
+    def increment(
+        self, key: str, amount: int | float = 1, *, section: object = "data"
+    ) -> int | float:
+        """Add `amount` to the number at `key` atomically, creating it at 0 when missing;
+        returns the new value. Parallel tasks incrementing one counter lose nothing."""
+        return self._client.increment(self._run_id, key, amount, section=section)
+
+    def get_document(self, *, section: object = "data") -> dict[str, Any]:
+        """The whole section (data by default), every value decoded."""
+        return self._client.get_document(self._run_id, section=section)
 
     def __repr__(self) -> str:
         return f"TaskStore(run_id={self._run_id!r})"

@@ -21,6 +21,8 @@ class StoreConfig:
     # Database and collection holding one document per run.
     database: str = "lightflow"
     collection: str = "runs"
+    # Binary values larger than this many bytes are kept outside the document.
+    inline_limit: int = 1024 * 1024
     # The bound address is written here once the service is SERVING.
     ready_file: Path | None = None
     log_level: str = "info"

@@ -4,9 +4,17 @@ addressed by dotted keys. Knows nothing of gRPC.
 Every operation is a single pymongo-style call on one document, so it is atomic in MongoDB
 and under the embedded backend's per-run lock: a refused write changes nothing.
 
-BSON values are kept natively (readable from the mongo shell and any language); any other
-encoding is kept as a wrapper sub-document of opaque bytes, never decoded here: the store does
-not run user pickles.
+BSON values are kept natively (readable from the mongo shell and any language); an ndarray is
+kept as a sub-document of its dtype, shape and bytes; any other encoding is kept as a wrapper
+sub-document of opaque bytes, never decoded here: the store does not run user pickles.
+
+Values too large for a document go to the backend's `BlobStore` and the document holds a
+reference sub-document in their place: {WRAPPER_KEY: encoding, "chunked": blob id, "size": n,
+...the wrapper's other fields}. A blob is written before the document refers to it and removed
+after the document stopped referring to it (the old value comes back from the same atomic
+update), so a reader finds every blob it is pointed to, unless a writer replaced the value
+between its two reads: then it reads again. A blob orphaned by a crash between the two steps
+goes with the run's document.
 """
 
 from __future__ import annotations
@@ -14,18 +22,30 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import bson
 import bson.errors
 import structlog
+from bson.binary import Binary
+from bson.decimal128 import Decimal128
 
-from lightflow._codec import ENCODING_BSON, as_wrapper, wrap
+from lightflow._codec import (
+    ENCODING_BSON,
+    WRAPPER_DATA_KEY,
+    WRAPPER_KEY,
+    ValueDecodingError,
+    as_wrapper,
+    wrap,
+)
 from lightflow_store.backends import (
     CODE_BAD_VALUE,
+    CODE_OVERFLOW,
     CODE_PATH_NOT_VIABLE,
+    CODE_TYPE_MISMATCH,
     BackendUnavailableError,
     BackendWriteError,
+    BlobStore,
     RunsCollection,
 )
 
@@ -33,6 +53,18 @@ log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
 _BSON_FIELD = "v"
+
+# A binary (a pickle, an array's bytes) larger than this is kept outside the document.
+INLINE_LIMIT_BYTES = 1024 * 1024
+# A BSON value larger than this is kept outside the document: MongoDB caps a document at
+# 16 MiB. Higher than INLINE_LIMIT_BYTES because a value kept outside is no longer a list a
+# push can append to.
+NATIVE_INLINE_LIMIT_BYTES = 8 * 1024 * 1024
+# Fields of a reference sub-document (beside WRAPPER_KEY and the wrapper's other fields).
+REF_KEY = "chunked"
+REF_SIZE_KEY = "size"
+# Reads of a value whose blob a concurrent write removed meanwhile.
+_READ_ATTEMPTS = 5
 
 
 class StoreError(Exception):
@@ -65,6 +97,26 @@ class NotAListError(ConflictError):
 
 class PathConflictError(ConflictError):
     """A key goes through a value that is not a document (e.g. "a.b" when "a" is 1)."""
+
+
+class NotADocumentError(ConflictError):
+    """Listing the keys of a key holding a value that is not a document."""
+
+
+class NotANumberError(ConflictError):
+    """Incrementing a key holding a value that is not a number."""
+
+
+class NumberOverflowError(ConflictError):
+    """An increment whose result leaves the 64-bit integer range."""
+
+
+class MissingValueError(StoreError):
+    """A large value's blob is gone although the document still refers to it."""
+
+
+class _BlobGoneError(Exception):
+    """A blob the document referred to when read was gone when fetched."""
 
 
 class StoreUnavailableError(StoreError):
@@ -107,10 +159,20 @@ def _validate_run_id(run_id: str) -> None:
 
 
 class StoreCore:
-    """The store's operations over a collection of run documents."""
+    """The store's operations over a collection of run documents and their blobs."""
 
-    def __init__(self, runs: RunsCollection) -> None:
+    def __init__(
+        self,
+        runs: RunsCollection,
+        blobs: BlobStore,
+        *,
+        inline_limit: int = INLINE_LIMIT_BYTES,
+        native_inline_limit: int = NATIVE_INLINE_LIMIT_BYTES,
+    ) -> None:
         self._runs = runs
+        self._blobs = blobs
+        self._inline_limit = inline_limit
+        self._native_inline_limit = max(native_inline_limit, inline_limit)
 
     def create_document(self, run_id: str, initial_data_bson: bytes = b"") -> None:
         """Create the run's document; an existing one is left as it is."""
@@ -121,18 +183,28 @@ class StoreCore:
             raise InvalidValueError(
                 f"the initial data of run {run_id!r} is not a BSON document: {err}"
             ) from err
-        outcome = self._backend(
-            lambda: self._runs.update_one(
-                {"_id": run_id}, {"$setOnInsert": {"data": data, "meta": {}}}, upsert=True
-            ),
-            run_id=run_id,
-            key=None,
-            action="create the document of",
-        )
+        new_blobs: list[Any] = []
+        if len(initial_data_bson) > self._inline_limit:
+            for name, value in data.items():
+                data[name] = self._externalize(run_id, name, value, new_blobs)
+        try:
+            outcome = self._backend(
+                lambda: self._runs.update_one(
+                    {"_id": run_id}, {"$setOnInsert": {"data": data, "meta": {}}}, upsert=True
+                ),
+                run_id=run_id,
+                key=None,
+                action="create the document of",
+            )
+        except StoreError:
+            self._drop_blobs(run_id, new_blobs)
+            raise
+        if outcome.matched_count > 0:
+            self._drop_blobs(run_id, new_blobs)  # the existing document stays as it was
         log.info("document_created", run_id=run_id, existed=outcome.matched_count > 0)
 
     def delete_document(self, run_id: str) -> None:
-        """Remove the run's document; a missing one is not an error."""
+        """Remove the run's document and its blobs; a missing one is not an error."""
         _validate_run_id(run_id)
         outcome = self._backend(
             lambda: self._runs.delete_one({"_id": run_id}),
@@ -140,45 +212,103 @@ class StoreCore:
             key=None,
             action="delete the document of",
         )
+        self._backend(
+            lambda: self._blobs.delete_run(run_id),
+            run_id=run_id,
+            key=None,
+            action="delete the large values of",
+        )
         log.info("document_deleted", run_id=run_id, existed=outcome.deleted_count > 0)
 
     def get(self, run_id: str, key: str, section: Section = Section.DATA) -> Value | None:
         """The value at `key`, or None when the key is missing."""
         _validate_run_id(run_id)
         segments = validate_key(key, run_id)
-        # Project only down to the first list index: a projection does not index arrays.
-        prefix: list[str] = []
-        for segment in segments:
-            if _is_index(segment):
-                break
-            prefix.append(segment)
-        projection = {".".join([section.value, *prefix]): 1}
-        document = self._backend(
-            lambda: self._runs.find_one({"_id": run_id}, projection),
-            run_id=run_id,
-            key=key,
-            action="read",
-        )
-        if document is None:
-            raise RunNotFoundError(f"run {run_id!r} has no store document")
-        node: Any = document.get(section.value, {})
-        for segment in segments:
-            if isinstance(node, Mapping) and segment in node:
-                node = node[segment]
-            elif isinstance(node, list) and _is_index(segment) and int(segment) < len(node):
-                node = node[int(segment)]
-            else:
+        for _ in range(_READ_ATTEMPTS):
+            found, node = self._read(run_id, key, section, segments)
+            if not found:
                 return None
-        return _from_stored(node)
+            try:
+                return self._value_of(run_id, node)
+            except _BlobGoneError:
+                continue  # replaced between the two reads: read the new value
+        raise MissingValueError(f"the large value of {key!r} in run {run_id!r} is missing")
+
+    def exists(self, run_id: str, key: str, section: Section = Section.DATA) -> bool:
+        """Whether `key` holds a value (a null included)."""
+        _validate_run_id(run_id)
+        segments = validate_key(key, run_id)
+        found, _ = self._read(run_id, key, section, segments)
+        return found
+
+    def list_keys(
+        self, run_id: str, prefix: str, section: Section = Section.DATA, *, recursive: bool = False
+    ) -> list[str] | None:
+        """The full dotted keys of the direct children of `prefix` (the section when empty),
+        or of every leaf below it when `recursive`; None when `prefix` is missing."""
+        _validate_run_id(run_id)
+        segments = validate_key(prefix, run_id) if prefix else []
+        found, node = self._read(run_id, prefix or None, section, segments)
+        if not found:
+            return None
+        if not _is_document(node):
+            raise NotADocumentError(
+                f"cannot list the keys of {prefix!r} in run {run_id!r}: the key holds a value "
+                "that is not a document"
+            )
+        keys: list[str] = []
+        _collect_keys(node, prefix, recursive=recursive, into=keys)
+        return keys
+
+    def get_document(self, run_id: str, section: Section = Section.DATA) -> bytes:
+        """A section of the run's document as BSON, large values resolved."""
+        _validate_run_id(run_id)
+        for _ in range(_READ_ATTEMPTS):
+            found, node = self._read(run_id, None, section, [])
+            try:
+                resolved = self._resolve(run_id, node if found else {})
+            except _BlobGoneError:
+                continue
+            if not isinstance(resolved, Mapping):
+                raise InvalidValueError(f"the {section.value} section of run {run_id!r} is broken")
+            return bson.encode(resolved)
+        raise MissingValueError(f"a large value in run {run_id!r} is missing")
 
     def set(self, run_id: str, key: str, value: Value, section: Section = Section.DATA) -> None:
         """Set the value at `key`, creating the path."""
-        stored = _to_stored(value, run_id, key)
-        self._update(run_id, key, section, operator="$set", operand=stored, action="set")
+        _validate_run_id(run_id)
+        segments = validate_key(key, run_id)
+        new_blobs: list[Any] = []
+        stored = self._to_stored(value, run_id, key, new_blobs)
+        path = f"{section.value}.{key}"
+        try:
+            before = self._backend(
+                lambda: self._runs.find_one_and_update(
+                    _target(run_id, section, segments),
+                    {"$set": {path: stored}},
+                    _projection(section, segments),
+                    return_after=False,
+                ),
+                run_id=run_id,
+                key=key,
+                action="set",
+            )
+        except StoreError:
+            self._drop_blobs(run_id, new_blobs)
+            raise
+        if before is None:
+            self._drop_blobs(run_id, new_blobs)
+            self._explain_no_match(run_id, key, "set")
+        found, old = _navigate(before, section, segments)
+        if found:
+            self._drop_blobs(run_id, _blob_refs(old))
 
     def push(self, run_id: str, key: str, value: Value, section: Section = Section.DATA) -> None:
         """Append a value to the list at `key`, creating the list when missing."""
-        stored = _to_stored(value, run_id, key)
+        _validate_run_id(run_id)
+        validate_key(key, run_id)
+        new_blobs: list[Any] = []
+        stored = self._to_stored(value, run_id, key, new_blobs)
         self._update(
             run_id,
             key,
@@ -186,14 +316,21 @@ class StoreCore:
             operator="$push",
             operand=stored,
             action="push to",
-            expects_list=True,
+            new_blobs=new_blobs,
         )
 
     def extend(
         self, run_id: str, key: str, values: Sequence[Value], section: Section = Section.DATA
     ) -> None:
         """Append each value, in order, to the list at `key`, creating it when missing."""
-        stored = [_to_stored(value, run_id, key) for value in values]
+        _validate_run_id(run_id)
+        validate_key(key, run_id)
+        new_blobs: list[Any] = []
+        try:
+            stored = [self._to_stored(value, run_id, key, new_blobs) for value in values]
+        except StoreError:
+            self._drop_blobs(run_id, new_blobs)
+            raise
         self._update(
             run_id,
             key,
@@ -201,26 +338,74 @@ class StoreCore:
             operator="$push",
             operand={"$each": stored},
             action="extend",
-            expects_list=True,
+            new_blobs=new_blobs,
         )
+
+    def increment(
+        self, run_id: str, key: str, amount: int | float, section: Section = Section.DATA
+    ) -> int | float:
+        """Add `amount` to the number at `key` (0 when missing) atomically; the new value."""
+        _validate_run_id(run_id)
+        segments = validate_key(key, run_id)
+        path = f"{section.value}.{key}"
+        after = self._backend(
+            lambda: self._runs.find_one_and_update(
+                _target(run_id, section, segments),
+                {"$inc": {path: amount}},
+                _projection(section, segments),
+                return_after=True,
+            ),
+            run_id=run_id,
+            key=key,
+            action="increment",
+        )
+        if after is None:
+            self._explain_no_match(run_id, key, "increment")
+        found, node = _navigate(after, section, segments)
+        if isinstance(node, Decimal128):
+            return float(node.to_decimal())
+        if not found or isinstance(node, bool) or not isinstance(node, int | float):
+            raise StoreError(f"increment of {key!r} in run {run_id!r} left {node!r}")
+        return node if isinstance(node, float) else int(node)
 
     def delete(self, run_id: str, key: str, section: Section = Section.DATA) -> None:
         """Remove `key`; a missing key is not an error."""
         _validate_run_id(run_id)
-        validate_key(key, run_id)
+        segments = validate_key(key, run_id)
         path = f"{section.value}.{key}"
         # Match the key's existence too: montydb's $unset creates the missing parents of a
         # missing key as empty documents.
-        outcome = self._backend(
-            lambda: self._runs.update_one(
-                {"_id": run_id, path: {"$exists": True}}, {"$unset": {path: ""}}
+        before = self._backend(
+            lambda: self._runs.find_one_and_update(
+                {**_target(run_id, section, segments), path: {"$exists": True}},
+                {"$unset": {path: ""}},
+                _projection(section, segments),
+                return_after=False,
             ),
             run_id=run_id,
             key=key,
             action="delete",
         )
-        if outcome.matched_count == 0:
+        if before is None:
             self._require_document(run_id)
+            return
+        found, old = _navigate(before, section, segments)
+        if found:
+            self._drop_blobs(run_id, _blob_refs(old))
+
+    def _read(
+        self, run_id: str, key: str | None, section: Section, segments: list[str]
+    ) -> tuple[bool, Any]:
+        """(found, the stored value at the key) of the run's document."""
+        document = self._backend(
+            lambda: self._runs.find_one({"_id": run_id}, _projection(section, segments)),
+            run_id=run_id,
+            key=key,
+            action="read",
+        )
+        if document is None:
+            raise RunNotFoundError(f"run {run_id!r} has no store document")
+        return _navigate(document, section, segments)
 
     def _update(
         self,
@@ -231,20 +416,32 @@ class StoreCore:
         operator: str,
         operand: Any,
         action: str,
-        expects_list: bool = False,
+        new_blobs: list[Any],
     ) -> None:
-        _validate_run_id(run_id)
-        validate_key(key, run_id)
         path = f"{section.value}.{key}"
-        outcome = self._backend(
-            lambda: self._runs.update_one({"_id": run_id}, {operator: {path: operand}}),
-            run_id=run_id,
-            key=key,
-            action=action,
-            expects_list=expects_list,
+        target = _target(run_id, section, key.split("."))
+        try:
+            outcome = self._backend(
+                lambda: self._runs.update_one(target, {operator: {path: operand}}),
+                run_id=run_id,
+                key=key,
+                action=action,
+                expects_list=True,
+            )
+            if outcome.matched_count == 0:
+                self._explain_no_match(run_id, key, action)
+        except StoreError:
+            self._drop_blobs(run_id, new_blobs)
+            raise
+
+    def _explain_no_match(self, run_id: str, key: str, action: str) -> NoReturn:
+        """Raise why a write matched no document: there is none, or the key goes through a
+        wrapped value (see `_target`)."""
+        self._require_document(run_id)
+        raise PathConflictError(
+            f"cannot {action} {key!r} in run {run_id!r}: part of the key holds a value that is "
+            "not a document"
         )
-        if outcome.matched_count == 0:
-            raise RunNotFoundError(f"run {run_id!r} has no store document")
 
     def _require_document(self, run_id: str) -> None:
         document = self._backend(
@@ -255,6 +452,105 @@ class StoreCore:
         )
         if document is None:
             raise RunNotFoundError(f"run {run_id!r} has no store document")
+
+    def _to_stored(self, value: Value, run_id: str, key: str, new_blobs: list[Any]) -> Any:
+        """What the document holds for a value: the value itself for BSON, else a wrapper;
+        a reference in place of either when it is too large. New blob ids go to `new_blobs`."""
+        if value.encoding == ENCODING_BSON:
+            try:
+                document = bson.decode(value.data)
+            except (bson.errors.BSONError, ValueError) as err:
+                raise InvalidValueError(
+                    f"the value for {key!r} in run {run_id!r} is not valid BSON: {err}"
+                ) from err
+            if _BSON_FIELD not in document:
+                raise InvalidValueError(
+                    f"the BSON value for {key!r} in run {run_id!r} has no {_BSON_FIELD!r} field"
+                )
+            if len(value.data) > self._native_inline_limit:
+                return self._reference(
+                    run_id, key, {WRAPPER_KEY: ENCODING_BSON}, value.data, new_blobs
+                )
+            return document[_BSON_FIELD]
+        if not value.encoding:
+            raise InvalidValueError(f"no value given for {key!r} in run {run_id!r}")
+        try:
+            wrapper = wrap(value.encoding, value.data)
+        except ValueDecodingError as err:
+            raise InvalidValueError(
+                f"the {value.encoding} value for {key!r} in run {run_id!r} is invalid: {err}"
+            ) from err
+        return self._externalize(run_id, key, wrapper, new_blobs)
+
+    def _externalize(self, run_id: str, key: str, stored: Any, new_blobs: list[Any]) -> Any:
+        """`stored`, or a reference to a blob holding its bytes when they are too large."""
+        if type(stored) is dict and isinstance(stored.get(WRAPPER_KEY), str):
+            data = stored.get(WRAPPER_DATA_KEY)
+            if isinstance(data, bytes) and len(data) > self._inline_limit:
+                fields = {name: item for name, item in stored.items() if name != WRAPPER_DATA_KEY}
+                return self._reference(run_id, key, fields, bytes(data), new_blobs)
+            return stored
+        encoded = bson.encode({_BSON_FIELD: stored})
+        if len(encoded) > self._native_inline_limit:
+            return self._reference(run_id, key, {WRAPPER_KEY: ENCODING_BSON}, encoded, new_blobs)
+        return stored
+
+    def _reference(
+        self, run_id: str, key: str, fields: dict[str, Any], data: bytes, new_blobs: list[Any]
+    ) -> dict[str, Any]:
+        blob_id = self._backend(
+            lambda: self._blobs.put(run_id, data), run_id=run_id, key=key, action="store"
+        )
+        new_blobs.append(blob_id)
+        return {**fields, REF_KEY: blob_id, REF_SIZE_KEY: len(data)}
+
+    def _value_of(self, run_id: str, node: Any) -> Value:
+        """The payload of a stored value, its blobs fetched."""
+        if _is_reference(node) and node[WRAPPER_KEY] == ENCODING_BSON:
+            return Value(ENCODING_BSON, self._fetch(run_id, node))  # the payload as it came
+        resolved = self._resolve(run_id, node)
+        wrapped = as_wrapper(resolved)
+        if wrapped is not None:
+            return Value(*wrapped)
+        return Value(ENCODING_BSON, bson.encode({_BSON_FIELD: resolved}))
+
+    def _resolve(self, run_id: str, node: Any) -> Any:
+        """`node` with every reference replaced by what it refers to: a BSON value inline, a
+        wrapper with its bytes back. Raises _BlobGoneError when a blob is missing."""
+        if _is_reference(node):
+            data = self._fetch(run_id, node)
+            if node[WRAPPER_KEY] == ENCODING_BSON:
+                return bson.decode(data)[_BSON_FIELD]
+            fields = {name: item for name, item in node.items() if name not in _REF_FIELDS}
+            return {**fields, WRAPPER_DATA_KEY: Binary(data)}
+        if isinstance(node, Mapping):
+            if WRAPPER_KEY in node:
+                return node
+            return {name: self._resolve(run_id, item) for name, item in node.items()}
+        if isinstance(node, list):
+            return [self._resolve(run_id, item) for item in node]
+        return node
+
+    def _fetch(self, run_id: str, reference: Mapping[str, Any]) -> bytes:
+        data = self._backend(
+            lambda: self._blobs.get(run_id, reference[REF_KEY]),
+            run_id=run_id,
+            key=None,
+            action="read a large value of",
+        )
+        if data is None:
+            raise _BlobGoneError
+        return data
+
+    def _drop_blobs(self, run_id: str, blob_ids: list[Any]) -> None:
+        """Remove blobs no document refers to any more. A failure leaves them to the removal
+        of the run's document: the call that changed the document succeeded."""
+        if not blob_ids:
+            return
+        try:
+            self._blobs.delete(run_id, blob_ids)
+        except Exception:  # any failure: the blobs stay until the document goes
+            log.warning("blob_delete_failed", run_id=run_id, count=len(blob_ids), exc_info=True)
 
     @staticmethod
     def _backend(
@@ -277,6 +573,14 @@ class StoreCore:
                 raise NotAListError(
                     f"cannot {action} {target}: the key holds a value that is not a list"
                 ) from err
+            if err.code == CODE_TYPE_MISMATCH and action == "increment":
+                raise NotANumberError(
+                    f"cannot {action} {target}: the key holds a value that is not a number"
+                ) from err
+            if err.code in (CODE_OVERFLOW, CODE_BAD_VALUE) and action == "increment":
+                raise NumberOverflowError(
+                    f"cannot {action} {target}: the result does not fit in a 64-bit integer"
+                ) from err
             if err.code == CODE_PATH_NOT_VIABLE:
                 raise PathConflictError(
                     f"cannot {action} {target}: part of the key holds a value that is not a "
@@ -285,31 +589,87 @@ class StoreCore:
             raise InvalidValueError(f"cannot {action} {target}: {err.message}") from err
 
 
+_REF_FIELDS = frozenset({REF_KEY, REF_SIZE_KEY})
+
+
+def _is_reference(node: Any) -> bool:
+    return (
+        isinstance(node, Mapping)
+        and isinstance(node.get(WRAPPER_KEY), str)
+        and REF_KEY in node
+        and WRAPPER_DATA_KEY not in node
+    )
+
+
+def _is_document(node: Any) -> bool:
+    """A document of keys, as opposed to a value (a wrapped one is a value)."""
+    return isinstance(node, Mapping) and WRAPPER_KEY not in node
+
+
+def _blob_refs(node: Any) -> list[Any]:
+    """The blob ids referred to anywhere in a stored value."""
+    if _is_reference(node):
+        return [node[REF_KEY]]
+    if isinstance(node, Mapping):
+        return [ref for item in node.values() for ref in _blob_refs(item)]
+    if isinstance(node, list):
+        return [ref for item in node for ref in _blob_refs(item)]
+    return []
+
+
+def _collect_keys(
+    node: Mapping[str, Any], prefix: str, *, recursive: bool, into: list[str]
+) -> None:
+    for name, item in node.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if recursive and _is_document(item) and item:
+            _collect_keys(item, key, recursive=True, into=into)
+        else:
+            into.append(key)
+
+
+def _projection(section: Section, segments: list[str]) -> dict[str, int]:
+    """The fields to read for a key: down to its first list index (a projection does not
+    index arrays), and the wrapper marker of each parent, so that `_navigate` can tell a
+    wrapped value (whose fields are no keys) from a document."""
+    prefix: list[str] = []
+    for segment in segments:
+        if _is_index(segment):
+            break
+        prefix.append(segment)
+    fields = {".".join([section.value, *prefix]): 1}
+    for length in range(1, len(prefix)):
+        fields[".".join([section.value, *prefix[:length], WRAPPER_KEY])] = 1
+    return fields
+
+
+def _target(run_id: str, section: Section, segments: list[str]) -> dict[str, Any]:
+    """The filter of a write to a key: the run's document, as long as no parent of the key (up
+    to its first list index) is a wrapped value. MongoDB would write into a wrapper as into any
+    sub-document, and corrupt the value it holds."""
+    target: dict[str, Any] = {"_id": run_id}
+    for length in range(1, len(segments)):
+        if _is_index(segments[length - 1]):
+            break
+        parent = ".".join([section.value, *segments[:length]])
+        target[f"{parent}.{WRAPPER_KEY}"] = {"$exists": False}
+    return target
+
+
+def _navigate(
+    document: Mapping[str, Any], section: Section, segments: list[str]
+) -> tuple[bool, Any]:
+    """(found, the value at the key's segments) in a document read with `_projection`."""
+    node: Any = document.get(section.value, {})
+    for segment in segments:
+        if isinstance(node, Mapping) and WRAPPER_KEY not in node and segment in node:
+            node = node[segment]
+        elif isinstance(node, list) and _is_index(segment) and int(segment) < len(node):
+            node = node[int(segment)]
+        else:
+            return False, None
+    return True, node
+
+
 def _is_index(segment: str) -> bool:
     return segment.isascii() and segment.isdigit()
-
-
-def _to_stored(value: Value, run_id: str, key: str) -> Any:
-    """What the document holds for a value: the value itself for BSON, else a wrapper."""
-    if value.encoding == ENCODING_BSON:
-        try:
-            document = bson.decode(value.data)
-        except (bson.errors.BSONError, ValueError) as err:
-            raise InvalidValueError(
-                f"the value for {key!r} in run {run_id!r} is not valid BSON: {err}"
-            ) from err
-        if _BSON_FIELD not in document:
-            raise InvalidValueError(
-                f"the BSON value for {key!r} in run {run_id!r} has no {_BSON_FIELD!r} field"
-            )
-        return document[_BSON_FIELD]
-    if not value.encoding:
-        raise InvalidValueError(f"no value given for {key!r} in run {run_id!r}")
-    return wrap(value.encoding, value.data)
-
-
-def _from_stored(stored: Any) -> Value:
-    wrapped = as_wrapper(stored)
-    if wrapped is not None:
-        return Value(*wrapped)
-    return Value(ENCODING_BSON, bson.encode({_BSON_FIELD: stored}))

@@ -12,6 +12,7 @@ from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_store.core import (
     ConflictError,
     InvalidArgumentError,
+    MissingValueError,
     RunNotFoundError,
     Section,
     StoreCore,
@@ -36,6 +37,7 @@ _STATUS_OF_ERROR: list[tuple[type[StoreError], grpc.StatusCode]] = [
     (RunNotFoundError, grpc.StatusCode.NOT_FOUND),
     (ConflictError, grpc.StatusCode.FAILED_PRECONDITION),
     (StoreUnavailableError, grpc.StatusCode.UNAVAILABLE),
+    (MissingValueError, grpc.StatusCode.DATA_LOSS),
 ]
 
 
@@ -97,6 +99,53 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         _call(context, lambda: self._core.delete(request.run_id, request.key, section))
         return store_pb2.DeleteResponse()
+
+    def Exists(
+        self, request: store_pb2.ExistsRequest, context: grpc.ServicerContext
+    ) -> store_pb2.ExistsResponse:
+        section = _section(request.section, context)
+        exists = _call(context, lambda: self._core.exists(request.run_id, request.key, section))
+        return store_pb2.ExistsResponse(exists=exists)
+
+    def ListKeys(
+        self, request: store_pb2.ListKeysRequest, context: grpc.ServicerContext
+    ) -> store_pb2.ListKeysResponse:
+        section = _section(request.section, context)
+        keys = _call(
+            context,
+            lambda: self._core.list_keys(
+                request.run_id, request.prefix, section, recursive=request.recursive
+            ),
+        )
+        if keys is None:
+            return store_pb2.ListKeysResponse(found=False)
+        return store_pb2.ListKeysResponse(found=True, keys=keys)
+
+    def Increment(
+        self, request: store_pb2.IncrementRequest, context: grpc.ServicerContext
+    ) -> store_pb2.IncrementResponse:
+        section = _section(request.section, context)
+        kind = request.WhichOneof("amount")
+        amount: int | float = (
+            request.int_amount
+            if kind == "int_amount"
+            else request.float_amount
+            if kind == "float_amount"
+            else 1
+        )
+        value = _call(
+            context, lambda: self._core.increment(request.run_id, request.key, amount, section)
+        )
+        if isinstance(value, float):
+            return store_pb2.IncrementResponse(float_value=value)
+        return store_pb2.IncrementResponse(int_value=value)
+
+    def GetDocument(
+        self, request: store_pb2.GetDocumentRequest, context: grpc.ServicerContext
+    ) -> store_pb2.GetDocumentResponse:
+        section = _section(request.section, context)
+        document = _call(context, lambda: self._core.get_document(request.run_id, section))
+        return store_pb2.GetDocumentResponse(document_bson=document)
 
 
 def register(server: grpc.Server, core: StoreCore) -> None:

@@ -118,3 +118,75 @@ class DeleteRequest(_message.Message):
 class DeleteResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ExistsRequest(_message.Message):
+    __slots__ = ("run_id", "key", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class ExistsResponse(_message.Message):
+    __slots__ = ("exists",)
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    exists: bool
+    def __init__(self, exists: _Optional[bool] = ...) -> None: ...
+
+class ListKeysRequest(_message.Message):
+    __slots__ = ("run_id", "prefix", "section", "recursive")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    RECURSIVE_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    prefix: str
+    section: DocumentSection
+    recursive: bool
+    def __init__(self, run_id: _Optional[str] = ..., prefix: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., recursive: _Optional[bool] = ...) -> None: ...
+
+class ListKeysResponse(_message.Message):
+    __slots__ = ("found", "keys")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, found: _Optional[bool] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class IncrementRequest(_message.Message):
+    __slots__ = ("run_id", "key", "section", "int_amount", "float_amount")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    INT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    FLOAT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    section: DocumentSection
+    int_amount: int
+    float_amount: float
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., int_amount: _Optional[int] = ..., float_amount: _Optional[float] = ...) -> None: ...
+
+class IncrementResponse(_message.Message):
+    __slots__ = ("int_value", "float_value")
+    INT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    FLOAT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    int_value: int
+    float_value: float
+    def __init__(self, int_value: _Optional[int] = ..., float_value: _Optional[float] = ...) -> None: ...
+
+class GetDocumentRequest(_message.Message):
+    __slots__ = ("run_id", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class GetDocumentResponse(_message.Message):
+    __slots__ = ("document_bson",)
+    DOCUMENT_BSON_FIELD_NUMBER: _ClassVar[int]
+    document_bson: bytes
+    def __init__(self, document_bson: _Optional[bytes] = ...) -> None: ...

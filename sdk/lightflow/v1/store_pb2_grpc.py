@@ -28,6 +28,36 @@ if _version_not_supported:
 class StoreServiceStub:
     """The per-run persistent store: one document per run, addressed by dotted keys
     ("buffer.observable"), with a `data` section for tasks and a `meta` section the engine fills.
+
+    Keys: dotted paths, nested to any depth. A segment is a field name, or the index of a list
+    element ("items.0.name"). A key is refused (INVALID_ARGUMENT) when it is empty, has an empty
+    segment ("a..b", ".a", "a."), a segment starting with '$', or a NUL character.
+
+    Values travel as `Payload{encoding, data}` (see common.proto). Encodings the store knows:
+    - "application/bson": `data` is a BSON document {"v": value}. The store keeps `value` as it
+    is in the run's document (readable from the mongo shell and any language).
+    - "application/x-ndarray": an n-dimensional array in a language-neutral form. `data` is a
+    BSON document {"dtype": "<f8", "shape": [100, 100], "data": Binary(raw C-order bytes)}:
+    `dtype` is a numpy array-interface type string (byte order '<' '>' '|', kind, item size,
+    e.g. "<i4", "|b1", "<c16", "<M8[ns]"), `shape` the length of each dimension (an empty list
+    for a 0-d array), `data` the elements in C (row-major) order, product(shape) * item size
+    bytes. The document holds it as the sub-document
+    {"__lightflow_payload__": "application/x-ndarray", "dtype": ..., "shape": ..., "data": ...}.
+    - any other encoding (e.g. "python/cloudpickle"): opaque bytes, never decoded by the store,
+    held as the sub-document {"__lightflow_payload__": <encoding>, "data": Binary(<bytes>)}.
+
+    Large values: a binary larger than the store's inline limit (1 MiB by default), or a BSON
+    value larger than 8 MiB, is kept outside the document (GridFS on MongoDB, files or memory on
+    the embedded store); the document holds a reference sub-document in its place:
+    {"__lightflow_payload__": <encoding>, "chunked": <blob id>, "size": <bytes>, ...the other
+    fields of the sub-document but "data"}. Get, GetDocument and ListKeys resolve references
+    transparently, so callers of this service never see one; overwriting or deleting the key, or
+    deleting the document, removes the blob.
+
+    Errors: an unknown run is NOT_FOUND; a bad key, section or value INVALID_ARGUMENT; an
+    operation on a key holding the wrong kind of value (push onto a number, a key through a
+    string, increment of a string, list keys of a number) FAILED_PRECONDITION; the database
+    unreachable UNAVAILABLE. A refused call changes nothing.
     """
 
     def __init__(self, channel):
@@ -71,11 +101,61 @@ class StoreServiceStub:
                 request_serializer=lightflow_dot_v1_dot_store__pb2.DeleteRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_store__pb2.DeleteResponse.FromString,
                 _registered_method=True)
+        self.Exists = channel.unary_unary(
+                '/lightflow.v1.StoreService/Exists',
+                request_serializer=lightflow_dot_v1_dot_store__pb2.ExistsRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_store__pb2.ExistsResponse.FromString,
+                _registered_method=True)
+        self.ListKeys = channel.unary_unary(
+                '/lightflow.v1.StoreService/ListKeys',
+                request_serializer=lightflow_dot_v1_dot_store__pb2.ListKeysRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_store__pb2.ListKeysResponse.FromString,
+                _registered_method=True)
+        self.Increment = channel.unary_unary(
+                '/lightflow.v1.StoreService/Increment',
+                request_serializer=lightflow_dot_v1_dot_store__pb2.IncrementRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_store__pb2.IncrementResponse.FromString,
+                _registered_method=True)
+        self.GetDocument = channel.unary_unary(
+                '/lightflow.v1.StoreService/GetDocument',
+                request_serializer=lightflow_dot_v1_dot_store__pb2.GetDocumentRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_store__pb2.GetDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class StoreServiceServicer:
     """The per-run persistent store: one document per run, addressed by dotted keys
     ("buffer.observable"), with a `data` section for tasks and a `meta` section the engine fills.
+
+    Keys: dotted paths, nested to any depth. A segment is a field name, or the index of a list
+    element ("items.0.name"). A key is refused (INVALID_ARGUMENT) when it is empty, has an empty
+    segment ("a..b", ".a", "a."), a segment starting with '$', or a NUL character.
+
+    Values travel as `Payload{encoding, data}` (see common.proto). Encodings the store knows:
+    - "application/bson": `data` is a BSON document {"v": value}. The store keeps `value` as it
+    is in the run's document (readable from the mongo shell and any language).
+    - "application/x-ndarray": an n-dimensional array in a language-neutral form. `data` is a
+    BSON document {"dtype": "<f8", "shape": [100, 100], "data": Binary(raw C-order bytes)}:
+    `dtype` is a numpy array-interface type string (byte order '<' '>' '|', kind, item size,
+    e.g. "<i4", "|b1", "<c16", "<M8[ns]"), `shape` the length of each dimension (an empty list
+    for a 0-d array), `data` the elements in C (row-major) order, product(shape) * item size
+    bytes. The document holds it as the sub-document
+    {"__lightflow_payload__": "application/x-ndarray", "dtype": ..., "shape": ..., "data": ...}.
+    - any other encoding (e.g. "python/cloudpickle"): opaque bytes, never decoded by the store,
+    held as the sub-document {"__lightflow_payload__": <encoding>, "data": Binary(<bytes>)}.
+
+    Large values: a binary larger than the store's inline limit (1 MiB by default), or a BSON
+    value larger than 8 MiB, is kept outside the document (GridFS on MongoDB, files or memory on
+    the embedded store); the document holds a reference sub-document in its place:
+    {"__lightflow_payload__": <encoding>, "chunked": <blob id>, "size": <bytes>, ...the other
+    fields of the sub-document but "data"}. Get, GetDocument and ListKeys resolve references
+    transparently, so callers of this service never see one; overwriting or deleting the key, or
+    deleting the document, removes the blob.
+
+    Errors: an unknown run is NOT_FOUND; a bad key, section or value INVALID_ARGUMENT; an
+    operation on a key holding the wrong kind of value (push onto a number, a key through a
+    string, increment of a string, list keys of a number) FAILED_PRECONDITION; the database
+    unreachable UNAVAILABLE. A refused call changes nothing.
     """
 
     def CreateDocument(self, request, context):
@@ -86,7 +166,8 @@ class StoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteDocument(self, request, context):
-        """Removes a run's document; succeeds if it is already gone.
+        """Removes a run's document and the large values it references; succeeds if it is already
+        gone.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -121,7 +202,36 @@ class StoreServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Delete(self, request, context):
-        """Removes a key.
+        """Removes a key (MongoDB's $unset); a missing key is not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Exists(self, request, context):
+        """Whether a key holds a value (a stored null counts as a value).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListKeys(self, request, context):
+        """The keys under a prefix: its direct children, or every leaf below it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Increment(self, request, context):
+        """Adds to the number at a key atomically (MongoDB's $inc) and returns the new value; a
+        missing key counts as 0.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDocument(self, request, context):
+        """A whole section of a run's document, as one BSON document.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -165,6 +275,26 @@ def add_StoreServiceServicer_to_server(servicer, server):
                     request_deserializer=lightflow_dot_v1_dot_store__pb2.DeleteRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_store__pb2.DeleteResponse.SerializeToString,
             ),
+            'Exists': grpc.unary_unary_rpc_method_handler(
+                    servicer.Exists,
+                    request_deserializer=lightflow_dot_v1_dot_store__pb2.ExistsRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_store__pb2.ExistsResponse.SerializeToString,
+            ),
+            'ListKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKeys,
+                    request_deserializer=lightflow_dot_v1_dot_store__pb2.ListKeysRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_store__pb2.ListKeysResponse.SerializeToString,
+            ),
+            'Increment': grpc.unary_unary_rpc_method_handler(
+                    servicer.Increment,
+                    request_deserializer=lightflow_dot_v1_dot_store__pb2.IncrementRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_store__pb2.IncrementResponse.SerializeToString,
+            ),
+            'GetDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDocument,
+                    request_deserializer=lightflow_dot_v1_dot_store__pb2.GetDocumentRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_store__pb2.GetDocumentResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'lightflow.v1.StoreService', rpc_method_handlers)
@@ -176,6 +306,36 @@ def add_StoreServiceServicer_to_server(servicer, server):
 class StoreService:
     """The per-run persistent store: one document per run, addressed by dotted keys
     ("buffer.observable"), with a `data` section for tasks and a `meta` section the engine fills.
+
+    Keys: dotted paths, nested to any depth. A segment is a field name, or the index of a list
+    element ("items.0.name"). A key is refused (INVALID_ARGUMENT) when it is empty, has an empty
+    segment ("a..b", ".a", "a."), a segment starting with '$', or a NUL character.
+
+    Values travel as `Payload{encoding, data}` (see common.proto). Encodings the store knows:
+    - "application/bson": `data` is a BSON document {"v": value}. The store keeps `value` as it
+    is in the run's document (readable from the mongo shell and any language).
+    - "application/x-ndarray": an n-dimensional array in a language-neutral form. `data` is a
+    BSON document {"dtype": "<f8", "shape": [100, 100], "data": Binary(raw C-order bytes)}:
+    `dtype` is a numpy array-interface type string (byte order '<' '>' '|', kind, item size,
+    e.g. "<i4", "|b1", "<c16", "<M8[ns]"), `shape` the length of each dimension (an empty list
+    for a 0-d array), `data` the elements in C (row-major) order, product(shape) * item size
+    bytes. The document holds it as the sub-document
+    {"__lightflow_payload__": "application/x-ndarray", "dtype": ..., "shape": ..., "data": ...}.
+    - any other encoding (e.g. "python/cloudpickle"): opaque bytes, never decoded by the store,
+    held as the sub-document {"__lightflow_payload__": <encoding>, "data": Binary(<bytes>)}.
+
+    Large values: a binary larger than the store's inline limit (1 MiB by default), or a BSON
+    value larger than 8 MiB, is kept outside the document (GridFS on MongoDB, files or memory on
+    the embedded store); the document holds a reference sub-document in its place:
+    {"__lightflow_payload__": <encoding>, "chunked": <blob id>, "size": <bytes>, ...the other
+    fields of the sub-document but "data"}. Get, GetDocument and ListKeys resolve references
+    transparently, so callers of this service never see one; overwriting or deleting the key, or
+    deleting the document, removes the blob.
+
+    Errors: an unknown run is NOT_FOUND; a bad key, section or value INVALID_ARGUMENT; an
+    operation on a key holding the wrong kind of value (push onto a number, a key through a
+    string, increment of a string, list keys of a number) FAILED_PRECONDITION; the database
+    unreachable UNAVAILABLE. A refused call changes nothing.
     """
 
     @staticmethod
@@ -357,6 +517,114 @@ class StoreService:
             '/lightflow.v1.StoreService/Delete',
             lightflow_dot_v1_dot_store__pb2.DeleteRequest.SerializeToString,
             lightflow_dot_v1_dot_store__pb2.DeleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exists(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.StoreService/Exists',
+            lightflow_dot_v1_dot_store__pb2.ExistsRequest.SerializeToString,
+            lightflow_dot_v1_dot_store__pb2.ExistsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.StoreService/ListKeys',
+            lightflow_dot_v1_dot_store__pb2.ListKeysRequest.SerializeToString,
+            lightflow_dot_v1_dot_store__pb2.ListKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Increment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.StoreService/Increment',
+            lightflow_dot_v1_dot_store__pb2.IncrementRequest.SerializeToString,
+            lightflow_dot_v1_dot_store__pb2.IncrementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.StoreService/GetDocument',
+            lightflow_dot_v1_dot_store__pb2.GetDocumentRequest.SerializeToString,
+            lightflow_dot_v1_dot_store__pb2.GetDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,
