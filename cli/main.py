@@ -24,6 +24,7 @@ from lightflow._workflow import find_workflow, list_workflows, load_workflow
 from lightflow_cli._procs import ProcessStartError
 from lightflow_cli.config import CONFIG_NAME, DEFAULT_CONFIG, CliConfig, ConfigError, load_config
 from lightflow_cli.stack import LocalStack, StackOptions
+from lightflow_cli.store_cmd import store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,8 +139,20 @@ def _status_line(run_id: str, workflow: str, status: str, seconds: float | None 
 # -- lfctl run / up -------------------------------------------------------------------------
 
 
+def parse_arguments(pairs: tuple[str, ...]) -> dict[str, str]:
+    """KEY=VALUE words into a dict; the schedulers convert them by the workflow's options."""
+    arguments = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="ARGUMENTS")
+        arguments[key] = value
+    return arguments
+
+
 @cli.command()
 @click.argument("workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("arguments", nargs=-1)
 @click.option("--schedulers", type=click.IntRange(1), default=None, help="Scheduler replicas.")
 @click.option("--concurrency", type=click.IntRange(1), default=None, help="Worker task slots.")
 @click.option("--keep-data", is_flag=True, help="Keep the run's store document.")
@@ -149,6 +162,7 @@ def _status_line(run_id: str, workflow: str, status: str, seconds: float | None 
 def run(
     ctx: Context,
     workflow_file: Path,
+    arguments: tuple[str, ...],
     schedulers: int | None,
     concurrency: int | None,
     keep_data: bool,
@@ -156,8 +170,10 @@ def run(
 ) -> None:
     """Run a workflow file on a local stack started for it, then stop the stack.
 
-    Starts redis, the store service on an embedded store, scheduler replicas and a worker for
-    every queue the workflow uses. Exit status 0 only when the run succeeded."""
+    ARGUMENTS are KEY=VALUE run arguments. Starts redis, the store service on an embedded
+    store, scheduler replicas and a worker for every queue the workflow uses. Exit status 0
+    only when the run succeeded."""
+    run_arguments = parse_arguments(arguments)
     workflow = load_workflow(workflow_file)
     queues = tuple(sorted({task.queue for dag in workflow.dags for task in dag.tasks}))
     settings = ctx.config.stack
@@ -174,7 +190,7 @@ def run(
         client = Client(stack.scheduler_addresses, token=options.token)
         client.register(workflow_file)
         started = time.monotonic()
-        handle = client.start(workflow.name, keep_data=keep_data)
+        handle = client.start(workflow.name, run_arguments, keep_data=keep_data)
         status = follow(handle.events(), verbose=verbose)
         click.echo(_status_line(handle.id, workflow.name, status, time.monotonic() - started))
         client.close()
@@ -313,16 +329,22 @@ def workflow_register(ctx: Context, path: Path) -> None:
 
 @workflow.command("start")
 @click.argument("name")
+@click.argument("arguments", nargs=-1)
 @click.option("--keep-data", is_flag=True, help="Keep the run's store document.")
 @click.option("--wait", is_flag=True, help="Follow the run and exit with its outcome.")
 @pass_context
 @_user_errors
-def workflow_start(ctx: Context, name: str, keep_data: bool, wait: bool) -> None:
-    """Start a workflow of the configured folders (registering its current version)."""
+def workflow_start(
+    ctx: Context, name: str, arguments: tuple[str, ...], keep_data: bool, wait: bool
+) -> None:
+    """Start a workflow of the configured folders (registering its current version).
+
+    ARGUMENTS are KEY=VALUE run arguments."""
+    run_arguments = parse_arguments(arguments)
     path = find_workflow(name, ctx.config.workflow_folders)
     with ctx.client() as client:
         client.register(path)
-        handle = client.start(name, keep_data=keep_data)
+        handle = client.start(name, run_arguments, keep_data=keep_data)
         click.echo(handle.id)
         if wait:
             status = follow(handle.events(), verbose=False)
@@ -452,6 +474,9 @@ def config_examples(dest: Path) -> None:
                 shutil.copyfile(path, target / item.name)
             copied.append(item.name.removesuffix(".py"))
     click.echo(f"copied {len(copied)} workflows to {target}: {', '.join(copied)}")
+
+
+cli.add_command(store)
 
 
 def main() -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import cloudpickle
 import grpc
 
-from lightflow._codec import ENCODING_CLOUDPICKLE
 from lightflow._dag import Dag
 from lightflow._data import MultiTaskData, TaskData
 from lightflow._errors import LightflowError
 from lightflow._replicas import Replicas
+from lightflow._taskdata import encode_task_data
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 _CALL_TIMEOUT_S = 30.0
@@ -25,7 +24,7 @@ class SignalError(LightflowError):
     """A signal the schedulers refused, with their reason."""
 
 
-def _input_payload(data: object) -> common_pb2.Payload | None:
+def _input_dataset(data: object) -> TaskData | None:
     """The input of a started DAG's first tasks: one dataset (TaskData)."""
     if data is None:
         return None
@@ -40,9 +39,11 @@ def _input_payload(data: object) -> common_pb2.Payload | None:
             f"start_dag data must be task data (TaskData, MultiTaskData or a dict),"
             f" not {type(data).__name__}"
         )
-    return common_pb2.Payload(
-        encoding=ENCODING_CLOUDPICKLE, data=cloudpickle.dumps(data, protocol=5)
-    )
+    return data
+
+
+def _encode_inline(value: object) -> common_pb2.Payload:
+    return encode_task_data(value, "", None)
 
 
 class TaskSignal:
@@ -55,12 +56,15 @@ class TaskSignal:
         dag_instance: str,
         notify: Callable[[tuple[Any, ...]], None],
         lease_key: str,
+        *,
+        encode_data: Callable[[object], common_pb2.Payload] | None = None,
     ) -> None:
         self._replicas = replicas
         self._run_id = run_id
         self._dag_instance = dag_instance
         self._notify = notify
         self._lease_key = lease_key
+        self._encode_data = encode_data or _encode_inline
 
     def _call(self, what: str, fn: Callable[[Any], Any]) -> Any:
         try:
@@ -73,9 +77,9 @@ class TaskSignal:
         the instance's name ("sub_dag:1"), or None when the run is stopping."""
         name = dag.name if isinstance(dag, Dag) else str(dag)
         request = scheduler_pb2.StartDagRequest(run_id=self._run_id, dag_name=name)
-        payload = _input_payload(data)
-        if payload is not None:
-            request.data.CopyFrom(payload)
+        dataset = _input_dataset(data)
+        if dataset is not None:
+            request.data.CopyFrom(self._encode_data(dataset))
         response = self._call(
             f"start_dag('{name}')",
             lambda stubs: stubs.signal.StartDag(request, timeout=_CALL_TIMEOUT_S),
@@ -117,9 +121,11 @@ class TaskSignal:
 
     @property
     def is_stopped(self) -> bool:
-        """True when the run is stopping or over."""
-        request = scheduler_pb2.GetRunRequest(run_id=self._run_id)
-        response = self._call(
-            "is_stopped", lambda stubs: stubs.scheduler.GetRun(request, timeout=_CALL_TIMEOUT_S)
+        """True when the task's DAG instance or the run was stopped (or is over)."""
+        request = scheduler_pb2.IsStoppedRequest(
+            run_id=self._run_id, dag_instance=self._dag_instance
         )
-        return bool(response.run.status != common_pb2.RUN_STATUS_RUNNING)
+        response = self._call(
+            "is_stopped", lambda stubs: stubs.signal.IsStopped(request, timeout=_CALL_TIMEOUT_S)
+        )
+        return bool(response.dag_stopped or response.run_stopped)

@@ -1,6 +1,7 @@
 """Workflow files: finding them, loading them, and turning them into protobuf definitions.
 
-A workflow file is a Python module; every module-level `Dag` is one of the workflow's DAGs.
+A workflow file is a Python module; every module-level `Dag` is one of the workflow's DAGs,
+and a module-level `Parameters` (at most one) declares the arguments a run accepts.
 Workers cannot import the user's file, so its functions and classes are registered with
 cloudpickle to be pickled *by value* and each task travels as a self-contained payload.
 """
@@ -13,7 +14,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -21,6 +22,7 @@ import cloudpickle
 
 from lightflow._dag import Dag, DagDefinitionError
 from lightflow._errors import LightflowError
+from lightflow._parameters import Parameters, options_to_proto
 from lightflow._task import BaseTask
 from lightflow.v1 import common_pb2, workflow_pb2
 
@@ -65,6 +67,7 @@ class WorkflowFile:
         description: The module docstring, stripped; "" when there is none.
         dags: Every module-level `Dag`, in definition order.
         module: The imported module.
+        parameters: The module-level `Parameters` (the run arguments), or None.
     """
 
     name: str
@@ -72,6 +75,8 @@ class WorkflowFile:
     description: str
     dags: tuple[Dag, ...]
     module: ModuleType
+    # not compared: a Parameters is a list, which would make the object unhashable
+    parameters: Parameters | None = field(default=None, compare=False)
 
     def dag(self, name: str) -> Dag:
         """Return the DAG called `name`.
@@ -99,6 +104,7 @@ class WorkflowFile:
             description=self.description,
             source_path=str(self.path),
             dags=[self._dag_to_proto(dag) for dag in self.dags],
+            options=options_to_proto(self.parameters or ()),
         )
 
     def _dag_to_proto(self, dag: Dag) -> workflow_pb2.DagDefinition:
@@ -117,7 +123,7 @@ class WorkflowFile:
                     queue=task.queue,
                     code=code,
                     force_run=task.force_run,
-                    propagate_skip=task.propagate_skip,
+                    stop_skip_propagation=not task.propagate_skip,
                 )
             )
         return workflow_pb2.DagDefinition(
@@ -142,9 +148,9 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
     Raises:
         WorkflowNotFoundError: The file does not exist.
         WorkflowDefinitionError: The file does not import (syntax error, exception at
-            import time), defines no DAG, defines two DAGs with the same name, or a DAG
-            is invalid. The message names the file or the workflow; the original error is
-            chained.
+            import time), defines no DAG, defines two DAGs with the same name, a DAG is
+            invalid, or it defines more than one `Parameters`. The message names the file or
+            the workflow; the original error is chained.
     """
     file = Path(path).expanduser().resolve()
     if not file.is_file():
@@ -153,9 +159,18 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
     module = _import_file(file)
 
     dags: list[Dag] = []
-    for value in vars(module).values():
+    parameters: list[tuple[str, Parameters]] = []
+    for key, value in vars(module).items():
         if isinstance(value, Dag) and all(value is not dag for dag in dags):
             dags.append(value)
+        elif isinstance(value, Parameters) and all(value is not p for _, p in parameters):
+            parameters.append((key, value))
+    if len(parameters) > 1:
+        names = ", ".join(key for key, _ in parameters)
+        raise WorkflowDefinitionError(
+            f"workflow {name!r} ({file}) defines {len(parameters)} Parameters ({names}); "
+            f"declare every option in one module-level Parameters"
+        )
     if not dags:
         raise WorkflowDefinitionError(
             f"workflow {name!r} ({file}) defines no DAG: create at least one module-level Dag"
@@ -179,6 +194,7 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
         description=(module.__doc__ or "").strip(),
         dags=tuple(dags),
         module=module,
+        parameters=parameters[0][1] if parameters else None,
     )
 
 

@@ -9,13 +9,14 @@ import click
 import redis
 import structlog
 
+from lightflow._store import StoreClient
+from lightflow._taskdata import BlobClient
 from lightflow.v1 import scheduler_pb2_grpc
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.core import SchedulerCore
 from lightflow_scheduler.servicer import SchedulerServicer, SignalServicer, WorkServicer
-from lightflow_scheduler.store_link import StoreLink
 
 log = structlog.get_logger(__name__)
 
@@ -105,8 +106,11 @@ def main(
     client = redis.Redis.from_url(
         config.redis_url, health_check_interval=10, socket_timeout=60, socket_connect_timeout=5
     )
-    store = StoreLink(config.store_address, config.token)
-    core = SchedulerCore(config, client, store)
+    # Store calls retry while the store service restarts, but not for longer than a client
+    # waits for StartRun.
+    store = StoreClient(config.store_address, config.token, retry_seconds=10.0)
+    blobs = BlobClient(config.store_address, config.token)
+    core = SchedulerCore(config, client, store, blobs)
     stopped = threading.Event()
     threading.Thread(target=_sweep_forever, args=(core, stopped), daemon=True).start()
 

@@ -7,16 +7,20 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import redis
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from lightflow._meta import dag_key, span
+from lightflow._parameters import ArgumentError, Parameters
 from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
+from lightflow_scheduler import meta
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.graph import WorkflowGraph, build_graph
 from lightflow_scheduler.keys import QUEUE_GROUP, Keys
@@ -63,6 +67,7 @@ _EVENT_TYPE = {
     "task_ended": scheduler_pb2.RUN_EVENT_TYPE_TASK_ENDED,
     "task_output": scheduler_pb2.RUN_EVENT_TYPE_TASK_OUTPUT,
     "task_lease_expired": scheduler_pb2.RUN_EVENT_TYPE_TASK_LEASE_EXPIRED,
+    "dag_stopping": scheduler_pb2.RUN_EVENT_TYPE_DAG_STOPPING,
 }
 _FINAL_RUN_STATES = frozenset({"succeeded", "failed", "aborted", "stopped"})
 
@@ -84,11 +89,22 @@ class StoreUnavailableError(SchedulerError):
 
 
 class RunStore(Protocol):
-    """What the scheduler needs of the store service: a run's document comes and goes."""
+    """What the scheduler needs of the store service (lightflow._store.StoreClient): a run's
+    document comes and goes, and the engine writes the run's provenance into its meta section."""
 
-    def create_document(self, run_id: str) -> None: ...
+    def create_document(
+        self, run_id: str, initial_data: Mapping[str, Any] | None = None
+    ) -> None: ...
 
     def delete_document(self, run_id: str) -> None: ...
+
+    def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None: ...
+
+
+class RunBlobs(Protocol):
+    """The store service's blobs (lightflow._taskdata.BlobClient): large task data."""
+
+    def delete_run(self, run_id: str) -> None: ...
 
 
 def _ms(value: bytes | str | None) -> int:
@@ -114,6 +130,13 @@ def _failure(raw: bytes | str | None) -> common_pb2.Failure | None:
         message=data.get("message", ""),
         stack_trace=data.get("stack_trace", ""),
     )
+
+
+def _set_span(message: Any, started_ms: str | None, ended_ms: str | None) -> None:
+    if started_ms:
+        message.started_at.CopyFrom(_timestamp(int(started_ms)))
+    if ended_ms:
+        message.ended_at.CopyFrom(_timestamp(int(ended_ms)))
 
 
 def failure_json(failure: common_pb2.Failure) -> str:
@@ -154,18 +177,22 @@ class WorkerSession:
 
 
 class SchedulerCore:
-    def __init__(self, config: SchedulerConfig, client: redis.Redis, store: RunStore) -> None:
+    def __init__(
+        self, config: SchedulerConfig, client: redis.Redis, store: RunStore, blobs: RunBlobs
+    ) -> None:
         self.config = config
         # redis-py types replies as unions of every possible shape; ours are fixed by the
         # commands (bytes, decode_responses off), so the client is used untyped here.
         self.redis: Any = client
         self.keys = Keys(config.namespace)
         self.store = store
+        self.blobs = blobs
         self.scripts = Scripts(client)
         self._graphs: dict[str, WorkflowGraph] = {}
         self._graphs_lock = threading.Lock()
         self._lease_ms = int(config.lease_timeout_s * 1000)
-        self._cleaner = ThreadPoolExecutor(max_workers=2, thread_name_prefix="cleanup")
+        # Store writes that need not hold up a task hop: meta of ended DAGs, clean-ups.
+        self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="background")
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -249,19 +276,34 @@ class SchedulerCore:
                 f"workflow '{workflow_name}' is not registered"
                 f" (registered: {', '.join(known) or 'none'})"
             )
-        if arguments:
-            raise InvalidArgumentError(
-                f"workflow '{workflow_name}' takes no arguments,"
-                f" got: {', '.join(sorted(arguments))}"
-            )
         definition_hash = json.loads(raw)["hash"]
         graph = self.graph(definition_hash)
-        run_id = uuid.uuid4().hex
         try:
-            self.store.create_document(run_id)
+            # The SDK's own rules, so that every client language gets the same checks.
+            values = Parameters.from_proto(graph.definition.options).consolidate(arguments)
+        except ArgumentError as err:
+            raise InvalidArgumentError(f"workflow '{workflow_name}': {err}") from err
+        run_id = uuid.uuid4().hex
+        started = datetime.now(UTC)
+        autostart = [d.name for d in graph.definition.dags if d.autostart]
+        try:
+            # The arguments are the document's first data: tasks read them with store.get.
+            self.store.create_document(run_id, values)
+            self.store.set(
+                run_id,
+                "run",
+                {
+                    "workflow": workflow_name,
+                    "run_id": run_id,
+                    "started_at": started,
+                    "status": "running",
+                    "arguments": values,
+                },
+                section="meta",
+            )
+            self.store.set(run_id, "dags", meta.dags_started(autostart, started), section="meta")
         except Exception as err:
             raise StoreUnavailableError(f"the store service cannot create the run: {err}") from err
-        autostart = [d.name for d in graph.definition.dags if d.autostart]
         self.scripts.start_run(
             args=self._argv(run_id, workflow_name, definition_hash, int(keep_data), *autostart)
         )
@@ -305,25 +347,28 @@ class SchedulerCore:
         )
         for inst in instances:
             dag_name = dags.get(f"{inst}|dag", inst)
-            run.dags.append(
-                scheduler_pb2.DagInstance(
-                    instance=inst,
-                    dag_name=dag_name,
-                    status=_DAG_STATUS.get(dags[inst], common_pb2.DAG_STATUS_UNSPECIFIED),
-                )
+            dag = scheduler_pb2.DagInstance(
+                instance=inst,
+                dag_name=dag_name,
+                status=_DAG_STATUS.get(dags[inst], common_pb2.DAG_STATUS_UNSPECIFIED),
             )
+            _set_span(dag, dags.get(f"{inst}|t0"), dags.get(f"{inst}|t1"))
+            run.dags.append(dag)
             for task in graph.dags[dag_name].tasks.values():
                 key = f"{inst}/{task.name}"
-                run.tasks.append(
-                    scheduler_pb2.TaskState(
-                        dag_instance=inst,
-                        task_name=task.name,
-                        status=_TASK_STATUS[tasks.get(f"{key}|s", "waiting")],
-                        attempt=int(tasks.get(f"{key}|a", 0)),
-                        worker_id=tasks.get(f"{key}|w", ""),
-                        queue=task.queue,
-                    )
+                state = scheduler_pb2.TaskState(
+                    dag_instance=inst,
+                    task_name=task.name,
+                    status=_TASK_STATUS[tasks.get(f"{key}|s", "waiting")],
+                    attempt=int(tasks.get(f"{key}|a", 0)),
+                    worker_id=tasks.get(f"{key}|w", ""),
+                    queue=task.queue,
                 )
+                _set_span(state, tasks.get(f"{key}|t0"), tasks.get(f"{key}|t1"))
+                failure = _failure(tasks.get(f"{key}|f"))
+                if failure is not None:
+                    state.failure.CopyFrom(failure)
+                run.tasks.append(state)
         return run
 
     def list_runs(self, status: common_pb2.RunStatus, limit: int) -> list[scheduler_pb2.Run]:
@@ -417,7 +462,14 @@ class SchedulerCore:
                     f" (its DAGs: {', '.join(graph.dags)})"
                 ) from err
             raise NotFoundError(f"run '{run_id}' not found") from err
-        return _s(instance)
+        name = _s(instance)
+        if name:
+            entry = {"dag": dag_name, "status": "running", **span(datetime.now(UTC), None)}
+            try:
+                self.store.set(run_id, dag_key(name), entry, section="meta")
+            except Exception as err:  # provenance must not fail the task that asked
+                log.warning("meta_not_written", run_id=run_id, dag=name, error=str(err))
+        return name
 
     def join_dags(self, run_id: str, instances: list[str], caller: str, wait_ms: int) -> bool:
         """True once every instance ended (or the run stops); False after `wait_ms`."""
@@ -452,7 +504,39 @@ class SchedulerCore:
                 cursor = reply[0][1][-1][0].decode()
 
     def stop_dag(self, run_id: str, instance: str) -> None:
-        raise InvalidArgumentError("stopping a single DAG instance is not supported yet")
+        try:
+            self.scripts.stop_dag(args=self._argv(run_id, instance))
+        except redis.ResponseError as err:
+            what = f"run '{run_id}'" if "run" in str(err) else f"DAG instance '{instance}'"
+            raise NotFoundError(f"{what} not found") from err
+        if self.redis.hget(self.keys.run_dags(run_id), instance) != b"running":
+            self._background.submit(self.write_dag_meta, run_id, instance)
+
+    def is_stopped(self, run_id: str, instance: str) -> tuple[bool, bool]:
+        """(run stopping or over, DAG instance stopping or over)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(self.keys.run(run_id), "status")
+        pipe.hmget(self.keys.run_dags(run_id), [instance, f"{instance}|stop"])
+        status, (dag_status, dag_stop) = pipe.execute()
+        if status is None:
+            raise NotFoundError(f"run '{run_id}' not found")
+        run_stopped = status != b"running"
+        dag_stopped = bool(instance) and (dag_status != b"running" or dag_stop is not None)
+        return run_stopped, run_stopped or dag_stopped
+
+    def write_dag_meta(self, run_id: str, instance: str) -> None:
+        """The ended DAG instance's span and status, into the run's meta section."""
+        fields = self.redis.hmget(
+            self.keys.run_dags(run_id),
+            [instance, f"{instance}|dag", f"{instance}|t0", f"{instance}|t1"],
+        )
+        if fields[0] is None:
+            return
+        entry = meta.dag_entry(_s(fields[1]), _s(fields[0]), fields[2], fields[3])
+        try:
+            self.store.set(run_id, dag_key(instance), entry, section="meta")
+        except Exception as err:  # the run may have ended and its document gone
+            log.info("meta_not_written", run_id=run_id, dag=instance, error=str(err))
 
     # -- workers -------------------------------------------------------------------------
 
@@ -610,11 +694,9 @@ class SchedulerCore:
 
     def complete(self, worker_id: str, result: scheduler_pb2.TaskResult) -> str:
         status = _TASK_STATUS_NAME.get(result.status)
-        # "stopped" needs skip propagation, which is not built yet: refusing it keeps a
-        # run from waiting for successors that would never be counted.
-        if status not in {"succeeded", "failed", "aborted"}:
+        if status not in {"succeeded", "failed", "stopped", "aborted"}:
             raise InvalidArgumentError(f"a task result cannot have status {result.status}")
-        outcome = self.scripts.complete(
+        outcome, dag_status = self.scripts.complete(
             args=self._argv(
                 result.run_id,
                 result.dag_instance,
@@ -625,9 +707,13 @@ class SchedulerCore:
                 failure_json(result.failure) if result.HasField("failure") else "",
                 result.lease.queue,
                 result.lease.entry_id,
+                int(result.has_limit),
+                *result.limit,
             )
         )
         outcome_name = _s(outcome)
+        if dag_status:
+            self._background.submit(self.write_dag_meta, result.run_id, result.dag_instance)
         if outcome_name == "stale":
             log.info(
                 "stale_result_ignored",
@@ -638,7 +724,7 @@ class SchedulerCore:
             )
         elif outcome_name == "ended":
             # Off the worker's stream thread: a slow store must not delay its heartbeats.
-            self._cleaner.submit(self.clean_up_run, result.run_id)
+            self._background.submit(self.clean_up_run, result.run_id)
         return outcome_name
 
     def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
@@ -736,11 +822,25 @@ class SchedulerCore:
     def clean_up_run(self, run_id: str) -> None:
         """Removes an ended run's store document unless it is to be kept. Idempotent; a
         replica that dies half-way leaves the run in the cleanup set for the sweeper."""
-        keep = self.redis.hget(self.keys.run(run_id), "keep")
-        if keep != b"1":
-            try:
+        fields = self.redis.hmget(self.keys.run(run_id), ["keep", "status", "started", "ended"])
+        try:
+            if fields[0] == b"1":
+                # A kept run's provenance is complete: its end and every DAG instance's.
+                run_meta = {
+                    "status": _s(fields[1]),
+                    **span(meta.from_ms(fields[2]), meta.from_ms(fields[3])),
+                }
+                for key, value in run_meta.items():
+                    self.store.set(run_id, f"run.{key}", value, section="meta")
+                dags = self.redis.hgetall(self.keys.run_dags(run_id))
+                for name in dags:
+                    if b"|" not in name:
+                        self.write_dag_meta(run_id, name.decode())
+            else:
                 self.store.delete_document(run_id)
-            except Exception as err:
-                log.warning("store_cleanup_failed", run_id=run_id, error=str(err))
-                return
+            # Task data dies with the run, like its copy in redis.
+            self.blobs.delete_run(run_id)
+        except Exception as err:
+            log.warning("store_cleanup_failed", run_id=run_id, error=str(err))
+            return
         self.redis.zrem(self.keys.cleanup, run_id)

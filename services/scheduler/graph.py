@@ -24,6 +24,10 @@ class InvalidDefinitionError(ValueError):
 class TaskNode:
     name: str
     queue: str
+    # Runs even when no predecessor selects it.
+    force_run: bool = False
+    # When skipped, its successors are skipped too (else they run as if it had selected them).
+    propagate_skip: bool = True
     # (predecessor name, alias or "") in edge order
     preds: list[tuple[str, str]] = field(default_factory=list)
     succs: list[str] = field(default_factory=list)
@@ -56,7 +60,17 @@ class WorkflowGraph:
                 {"size": len(dag.tasks), "start": [[t, dag.tasks[t].queue] for t in dag.start]}
             )
             for node in dag.tasks.values():
-                succs = [[s, dag.tasks[s].queue, len(dag.tasks[s].preds)] for s in node.succs]
+                # Per successor: name, queue, number of predecessors, force_run, propagate_skip.
+                succs = [
+                    [
+                        s,
+                        dag.tasks[s].queue,
+                        len(dag.tasks[s].preds),
+                        int(dag.tasks[s].force_run),
+                        int(dag.tasks[s].propagate_skip),
+                    ]
+                    for s in node.succs
+                ]
                 fields[f"{dag.name}/{node.name}"] = json.dumps(
                     {"q": node.queue, "p": [list(p) for p in node.preds], "s": succs}
                 )
@@ -100,7 +114,9 @@ def build_graph(definition: workflow_pb2.WorkflowDefinition) -> WorkflowGraph:
                 )
             if task.name in tasks:
                 raise InvalidDefinitionError(f"{where} has two tasks named '{task.name}'")
-            tasks[task.name] = TaskNode(task.name, task.queue or "task")
+            tasks[task.name] = TaskNode(
+                task.name, task.queue or "task", task.force_run, not task.stop_skip_propagation
+            )
             code[(dag_def.name, task.name)] = task.code.SerializeToString()
         for edge in dag_def.edges:
             for end in (edge.parent, edge.child):

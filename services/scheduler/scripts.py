@@ -8,7 +8,7 @@ import redis
 
 from lightflow_scheduler.keys import lua_key_builders
 
-_NAMES = ("start_run", "dispatch", "complete", "requeue", "start_dag", "stop_run")
+_NAMES = ("start_run", "dispatch", "complete", "requeue", "start_dag", "stop_run", "stop_dag")
 
 
 class Scripts:

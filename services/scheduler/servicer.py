@@ -157,6 +157,14 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
         _guard(context, lambda: self._core.stop_dag(request.run_id, request.dag_instance))
         return scheduler_pb2.StopDagResponse()
 
+    def IsStopped(
+        self, request: scheduler_pb2.IsStoppedRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.IsStoppedResponse:
+        run_stopped, dag_stopped = _guard(
+            context, lambda: self._core.is_stopped(request.run_id, request.dag_instance)
+        )
+        return scheduler_pb2.IsStoppedResponse(run_stopped=run_stopped, dag_stopped=dag_stopped)
+
 
 _CLOSED = object()
 

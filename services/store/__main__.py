@@ -8,11 +8,13 @@ import click
 import grpc
 import structlog
 
+from lightflow.v1 import blob_pb2_grpc
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
-from lightflow_store.backends import open_collection
+from lightflow_store.backends import open_backend
+from lightflow_store.blobs import BlobServicer, BlobStore
 from lightflow_store.config import DEFAULT_LISTEN, StoreConfig
-from lightflow_store.core import StoreCore
+from lightflow_store.core import INLINE_LIMIT_BYTES, StoreCore
 from lightflow_store.servicer import register
 
 log = structlog.get_logger(__name__)
@@ -52,6 +54,15 @@ SERVICE_NAME = "lightflow.v1.StoreService"
     help="Database holding the run documents.",
 )
 @click.option(
+    "--inline-limit",
+    envvar="LIGHTFLOW_STORE_INLINE_LIMIT",
+    type=click.IntRange(min=1024),
+    default=INLINE_LIMIT_BYTES,
+    show_default=True,
+    help="Binary values larger than this many bytes are kept outside the document "
+    "(GridFS on MongoDB, files or memory when embedded).",
+)
+@click.option(
     "--ready-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -71,6 +82,7 @@ def main(
     mongodb_uri: str | None,
     data_dir: Path | None,
     database: str,
+    inline_limit: int,
     ready_file: Path | None,
     log_level: str,
 ) -> None:
@@ -83,26 +95,31 @@ def main(
         mongodb_uri=mongodb_uri or None,
         data_dir=data_dir,
         database=database,
+        inline_limit=inline_limit,
         ready_file=ready_file,
         log_level=log_level.lower(),
     )
     configure_logging(config.log_level)
-    runs = open_collection(config)
-    core = StoreCore(runs)
+    backend = open_backend(config)
+    core = StoreCore(backend.runs, backend.blobs, inline_limit=config.inline_limit)
+
+    # Task data too large for the schedulers: files beside the documents, or memory.
+    blob_store = BlobStore(config.data_dir / "blobs" if config.data_dir is not None else None)
 
     def add_servicers(server: grpc.Server) -> None:
         register(server, core)
+        blob_pb2_grpc.add_BlobServiceServicer_to_server(BlobServicer(blob_store), server)
 
     try:
         serve(
             ServeOptions(listen=config.listen, token=config.token, ready_file=config.ready_file),
             add_servicers,
-            service_names=[SERVICE_NAME],
-            healthy=runs.ping,
+            service_names=[SERVICE_NAME, "lightflow.v1.BlobService"],
+            healthy=backend.ping,
         )
     finally:
         # Only once the server has stopped: calls finishing in the grace period still need it.
-        runs.close()
+        backend.close()
 
 
 if __name__ == "__main__":

@@ -48,8 +48,10 @@ class TaskProcess:
         self.lease_key = ""
         threading.Thread(target=agent.read_task_process, args=(self,), daemon=True).start()
 
-    def run(self, lease_bytes: bytes, code: bytes, store_address: str, hostname: str) -> None:
-        self.conn.send(("run", lease_bytes, code, store_address, hostname))
+    def run(
+        self, lease_bytes: bytes, code: bytes, store_address: str, hostname: str, worker_id: str
+    ) -> None:
+        self.conn.send(("run", lease_bytes, code, store_address, hostname, worker_id))
 
     def stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):  # the process may be gone already
@@ -230,7 +232,13 @@ class WorkerAgent:
                 process.lease_key = lease_key(lease.lease)
                 self._running[process.lease_key] = RunningTask(lease, process)
                 code = self._code.get(key, b"")
-            process.run(lease.SerializeToString(), code, self._store_address, self.config.hostname)
+            process.run(
+                lease.SerializeToString(),
+                code,
+                self._store_address,
+                self.config.hostname,
+                self.config.worker_id,
+            )
         except (OSError, ValueError) as err:  # no process could be started or reached
             log.exception("task_process_unavailable")
             self._finish(

@@ -4,8 +4,10 @@ printed lines, join notices and the result."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import functools
 import io
 import os
 import signal
@@ -13,19 +15,21 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
-import cloudpickle
-
 from lightflow._action import Action
-from lightflow._codec import ENCODING_CLOUDPICKLE
 from lightflow._context import TaskContext
 from lightflow._data import MultiTaskData, TaskData
+from lightflow._errors import LightflowError
+from lightflow._meta import span, task_key
 from lightflow._replicas import Replicas
 from lightflow._signal import TaskSignal
 from lightflow._store import StoreClient, TaskStore
-from lightflow._task import AbortWorkflow, BaseTask, StopTask
+from lightflow._task import AbortWorkflow, BaseTask, StopTask, TaskStatus
+from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._workflow import decode_task
 from lightflow.v1 import common_pb2, scheduler_pb2
 
@@ -75,27 +79,31 @@ class _LineWriter(io.TextIOBase):
             self._partial = ""
 
 
-def encode_data(value: object) -> common_pb2.Payload:
-    return common_pb2.Payload(
-        encoding=ENCODING_CLOUDPICKLE, data=cloudpickle.dumps(value, protocol=5)
-    )
-
-
-def decode_data(payload: common_pb2.Payload) -> Any:
-    return cloudpickle.loads(payload.data)
-
-
-def build_input(lease: scheduler_pb2.TaskLease) -> MultiTaskData:
+def build_input(lease: scheduler_pb2.TaskLease, blobs: BlobClient | None) -> MultiTaskData:
     """One dataset per predecessor that ran, aliased by the edge's alias; or the data given
     to start_dag; or one empty dataset."""
     data = MultiTaskData()
     for dataset in lease.inputs:
-        value = decode_data(dataset.data)
+        value = decode_task_data(dataset.data, lease.run_id, blobs)
         aliases = [dataset.alias] if dataset.alias else None
         data.add_dataset(dataset.task_name or lease.task_name, value, aliases=aliases)
     if len(data) == 0:
         data.add_dataset(lease.task_name, TaskData())
     return data
+
+
+def _output_dataset(task_name: str, data: object) -> TaskData:
+    """What a task hands its successors: its data, flattened to one dataset."""
+    if isinstance(data, MultiTaskData):
+        data.flatten(in_place=True)
+        data.add_task_history(task_name)
+        return data.default_dataset
+    if isinstance(data, TaskData):
+        return data
+    raise TypeError(
+        f"task '{task_name}' returned an Action holding a {type(data).__name__};"
+        " it must hold the task's data"
+    )
 
 
 def run_task(
@@ -104,7 +112,11 @@ def run_task(
     store: TaskStore,
     signal: TaskSignal,
     hostname: str,
+    blobs: BlobClient | None = None,
 ) -> scheduler_pb2.TaskResult:
+    """Runs callback_init, the task and callback_finally, with the original's semantics:
+    None or an Action passes the data on; StopTask stops the task (and by default skips its
+    successors); AbortWorkflow aborts the run; any other exception fails it."""
     result = scheduler_pb2.TaskResult(
         lease=lease.lease,
         run_id=lease.run_id,
@@ -119,8 +131,12 @@ def run_task(
         workflow_id=lease.run_id,
         worker_hostname=hostname,
     )
+    data: MultiTaskData | None = None
+    status = TaskStatus.Error
     try:
-        data = build_input(lease)
+        data = build_input(lease, blobs)
+        if task.callback_init is not None:
+            task.callback_init(data, store, signal, context)
         returned = task.run(data, store, signal, context)
         if returned is None:
             action = Action(data)
@@ -131,36 +147,70 @@ def run_task(
                 f"task '{lease.task_name}' returned a {type(returned).__name__};"
                 " a task returns None or an Action"
             )
-        if action.limit is not None:
-            # Limiting successors needs skip propagation in the schedulers (not built yet).
-            raise NotImplementedError(
-                f"task '{lease.task_name}' returned Action(limit=...), which is not supported yet"
-            )
-        output = action.data
-        if isinstance(output, MultiTaskData):
-            output.flatten(in_place=True)
-            output.add_task_history(lease.task_name)
-            output = output.default_dataset
-        elif not isinstance(output, TaskData):
-            raise TypeError(
-                f"task '{lease.task_name}' returned an Action holding a {type(output).__name__};"
-                " it must hold the task's data"
-            )
-        result.output.CopyFrom(encode_data(output))
+        if action.limit_names is not None:
+            result.has_limit = True
+            result.limit.extend(action.limit_names)
+        output = _output_dataset(lease.task_name, action.data)
+        result.output.CopyFrom(encode_task_data(output, lease.run_id, blobs))
         result.status = common_pb2.TASK_STATUS_SUCCEEDED
+        status = TaskStatus.Success
+    except StopTask as err:
+        status = TaskStatus.Stopped
+        result.status = common_pb2.TASK_STATUS_STOPPED
+        result.failure.CopyFrom(common_pb2.Failure(type="StopTask", message=err.message))
+        if err.skip_successors:
+            result.has_limit = True
+        if data is not None:
+            output = _output_dataset(lease.task_name, data)
+            result.output.CopyFrom(encode_task_data(output, lease.run_id, blobs))
     except AbortWorkflow as err:
+        status = TaskStatus.Aborted
         result.status = common_pb2.TASK_STATUS_ABORTED
         result.failure.CopyFrom(_failure(err))
-    except StopTask as err:
-        # Stopping a task and skipping its successors needs skip propagation in the
-        # schedulers, which is not built yet; a clear failure beats a wrong success.
-        result.status = common_pb2.TASK_STATUS_FAILED
-        result.failure.CopyFrom(_failure(err))
-        result.failure.message = f"StopTask is not supported yet: {err}"
     except Exception as err:
         result.status = common_pb2.TASK_STATUS_FAILED
         result.failure.CopyFrom(_failure(err))
+    if task.callback_finally is not None:
+        try:
+            task.callback_finally(status, data, store, signal, context)
+        except Exception as err:  # a failing clean-up fails the task, visibly
+            result.ClearField("output")
+            result.ClearField("has_limit")
+            result.ClearField("limit")
+            result.status = common_pb2.TASK_STATUS_FAILED
+            result.failure.CopyFrom(_failure(err))
     return result
+
+
+def _failed_result(lease: scheduler_pb2.TaskLease, err: BaseException) -> scheduler_pb2.TaskResult:
+    return scheduler_pb2.TaskResult(
+        lease=lease.lease,
+        run_id=lease.run_id,
+        dag_instance=lease.dag_instance,
+        task_name=lease.task_name,
+        attempt=lease.attempt,
+        status=common_pb2.TASK_STATUS_FAILED,
+        failure=_failure(err),
+    )
+
+
+def _write_task_meta(
+    store: TaskStore,
+    lease: scheduler_pb2.TaskLease,
+    result: scheduler_pb2.TaskResult,
+    started: datetime,
+    worker_id: str,
+) -> None:
+    entry = {
+        **span(started, datetime.now(UTC)),
+        "attempt": lease.attempt,
+        "worker": worker_id,
+        "queue": lease.lease.queue,
+        "status": common_pb2.TaskStatus.Name(result.status).removeprefix("TASK_STATUS_").lower(),
+    }
+    # The run may have ended meanwhile and its document be gone: nothing to record then.
+    with contextlib.suppress(LightflowError):
+        store.set(task_key(lease.dag_instance, lease.task_name), entry, section="meta")
 
 
 def _failure(err: BaseException) -> common_pb2.Failure:
@@ -169,6 +219,10 @@ def _failure(err: BaseException) -> common_pb2.Failure:
         message=str(err),
         stack_trace="".join(traceback.format_exception(err)),
     )
+
+
+def _encode(value: object, *, run_id: str, blobs: BlobClient) -> common_pb2.Payload:
+    return encode_task_data(value, run_id, blobs)
 
 
 def _die_with_parent() -> None:
@@ -191,7 +245,9 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
     addresses = [*scheduler_addresses[1:], *scheduler_addresses[:1]]
     replicas = Replicas(addresses, token)
     stores: dict[str, StoreClient] = {}
+    blob_clients: dict[str, BlobClient] = {}
     tasks: dict[tuple[str, str, str], BaseTask] = {}
+    meta_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta")
     while True:
         try:
             message = conn.recv()
@@ -199,18 +255,35 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
             return
         if message[0] == "stop":
             return
-        _, lease_bytes, code_bytes, store_address, hostname = message
+        _, lease_bytes, code_bytes, store_address, hostname, worker_id = message
         lease = scheduler_pb2.TaskLease.FromString(lease_bytes)
         link.lease_key = lease_key(lease.lease)
-        key = (lease.definition_hash, lease.dag_name, lease.task_name)
-        if key not in tasks:
-            # Unpickled once per definition and task, then reused by every run.
-            tasks[key] = decode_task(common_pb2.Payload.FromString(code_bytes))
         if store_address not in stores:
             stores[store_address] = StoreClient(store_address, token)
+            blob_clients[store_address] = BlobClient(store_address, token)
         store = TaskStore(stores[store_address], lease.run_id)
-        signal = TaskSignal(replicas, lease.run_id, lease.dag_instance, link.send, link.lease_key)
-        result = run_task(lease, tasks[key], store, signal, hostname)
+        blobs = blob_clients[store_address]
+        signal = TaskSignal(
+            replicas,
+            lease.run_id,
+            lease.dag_instance,
+            link.send,
+            link.lease_key,
+            encode_data=functools.partial(_encode, run_id=lease.run_id, blobs=blobs),
+        )
+        started = datetime.now(UTC)
+        key = (lease.definition_hash, lease.dag_name, lease.task_name)
+        try:
+            if key not in tasks:
+                # Unpickled once per definition and task, then reused by every run.
+                tasks[key] = decode_task(common_pb2.Payload.FromString(code_bytes))
+        except LightflowError as err:
+            result = _failed_result(lease, err)
+        else:
+            result = run_task(lease, tasks[key], store, signal, hostname, blobs)
         stdout.flush()
         stderr.flush()
         link.send(("result", link.lease_key, result.SerializeToString()))
+        # Provenance after the result and off this thread: it must not delay the successors,
+        # nor the next task this process runs.
+        meta_writes.submit(_write_task_meta, store, lease, result, started, worker_id)

@@ -154,6 +154,9 @@ EXPECTED_LINES = {
     ],
     "parallel": ["[main_dag/t_join_me] Task t_join_me being run in DAG main_dag for workflow"],
     "simple": ["[main_dag/print_task] The value is: 5"],
+    "custom_task": ["[main_dag/show_task] The value is: 42"],
+    # 64 MiB handed along two hops, through the store's blobs rather than the schedulers
+    "big_data": ["[main_dag/check_task] shape (8388608,) nbytes 67108864 last 16777214.0"],
 }
 
 
@@ -165,3 +168,40 @@ def test_run_shows_what_each_example_prints(marker: str, example: str) -> None:
         assert any(line.startswith(expected) for line in result.stdout.splitlines()), expected
     assert f"of {example}: succeeded" in result.stdout.splitlines()[-1]
     assert processes_with(marker) == []
+
+
+def test_run_arguments_reach_the_tasks(marker: str) -> None:
+    result = lfctl(
+        "run", str(EXAMPLES / "parameters.py"), "name=Ada", "count=3", "loud=yes", marker=marker
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[main_dag/arguments_task] name='Ada' count=3 loud=True" in result.stdout
+    assert "[main_dag/greet_task] 3 HELLO ADA!" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((), "'name'"),
+        (("name=Ada", "count=many"), "option 'count' expects int, got 'many'"),
+        (("name=Ada", "colour=red"), "'colour'"),
+        (("name",), "'name' is not KEY=VALUE"),
+    ],
+)
+def test_bad_run_arguments_are_refused_before_the_run(
+    marker: str, arguments: tuple[str, ...], message: str
+) -> None:
+    result = lfctl("run", str(EXAMPLES / "parameters.py"), *arguments, marker=marker)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "arguments_task" not in result.stdout  # nothing ran
+    assert processes_with(marker) == []
+
+
+def test_a_bash_task_streams_its_lines_to_the_callbacks(marker: str) -> None:
+    result = lfctl("run", str(EXAMPLES / "bash.py"), marker=marker)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split("] ", 1)[1] for line in result.stdout.splitlines() if "] " in line]
+    assert {"stdout: first", "stderr: second", "return code: 3"} <= set(lines)
+    assert "captured stdout: 'first\\n/\\n'" in lines

@@ -24,7 +24,7 @@ from lightflow.models import (
     TaskData,
     TaskStatus,
 )
-from lightflow.tasks import PythonTask
+from lightflow.tasks import BashTask, PythonTask
 
 
 def noop(data: Any, store: Any, signal: Any, context: TaskContext) -> None:
@@ -51,10 +51,14 @@ def test_models_exports_are_pinned() -> None:
         "Action",
         "BaseTask",
         "Dag",
+        "DataStoreDocumentSection",
         "MultiTaskData",
+        "Option",
+        "Parameters",
         "StopTask",
         "TaskContext",
         "TaskData",
+        "TaskParameters",
         "TaskStatus",
     ]
     for name in lightflow.models.__all__:
@@ -62,8 +66,9 @@ def test_models_exports_are_pinned() -> None:
 
 
 def test_tasks_exports_are_pinned() -> None:
-    assert lightflow.tasks.__all__ == ["PythonTask"]
+    assert lightflow.tasks.__all__ == ["BashTask", "PythonTask"]
     assert lightflow.tasks.PythonTask is PythonTask
+    assert lightflow.tasks.BashTask is BashTask
 
 
 # --- Dag.define ------------------------------------------------------------------------

@@ -29,7 +29,29 @@ from lightflow.tasks import PythonTask
 from lightflow.v1 import common_pb2
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-EXAMPLE_NAMES = ["data_flow", "data_store", "parallel", "sequential", "simple", "sub_dag"]
+EXAMPLE_NAMES = sorted(
+    [
+        "abort",
+        "bash",
+        "big_data",
+        "callbacks",
+        "custom_task",
+        "data_flow",
+        "data_store",
+        "flow_control",
+        "multi_data",
+        "parallel",
+        "parameters",
+        "queues",
+        "sequential",
+        "simple",
+        "stop_dag",
+        "stop_task",
+        "stop_workflow",
+        "store_meta",
+        "sub_dag",
+    ]
+)
 
 
 def write(folder: Path, name: str, source: str) -> Path:
@@ -88,7 +110,7 @@ def test_every_example_loads_and_serializes(name: str) -> None:
     proto = workflow.to_proto()
     assert proto.name == name
     assert proto.source_path == str(workflow.path)
-    assert len(proto.options) == 0
+    assert len(proto.options) == (3 if name == "parameters" else 0)
     for dag in proto.dags:
         for task in dag.tasks:
             assert task.code.encoding == TASK_ENCODING
@@ -201,7 +223,8 @@ def test_task_options_reach_the_proto(tmp_path: Path) -> None:
     (dag,) = proto.dags
     assert (dag.name, dag.autostart, dag.queue) == ("main", False, "dags")
     (task,) = dag.tasks
-    assert (task.name, task.queue, task.force_run, task.propagate_skip) == ("a", "gpu", True, False)
+    assert (task.name, task.queue, task.force_run) == ("a", "gpu", True)
+    assert task.stop_skip_propagation  # propagate_skip=False
 
 
 def test_serialization_is_stable_across_loads() -> None:

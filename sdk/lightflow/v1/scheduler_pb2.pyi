@@ -25,6 +25,7 @@ class RunEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_EVENT_TYPE_TASK_ENDED: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_TASK_OUTPUT: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: _ClassVar[RunEventType]
+    RUN_EVENT_TYPE_DAG_STOPPING: _ClassVar[RunEventType]
 RUN_EVENT_TYPE_UNSPECIFIED: RunEventType
 RUN_EVENT_TYPE_RUN_STARTED: RunEventType
 RUN_EVENT_TYPE_RUN_ENDED: RunEventType
@@ -36,6 +37,7 @@ RUN_EVENT_TYPE_TASK_STARTED: RunEventType
 RUN_EVENT_TYPE_TASK_ENDED: RunEventType
 RUN_EVENT_TYPE_TASK_OUTPUT: RunEventType
 RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: RunEventType
+RUN_EVENT_TYPE_DAG_STOPPING: RunEventType
 
 class RegisterWorkflowRequest(_message.Message):
     __slots__ = ("definition",)
@@ -149,30 +151,40 @@ class Run(_message.Message):
     def __init__(self, id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.RunStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., dags: _Optional[_Iterable[_Union[DagInstance, _Mapping]]] = ..., tasks: _Optional[_Iterable[_Union[TaskState, _Mapping]]] = ..., keep_data: _Optional[bool] = ...) -> None: ...
 
 class DagInstance(_message.Message):
-    __slots__ = ("instance", "dag_name", "status")
+    __slots__ = ("instance", "dag_name", "status", "started_at", "ended_at")
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     DAG_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
     instance: str
     dag_name: str
     status: _common_pb2.DagStatus
-    def __init__(self, instance: _Optional[str] = ..., dag_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.DagStatus, str]] = ...) -> None: ...
+    started_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    def __init__(self, instance: _Optional[str] = ..., dag_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.DagStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TaskState(_message.Message):
-    __slots__ = ("dag_instance", "task_name", "status", "attempt", "worker_id", "queue")
+    __slots__ = ("dag_instance", "task_name", "status", "attempt", "worker_id", "queue", "started_at", "ended_at", "failure")
     DAG_INSTANCE_FIELD_NUMBER: _ClassVar[int]
     TASK_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
     dag_instance: str
     task_name: str
     status: _common_pb2.TaskStatus
     attempt: int
     worker_id: str
     queue: str
-    def __init__(self, dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., attempt: _Optional[int] = ..., worker_id: _Optional[str] = ..., queue: _Optional[str] = ...) -> None: ...
+    started_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    failure: _common_pb2.Failure
+    def __init__(self, dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., attempt: _Optional[int] = ..., worker_id: _Optional[str] = ..., queue: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
 
 class StopRunRequest(_message.Message):
     __slots__ = ("run_id",)
@@ -306,6 +318,22 @@ class StopDagResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class IsStoppedRequest(_message.Message):
+    __slots__ = ("run_id", "dag_instance")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    DAG_INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    dag_instance: str
+    def __init__(self, run_id: _Optional[str] = ..., dag_instance: _Optional[str] = ...) -> None: ...
+
+class IsStoppedResponse(_message.Message):
+    __slots__ = ("run_stopped", "dag_stopped")
+    RUN_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    DAG_STOPPED_FIELD_NUMBER: _ClassVar[int]
+    run_stopped: bool
+    dag_stopped: bool
+    def __init__(self, run_stopped: _Optional[bool] = ..., dag_stopped: _Optional[bool] = ...) -> None: ...
+
 class WorkRequest(_message.Message):
     __slots__ = ("hello", "credit", "result", "output", "heartbeat")
     HELLO_FIELD_NUMBER: _ClassVar[int]
@@ -343,7 +371,7 @@ class LeaseRef(_message.Message):
     def __init__(self, queue: _Optional[str] = ..., entry_id: _Optional[str] = ...) -> None: ...
 
 class TaskResult(_message.Message):
-    __slots__ = ("lease", "run_id", "dag_instance", "task_name", "attempt", "status", "output", "failure")
+    __slots__ = ("lease", "run_id", "dag_instance", "task_name", "attempt", "status", "output", "failure", "has_limit", "limit")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     DAG_INSTANCE_FIELD_NUMBER: _ClassVar[int]
@@ -352,6 +380,8 @@ class TaskResult(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     FAILURE_FIELD_NUMBER: _ClassVar[int]
+    HAS_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
     lease: LeaseRef
     run_id: str
     dag_instance: str
@@ -360,7 +390,9 @@ class TaskResult(_message.Message):
     status: _common_pb2.TaskStatus
     output: _common_pb2.Payload
     failure: _common_pb2.Failure
-    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ...) -> None: ...
+    has_limit: bool
+    limit: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., has_limit: _Optional[bool] = ..., limit: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TaskOutput(_message.Message):
     __slots__ = ("run_id", "dag_instance", "task_name", "attempt", "stream", "text")

@@ -437,6 +437,11 @@ class SignalServiceStub:
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.StopDagRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.StopDagResponse.FromString,
                 _registered_method=True)
+        self.IsStopped = channel.unary_unary(
+                '/lightflow.v1.SignalService/IsStopped',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedResponse.FromString,
+                _registered_method=True)
 
 
 class SignalServiceServicer:
@@ -458,7 +463,14 @@ class SignalServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StopDag(self, request, context):
-        """Stops a DAG instance: nothing new starts in it.
+        """Stops a DAG instance: nothing new starts in it, running tasks finish, it ends stopped.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IsStopped(self, request, context):
+        """Whether the run or a DAG instance was asked to stop (cheap; tasks poll it).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -481,6 +493,11 @@ def add_SignalServiceServicer_to_server(servicer, server):
                     servicer.StopDag,
                     request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.StopDagRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_scheduler__pb2.StopDagResponse.SerializeToString,
+            ),
+            'IsStopped': grpc.unary_unary_rpc_method_handler(
+                    servicer.IsStopped,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -565,6 +582,33 @@ class SignalService:
             '/lightflow.v1.SignalService/StopDag',
             lightflow_dot_v1_dot_scheduler__pb2.StopDagRequest.SerializeToString,
             lightflow_dot_v1_dot_scheduler__pb2.StopDagResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IsStopped(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SignalService/IsStopped',
+            lightflow_dot_v1_dot_scheduler__pb2.IsStoppedRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.IsStoppedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,18 +36,18 @@ class DagDefinition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., autostart: _Optional[bool] = ..., queue: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskDefinition, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class TaskDefinition(_message.Message):
-    __slots__ = ("name", "queue", "code", "force_run", "propagate_skip")
+    __slots__ = ("name", "queue", "code", "force_run", "stop_skip_propagation")
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     FORCE_RUN_FIELD_NUMBER: _ClassVar[int]
-    PROPAGATE_SKIP_FIELD_NUMBER: _ClassVar[int]
+    STOP_SKIP_PROPAGATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     queue: str
     code: _common_pb2.Payload
     force_run: bool
-    propagate_skip: bool
-    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., force_run: _Optional[bool] = ..., propagate_skip: _Optional[bool] = ...) -> None: ...
+    stop_skip_propagation: bool
+    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., force_run: _Optional[bool] = ..., stop_skip_propagation: _Optional[bool] = ...) -> None: ...
 
 class Edge(_message.Message):
     __slots__ = ("parent", "child", "alias")

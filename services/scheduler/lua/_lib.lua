@@ -1,8 +1,8 @@
--- Shared by every script (prepended, after `local P = ARGV[1]` and the key builders). Every script's ARGV starts
--- with: 1 prefix, 2 now in ms, 3 retention in s (how long an ended run stays readable).
--- Keys are built here from the prefix rather than passed in KEYS: a task hop touches keys
--- that only the graph names (successors, queues). The deployment is one redis (or a
--- replicated primary), never a cluster.
+-- Shared by every script (prepended, after `local P = ARGV[1]` and the key builders). Every
+-- script's ARGV starts with: 1 prefix, 2 now in ms, 3 retention in s (how long an ended run
+-- stays readable). Keys are built here from the prefix rather than passed in KEYS: a task hop
+-- touches keys that only the graph names (successors, queues). The deployment is one redis
+-- (or a replicated primary), never a cluster.
 local NOW = ARGV[2]
 local RETENTION = tonumber(ARGV[3])
 local GROUP = 'workers'
@@ -31,12 +31,18 @@ local function start_dag_instance(r, h, inst, dag)
   local summary = cjson.decode(redis.call('HGET', key_graph(h), dag .. '/'))
   local order = redis.call('HINCRBY', key_run(r), 'dag_count', 1)
   redis.call('HSET', key_run_dags(r), inst, 'running', inst .. '|dag', dag,
-    inst .. '|left', summary.size, inst .. '|n', order)
+    inst .. '|left', summary.size, inst .. '|n', order, inst .. '|run', 0, inst .. '|t0', NOW)
   redis.call('HINCRBY', key_run(r), 'dags_active', 1)
   event(r, 'dag_started', {i = inst})
   for _, start in ipairs(summary.start) do
     enqueue(r, inst, dag, start[1], start[2], 1)
   end
+end
+
+local function end_dag(r, inst, status)
+  redis.call('HSET', key_run_dags(r), inst, status, inst .. '|t1', NOW)
+  redis.call('HINCRBY', key_run(r), 'dags_active', -1)
+  event(r, 'dag_ended', {i = inst, s = status})
 end
 
 local function finish_run(r)
@@ -48,7 +54,7 @@ local function finish_run(r)
   local dag_status = (outcome == 'stopped') and 'stopped' or 'failed'
   for i = 1, #dags, 2 do
     if not string.find(dags[i], '|', 1, true) and dags[i + 1] == 'running' then
-      redis.call('HSET', key_run_dags(r), dags[i], dag_status)
+      redis.call('HSET', key_run_dags(r), dags[i], dag_status, dags[i] .. '|t1', NOW)
       event(r, 'dag_ended', {i = dags[i], s = dag_status})
     end
   end
@@ -73,5 +79,68 @@ local function halt(r, outcome, failure, reason)
   event(r, 'run_stopping', {x = reason})
   if tonumber(redis.call('HGET', key_run(r), 'running')) <= 0 then
     finish_run(r)
+  end
+end
+
+-- A DAG instance ends when all its tasks ended (ran or were skipped), or, once stopped, when
+-- none of its tasks runs any more.
+local function settle_dag(r, inst)
+  local d = redis.call('HMGET', key_run_dags(r), inst, inst .. '|left', inst .. '|run',
+    inst .. '|stop', inst .. '|failed')
+  if d[1] ~= 'running' then
+    return
+  end
+  if d[4] and tonumber(d[3]) <= 0 then
+    end_dag(r, inst, 'stopped')
+  elseif tonumber(d[2]) <= 0 then
+    end_dag(r, inst, d[5] and 'failed' or 'succeeded')
+  end
+end
+
+-- The run ends when it was halted and nothing runs, or when all its DAG instances ended.
+-- Returns true when it ended now.
+local function settle_run(r)
+  local now = redis.call('HMGET', key_run(r), 'status', 'running', 'dags_active')
+  if (now[1] == 'stopping' and tonumber(now[2]) <= 0)
+      or (now[1] == 'running' and tonumber(now[3]) <= 0) then
+    finish_run(r)
+    return true
+  end
+  return false
+end
+
+-- A task of instance `inst` ended; `selects(succ)` says whether it lets a successor run.
+-- Counts each successor's finished predecessors; a successor whose predecessors all finished
+-- is queued when one of them selected it (or it is force_run), else it is skipped, which
+-- finishes it in turn (a worklist, so long skip chains need no recursion).
+local function release_successors(r, h, inst, dag, task, selects)
+  local runnable = redis.call('HGET', key_run(r), 'status') == 'running'
+    and not redis.call('HGET', key_run_dags(r), inst .. '|stop')
+  local work = {{task, selects}}
+  while #work > 0 do
+    local item = table.remove(work)
+    local node = cjson.decode(redis.call('HGET', key_graph(h), dag .. '/' .. item[1]))
+    for _, succ in ipairs(node.s) do
+      -- succ = {name, queue, number of predecessors, force_run, propagate_skip}
+      local sk = inst .. '/' .. succ[1]
+      if item[2](succ[1]) then
+        redis.call('HINCRBY', key_run_tasks(r), sk .. '|v', 1)
+      end
+      if redis.call('HINCRBY', key_run_tasks(r), sk .. '|d', 1) == succ[3] and runnable then
+        local votes = tonumber(redis.call('HGET', key_run_tasks(r), sk .. '|v') or '0')
+        if votes > 0 or succ[4] == 1 then
+          enqueue(r, inst, dag, succ[1], succ[2], 1)
+        else
+          redis.call('HSET', key_run_tasks(r), sk .. '|s', 'skipped', sk .. '|t1', NOW)
+          redis.call('HINCRBY', key_run_dags(r), inst .. '|left', -1)
+          event(r, 'task_ended', {i = inst, k = succ[1], s = 'skipped'})
+          if succ[5] == 1 then
+            work[#work + 1] = {succ[1], function(_) return false end}
+          else
+            work[#work + 1] = {succ[1], function(_) return true end}
+          end
+        end
+      end
+    end
   end
 end

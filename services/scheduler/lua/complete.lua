@@ -1,57 +1,56 @@
--- Records a task's result once (fenced by attempt) and makes its ready successors queued.
+-- Records a task's result once (fenced by attempt) and releases its successors.
 -- ARGV: 4 run, 5 instance, 6 task, 7 attempt, 8 status, 9 output, 10 failure JSON,
---       11 queue, 12 entry id.
--- Returns 'stale' when the attempt is not the current one (a late duplicate), 'ended' when
--- the run ended with it, else 'ok'.
-local r, inst, task, attempt, status, output, failure, queue, entry =
-  ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12]
+--       11 queue, 12 entry id, 13 has limit (0/1), 14.. names in the limit.
+-- Returns {outcome, dag}: outcome 'stale' when the attempt is not the current one (a late
+-- duplicate), 'ended' when the run ended with it, else 'ok'; dag is the instance's final
+-- status when the instance ended with it, else ''.
+local r, inst, task, attempt, status, output, failure, queue, entry, has_limit =
+  ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13]
 redis.call('XACK', key_queue(queue), GROUP, entry)
 redis.call('XDEL', key_queue(queue), entry)
 local tk = inst .. '/' .. task
 local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a')
 if state[1] ~= 'running' or state[2] ~= attempt then
-  return 'stale'
+  return {'stale', ''}
 end
-redis.call('HSET', key_run_tasks(r), tk .. '|s', status)
+local dag_was = redis.call('HGET', key_run_dags(r), inst)
+local function dag_ended()
+  local now = redis.call('HGET', key_run_dags(r), inst)
+  if dag_was == 'running' and now ~= 'running' then return now end
+  return ''
+end
+redis.call('HSET', key_run_tasks(r), tk .. '|s', status, tk .. '|t1', NOW)
+if failure ~= '' then
+  redis.call('HSET', key_run_tasks(r), tk .. '|f', failure)
+end
 redis.call('HINCRBY', key_run(r), 'running', -1)
+redis.call('HINCRBY', key_run_dags(r), inst .. '|run', -1)
+redis.call('HINCRBY', key_run_dags(r), inst .. '|left', -1)
 event(r, 'task_ended', {i = inst, k = task, a = attempt, s = status, f = failure})
-local run = redis.call('HMGET', key_run(r), 'def', 'status')
+local h = redis.call('HGET', key_run(r), 'def')
 local dag = redis.call('HGET', key_run_dags(r), inst .. '|dag')
 
-if status == 'succeeded' then
+if status == 'succeeded' or status == 'stopped' then
   redis.call('HSET', key_run_data(r), tk, output)
-  if run[2] == 'running' then
-    local node = cjson.decode(redis.call('HGET', key_graph(run[1]), dag .. '/' .. task))
-    for _, succ in ipairs(node.s) do
-      -- succ = {name, queue, number of predecessors}
-      local done = redis.call('HINCRBY', key_run_tasks(r), inst .. '/' .. succ[1] .. '|d', 1)
-      if done == succ[3] then
-        enqueue(r, inst, dag, succ[1], succ[2], 1)
-      end
-    end
+  local selects
+  if has_limit == '1' then
+    local chosen = {}
+    for i = 14, #ARGV do chosen[ARGV[i]] = true end
+    selects = function(name) return chosen[name] == true end
+  else
+    selects = function(_) return true end
   end
-elseif status == 'failed' or status == 'aborted' then
+  release_successors(r, h, inst, dag, task, selects)
+else  -- failed or aborted: the run stops
   redis.call('HSET', key_run_dags(r), inst .. '|failed', 1)
   halt(r, status, failure, 'task ' .. tk .. ' ' .. status)
   if redis.call('HGET', key_run(r), 'ended') then
-    return 'ended'
+    return {'ended', dag_ended()}
   end
 end
 
-if redis.call('HINCRBY', key_run_dags(r), inst .. '|left', -1) == 0 then
-  local dag_status = 'succeeded'
-  if redis.call('HEXISTS', key_run_dags(r), inst .. '|failed') == 1 then
-    dag_status = 'failed'
-  end
-  redis.call('HSET', key_run_dags(r), inst, dag_status)
-  redis.call('HINCRBY', key_run(r), 'dags_active', -1)
-  event(r, 'dag_ended', {i = inst, s = dag_status})
+settle_dag(r, inst)
+if settle_run(r) then
+  return {'ended', dag_ended()}
 end
-
-local now = redis.call('HMGET', key_run(r), 'status', 'running', 'dags_active')
-if (now[1] == 'stopping' and tonumber(now[2]) <= 0)
-    or (now[1] == 'running' and tonumber(now[3]) <= 0) then
-  finish_run(r)
-  return 'ended'
-end
-return 'ok'
+return {'ok', dag_ended()}

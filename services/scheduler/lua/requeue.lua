@@ -13,29 +13,33 @@ if state[2] ~= attempt or state[3] ~= entry
   return 'stale'
 end
 local status = redis.call('HGET', key_run(r), 'status')
+local dag_open = redis.call('HGET', key_run_dags(r), inst) == 'running'
+  and not redis.call('HGET', key_run_dags(r), inst .. '|stop')
 if state[1] == 'queued' then
   redis.call('HINCRBY', key_run(r), 'queued', -1)
-  if status ~= 'running' then
-    redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled')
+  if status ~= 'running' or not dag_open then
+    redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled', tk .. '|t1', NOW)
     return 'cancelled'
   end
   enqueue(r, inst, dag, task, queue, attempt)
   return 'requeued'
 end
 redis.call('HINCRBY', key_run(r), 'running', -1)
-if status ~= 'running' then
-  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled')
+redis.call('HINCRBY', key_run_dags(r), inst .. '|run', -1)
+if status ~= 'running' or not dag_open then
+  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled', tk .. '|t1', NOW)
   event(r, 'task_ended', {i = inst, k = task, a = attempt, s = 'cancelled'})
-  if status == 'stopping' and tonumber(redis.call('HGET', key_run(r), 'running')) <= 0 then
-    finish_run(r)
-  end
+  settle_dag(r, inst)
+  settle_run(r)
   return 'cancelled'
 end
 if tonumber(attempt) >= max_attempts then
   local failure = cjson.encode({type = 'WorkerLost', message = 'task ' .. tk ..
     ' lost its worker ' .. attempt .. ' times (the worker died or stopped answering)',
     stack_trace = ''})
-  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'failed')
+  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'failed', tk .. '|t1', NOW, tk .. '|f', failure)
+  redis.call('HINCRBY', key_run_dags(r), inst .. '|left', -1)
+  redis.call('HSET', key_run_dags(r), inst .. '|failed', 1)
   event(r, 'task_ended', {i = inst, k = task, a = attempt, s = 'failed', f = failure})
   halt(r, 'failed', failure, 'task ' .. tk .. ' failed')
   return 'failed'

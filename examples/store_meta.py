@@ -1,0 +1,22 @@
+"""The engine writes each run's provenance into the store's meta section; tasks can read it."""
+
+from lightflow.models import Dag, DataStoreDocumentSection
+from lightflow.tasks import PythonTask
+
+
+def first(data, store, signal, context):
+    print('first runs')
+
+
+def report(data, store, signal, context):
+    run = store.get('run', section=DataStoreDocumentSection.Meta)
+    print('workflow:', run['workflow'])
+    earlier = store.get('tasks.main_dag.first_task', section=DataStoreDocumentSection.Meta)
+    print('first_task ran on queue', earlier['queue'], 'with status', earlier['status'])
+    print('first_task took seconds:', earlier['duration'] >= 0)
+    print('missing key gives the default:', store.get('no.such.key', 'fallback'))
+
+
+d = Dag('main_dag')
+d.define({PythonTask(name='first_task', callback=first): PythonTask(name='report_task',
+                                                                   callback=report)})

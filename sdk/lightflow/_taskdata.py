@@ -1,0 +1,135 @@
+"""How task data travels between task processes.
+
+Data is pickled once (cloudpickle, protocol 5) with its large buffers (numpy arrays, bytes)
+kept out of band, so they are never copied into the pickle. Small data rides inline in the
+task's result, through the schedulers. Data above `INLINE_LIMIT` goes to the store service's
+BlobService instead, and only its id passes through the schedulers: the consuming task
+process reads it back in chunks into one buffer, and the arrays are rebuilt on that buffer
+without another copy. Neither redis nor gRPC's message limit caps task data."""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import cloudpickle
+import grpc
+
+from lightflow._codec import ENCODING_CLOUDPICKLE
+from lightflow._errors import LightflowError
+from lightflow._grpc import open_channel
+from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
+
+# Framed out-of-band pickle: u32 buffer count, u64 header size, u64 size per buffer,
+# the pickle header, then each buffer's bytes.
+ENCODING_FRAMES = "python/cloudpickle-frames"
+# The data is a blob id (utf-8); the blob holds ENCODING_FRAMES bytes.
+ENCODING_BLOB = "lightflow/blob"
+
+INLINE_LIMIT = 1024 * 1024
+CHUNK_BYTES = 1024 * 1024
+_CALL_TIMEOUT_S = 300.0
+
+
+class TaskDataError(LightflowError):
+    """Task data that cannot be stored or read back."""
+
+
+class BlobClient:
+    """The store service's BlobService, from a task process or a scheduler."""
+
+    def __init__(self, address: str, token: str | None = None) -> None:
+        self._channel = open_channel(address, token)
+        self._stub = blob_pb2_grpc.BlobServiceStub(self._channel)
+
+    def put(self, run_id: str, parts: list[memoryview]) -> str:
+        def requests() -> Iterator[blob_pb2.PutBlobRequest]:
+            yield blob_pb2.PutBlobRequest(run_id=run_id)
+            for part in parts:
+                for start in range(0, part.nbytes, CHUNK_BYTES):
+                    yield blob_pb2.PutBlobRequest(chunk=bytes(part[start : start + CHUNK_BYTES]))
+
+        try:
+            response = self._stub.PutBlob(requests(), timeout=_CALL_TIMEOUT_S)
+        except grpc.RpcError as err:
+            raise TaskDataError(
+                f"cannot store task data of run '{run_id}': {err.details()}"
+            ) from err
+        return str(response.blob_id)
+
+    def get(self, run_id: str, blob_id: str) -> bytearray:
+        """The blob, in one buffer allocated once."""
+        request = blob_pb2.GetBlobRequest(run_id=run_id, blob_id=blob_id)
+        buffer = bytearray()
+        view = memoryview(buffer)
+        offset = 0
+        try:
+            for response in self._stub.GetBlob(request, timeout=_CALL_TIMEOUT_S):
+                if offset == 0 and response.size:
+                    buffer = bytearray(response.size)
+                    view = memoryview(buffer)
+                chunk = response.chunk
+                view[offset : offset + len(chunk)] = chunk
+                offset += len(chunk)
+        except grpc.RpcError as err:
+            raise TaskDataError(
+                f"cannot read task data of run '{run_id}': {err.details()}"
+            ) from err
+        return buffer
+
+    def delete_run(self, run_id: str) -> None:
+        self._stub.DeleteBlobs(blob_pb2.DeleteBlobsRequest(run_id=run_id), timeout=30)
+
+    def close(self) -> None:
+        self._channel.close()
+
+
+def _frames(value: object) -> tuple[list[memoryview], int]:
+    buffers: list[pickle.PickleBuffer] = []
+    header = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    raws = [memoryview(b.raw()) for b in buffers]
+    sizes = [r.nbytes for r in raws]
+    frame = struct.pack(f"<IQ{len(sizes)}Q", len(raws), len(header), *sizes)
+    parts = [memoryview(frame), memoryview(header), *raws]
+    return parts, sum(p.nbytes for p in parts)
+
+
+def _unframe(data: bytearray) -> Any:
+    # A writable buffer: the arrays rebuilt on it must be writable, as the task's were.
+    view = memoryview(data)
+    (count,) = struct.unpack_from("<I", view, 0)
+    sizes = struct.unpack_from(f"<Q{count}Q", view, 4)
+    offset = 4 + 8 * (count + 1)
+    header = view[offset : offset + sizes[0]]
+    offset += sizes[0]
+    buffers = []
+    for size in sizes[1:]:
+        buffers.append(view[offset : offset + size])
+        offset += size
+    return cloudpickle.loads(header, buffers=buffers)
+
+
+def encode_task_data(value: object, run_id: str, blobs: BlobClient | None) -> common_pb2.Payload:
+    """Task data as a payload: inline when small (or without a blob service), else a blob."""
+    try:
+        parts, size = _frames(value)
+    except Exception as err:
+        raise TaskDataError(f"task data cannot be pickled ({type(err).__name__}: {err})") from err
+    if size <= INLINE_LIMIT or blobs is None:
+        return common_pb2.Payload(encoding=ENCODING_FRAMES, data=b"".join(parts))
+    blob_id = blobs.put(run_id, parts)
+    return common_pb2.Payload(encoding=ENCODING_BLOB, data=blob_id.encode())
+
+
+def decode_task_data(payload: common_pb2.Payload, run_id: str, blobs: BlobClient | None) -> Any:
+    if payload.encoding == ENCODING_FRAMES:
+        return _unframe(bytearray(payload.data))
+    if payload.encoding == ENCODING_BLOB:
+        if blobs is None:
+            raise TaskDataError("task data is in a blob, but no blob service is known")
+        return _unframe(blobs.get(run_id, payload.data.decode()))
+    if payload.encoding == ENCODING_CLOUDPICKLE:
+        return cloudpickle.loads(payload.data)
+    raise TaskDataError(f"unknown task data encoding {payload.encoding!r}")
