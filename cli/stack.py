@@ -35,12 +35,14 @@ def _free_port() -> int:
 
 
 def start_redis(
-    data_dir: Path, log_dir: Path | None, *, appendonly: bool = False
+    data_dir: Path, log_dir: Path | None, *, appendonly: bool = False, port: int = 0
 ) -> ServiceProcess:
-    """redis-server on a free loopback port; retried if another process takes the port."""
+    """redis-server on `port`, or on a free loopback port (tried again if another process
+    takes it first)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    for _ in range(5):
-        port = _free_port()
+    fixed = port
+    for _ in range(1 if fixed else 5):
+        port = fixed or _free_port()
         log_file = (log_dir / "redis.log").open("ab") if log_dir else None
         process = subprocess.Popen(
             [
@@ -91,6 +93,8 @@ class StackOptions:
     log_dir: Path | None = None
     lease_timeout_s: float | None = None
     redis_url: str | None = None  # use this redis instead of starting one
+    # redis persists every write to its append-only file (as in docker-compose.yml).
+    redis_appendonly: bool = False
 
 
 class LocalStack:
@@ -117,7 +121,9 @@ class LocalStack:
     def start(self) -> LocalStack:
         try:
             if not self.redis_url:
-                self.redis = start_redis(self._tmp / "redis", self.log_dir)
+                self.redis = start_redis(
+                    self._tmp / "redis", self.log_dir, appendonly=self.options.redis_appendonly
+                )
                 self.redis_url = self.redis.address
             store_dir = self.options.store_dir or self._tmp / "store"
             self.store = start_service(
@@ -138,14 +144,50 @@ class LocalStack:
             raise
         return self
 
-    def start_scheduler(self, index: int) -> ServiceProcess:
+    def start_scheduler(self, index: int, port: int = 0) -> ServiceProcess:
         assert self.store is not None
         args = ["--redis-url", self.redis_url, "--store-address", self.store.address]
         if self.options.lease_timeout_s is not None:
             args += ["--lease-timeout", str(self.options.lease_timeout_s)]
         return start_service(
-            f"scheduler-{index}", "lightflow_scheduler", args, log_dir=self.log_dir, env=self.env
+            f"scheduler-{index}",
+            "lightflow_scheduler",
+            args,
+            port=port,
+            log_dir=self.log_dir,
+            env=self.env,
         )
+
+    def restart_scheduler(self, index: int) -> ServiceProcess:
+        """Starts replica `index` again on its old port (after it was stopped or killed)."""
+        port = int(self.schedulers[index].address.rsplit(":", 1)[1])
+        self.schedulers[index] = self.start_scheduler(index, port)
+        return self.schedulers[index]
+
+    def restart_store(self) -> ServiceProcess:
+        """Starts the store service again on its old port and folder."""
+        assert self.store is not None
+        port = int(self.store.address.rsplit(":", 1)[1])
+        store_dir = self.options.store_dir or self._tmp / "store"
+        self.store = start_service(
+            "store",
+            "lightflow_store",
+            ["--data-dir", str(store_dir)],
+            port=port,
+            log_dir=self.log_dir,
+            env=self.env,
+        )
+        return self.store
+
+    def restart_redis(self) -> ServiceProcess:
+        """Starts redis again on its old port and folder (its append-only file, if any,
+        brings the data back)."""
+        assert self.redis is not None
+        port = int(self.redis_url.rsplit(":", 1)[1].split("/")[0])
+        self.redis = start_redis(
+            self._tmp / "redis", self.log_dir, appendonly=self.options.redis_appendonly, port=port
+        )
+        return self.redis
 
     def start_worker(
         self,

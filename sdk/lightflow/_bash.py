@@ -93,6 +93,9 @@ class BashTask(BaseTask):
         callback_finally: FinallyCallback | None = None,
         force_run: bool = False,
         propagate_skip: bool = True,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        timeout: float | None = None,
     ) -> None:
         """Create a task running a bash command.
 
@@ -118,8 +121,8 @@ class BashTask(BaseTask):
             callback_stdout: Called as `(line, data, store, signal, context)` for each line
                 of standard output, as str without its line ending.
             callback_stderr: The same for the standard error.
-            queue, callback_init, callback_finally, force_run, propagate_skip: As for
-                `BaseTask`.
+            queue, callback_init, callback_finally, force_run, propagate_skip, retries,
+                retry_delay, timeout: As for `BaseTask`.
         """
         super().__init__(
             name,
@@ -128,6 +131,9 @@ class BashTask(BaseTask):
             callback_finally=callback_finally,
             force_run=force_run,
             propagate_skip=propagate_skip,
+            retries=retries,
+            retry_delay=retry_delay,
+            timeout=timeout,
         )
         for label, callback in [
             ("callback_process", callback_process),

@@ -96,6 +96,9 @@ class BaseTask:
         callback_finally: FinallyCallback | None = None,
         force_run: bool = False,
         propagate_skip: bool = True,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        timeout: float | None = None,
     ) -> None:
         """Create a task.
 
@@ -107,9 +110,23 @@ class BaseTask:
                 `run`, whatever the outcome; `status` is a `TaskStatus`.
             force_run: Run the task even when the flow would skip it.
             propagate_skip: When this task is skipped, skip its successors too.
+            retries: How often a failed attempt is tried again (0: never).
+            retry_delay: Seconds before the first retry; each further retry waits twice as
+                long, times a random factor between 0.5 and 1.5.
+            timeout: Seconds an attempt may run before its process is killed and the attempt
+                fails with TaskTimeout (then retried like any failure); None: no limit.
         """
         if not isinstance(name, str) or not name:
             raise TypeError(f"a task name must be a non-empty str, got {name!r}")
+        if not isinstance(retries, int) or retries < 0:
+            raise TypeError(f"task {name!r}: retries must be an int >= 0, got {retries!r}")
+        if not isinstance(retry_delay, int | float) or retry_delay <= 0:
+            raise TypeError(f"task {name!r}: retry_delay must be > 0 seconds, got {retry_delay!r}")
+        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+            raise TypeError(f"task {name!r}: timeout must be > 0 seconds or None, got {timeout!r}")
+        self._retries = retries
+        self._retry_delay = float(retry_delay)
+        self._timeout = None if timeout is None else float(timeout)
         self._name = name
         self._queue = queue
         self._callback_init = callback_init
@@ -152,6 +169,21 @@ class BaseTask:
         """Whether skipping this task skips its successors too."""
         return self._propagate_skip
 
+    @property
+    def retries(self) -> int:
+        """How often a failed attempt is tried again."""
+        return self._retries
+
+    @property
+    def retry_delay(self) -> float:
+        """Seconds before the first retry (doubling for each further one, with jitter)."""
+        return self._retry_delay
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds an attempt may run, or None."""
+        return self._timeout
+
     def run(self, data: Any, store: Any, signal: Any, context: TaskContext) -> Action | None:
         """Do the task's work. Subclasses implement it.
 
@@ -187,6 +219,9 @@ class PythonTask(BaseTask):
         callback_finally: FinallyCallback | None = None,
         force_run: bool = False,
         propagate_skip: bool = True,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        timeout: float | None = None,
     ) -> None:
         """Create a task that runs `callback`.
 
@@ -194,8 +229,8 @@ class PythonTask(BaseTask):
             name: The task's name, unique within its DAG.
             callback: Called as `(data, store, signal, context)`; returns None or an
                 `Action`.
-            queue, callback_init, callback_finally, force_run, propagate_skip: As for
-                `BaseTask`.
+            queue, callback_init, callback_finally, force_run, propagate_skip, retries,
+                retry_delay, timeout: As for `BaseTask`.
         """
         super().__init__(
             name,
@@ -204,6 +239,9 @@ class PythonTask(BaseTask):
             callback_finally=callback_finally,
             force_run=force_run,
             propagate_skip=propagate_skip,
+            retries=retries,
+            retry_delay=retry_delay,
+            timeout=timeout,
         )
         if not callable(callback):
             raise TypeError(f"the callback of task {name!r} is not callable: {callback!r}")

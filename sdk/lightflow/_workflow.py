@@ -124,6 +124,9 @@ class WorkflowFile:
                     code=code,
                     force_run=task.force_run,
                     stop_skip_propagation=not task.propagate_skip,
+                    retries=task.retries,
+                    retry_delay_s=task.retry_delay,
+                    timeout_s=task.timeout or 0.0,
                 )
             )
         return workflow_pb2.DagDefinition(

@@ -37,6 +37,18 @@ def _sweep_forever(core: SchedulerCore, stopped: threading.Event) -> None:
             log.warning("sweep_failed", error=str(err))
 
 
+def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
+    # Retry delays and run deadlines: timers by nature; every replica fires them, and the
+    # scripts let exactly one win each.
+    wait = 0.0
+    while not stopped.wait(wait):
+        try:
+            wait = core.fire_due()
+        except Exception as err:
+            log.warning("timers_failed", error=str(err))
+            wait = 1.0
+
+
 @click.command()
 @click.option(
     "--listen",
@@ -113,6 +125,7 @@ def main(
     core = SchedulerCore(config, client, store, blobs)
     stopped = threading.Event()
     threading.Thread(target=_sweep_forever, args=(core, stopped), daemon=True).start()
+    threading.Thread(target=_fire_timers_forever, args=(core, stopped), daemon=True).start()
 
     def register(server: object) -> None:
         scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(SchedulerServicer(core), server)

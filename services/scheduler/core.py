@@ -4,6 +4,7 @@ replica can serve any request and a replica that dies mid-call leaves nothing ha
 from __future__ import annotations
 
 import json
+import random
 import threading
 import time
 import uuid
@@ -54,6 +55,7 @@ _TASK_STATUS = {
     "stopped": common_pb2.TASK_STATUS_STOPPED,
     "aborted": common_pb2.TASK_STATUS_ABORTED,
     "cancelled": common_pb2.TASK_STATUS_CANCELLED,
+    "retrying": common_pb2.TASK_STATUS_RETRYING,
 }
 _TASK_STATUS_NAME = {v: k for k, v in _TASK_STATUS.items()}
 _EVENT_TYPE = {
@@ -68,6 +70,7 @@ _EVENT_TYPE = {
     "task_output": scheduler_pb2.RUN_EVENT_TYPE_TASK_OUTPUT,
     "task_lease_expired": scheduler_pb2.RUN_EVENT_TYPE_TASK_LEASE_EXPIRED,
     "dag_stopping": scheduler_pb2.RUN_EVENT_TYPE_DAG_STOPPING,
+    "task_retrying": scheduler_pb2.RUN_EVENT_TYPE_TASK_RETRYING,
 }
 _FINAL_RUN_STATES = frozenset({"succeeded", "failed", "aborted", "stopped"})
 
@@ -158,10 +161,13 @@ class WorkerSession:
     code_sent: set[tuple[str, str, str]] = field(default_factory=set)
     credit: int = 0
     closed: bool = False
+    draining: bool = False
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add_credit(self, n: int) -> None:
         with self.changed:
+            if self.draining:
+                return
             self.credit += n
             self.changed.notify_all()
 
@@ -169,6 +175,12 @@ class WorkerSession:
         with self.changed:
             self.closed = True
             self.changed.notify_all()
+
+    def stop_leases(self) -> None:
+        """The worker is stopping: it gets no more leases on this stream."""
+        with self.changed:
+            self.draining = True
+            self.credit = 0
 
     def wait_for_credit(self, timeout: float) -> int:
         with self.changed:
@@ -268,7 +280,13 @@ class SchedulerCore:
 
     # -- runs ----------------------------------------------------------------------------
 
-    def start_run(self, workflow_name: str, arguments: dict[str, str], keep_data: bool) -> str:
+    def start_run(
+        self,
+        workflow_name: str,
+        arguments: dict[str, str],
+        keep_data: bool,
+        deadline_s: float = 0.0,
+    ) -> str:
         raw = self.redis.hget(self.keys.workflows, workflow_name)
         if raw is None:
             known = sorted(n.decode() for n in self.redis.hkeys(self.keys.workflows))
@@ -304,8 +322,11 @@ class SchedulerCore:
             self.store.set(run_id, "dags", meta.dags_started(autostart, started), section="meta")
         except Exception as err:
             raise StoreUnavailableError(f"the store service cannot create the run: {err}") from err
+        deadline_ms = int((time.time() + deadline_s) * 1000) if deadline_s > 0 else 0
         self.scripts.start_run(
-            args=self._argv(run_id, workflow_name, definition_hash, int(keep_data), *autostart)
+            args=self._argv(
+                run_id, workflow_name, definition_hash, int(keep_data), deadline_ms, *autostart
+            )
         )
         log.info("run_started", run_id=run_id, workflow=workflow_name)
         return run_id
@@ -612,6 +633,7 @@ class SchedulerCore:
                 continue
             workflow_name, definition_hash, inputs = _s(result[2]), _s(result[3]), result[4]
             dag, task = _s(fields[b"d"]), _s(fields[b"t"])
+            graph = self.graph(definition_hash)
             lease = scheduler_pb2.TaskLease(
                 lease=scheduler_pb2.LeaseRef(queue=queue, entry_id=entry_id),
                 run_id=_s(fields[b"r"]),
@@ -621,6 +643,7 @@ class SchedulerCore:
                 dag_instance=_s(fields[b"i"]),
                 task_name=task,
                 attempt=int(fields[b"a"]),
+                timeout_ms=int(graph.dags[dag].tasks[task].timeout_s * 1000),
             )
             for pred, alias, data in inputs:
                 lease.inputs.append(
@@ -632,11 +655,11 @@ class SchedulerCore:
                 )
             code_key = (definition_hash, dag, task)
             if code_key not in session.code_sent:
-                lease.code.ParseFromString(self.graph(definition_hash).code[(dag, task)])
+                lease.code.ParseFromString(graph.code[(dag, task)])
                 session.code_sent.add(code_key)
             leases.append(lease)
         with session.changed:
-            session.credit -= len(leases)
+            session.credit = max(0, session.credit - len(leases))
         return leases
 
     def _read_queues(
@@ -674,11 +697,21 @@ class SchedulerCore:
             queue = key.decode()[len(self.keys.queue("")) :]
             for entry_id, fields in items:
                 if fields:
-                    self._requeue_entry(queue, entry_id, fields)
+                    self._requeue_entry(queue, entry_id, fields, why="released")
         return kept
 
-    def _requeue_entry(self, queue: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Any:
-        """Queues an entry's task again (requeue.lua decides how, from the task's state)."""
+    def _requeue_entry(
+        self,
+        queue: str,
+        entry_id: bytes | str,
+        fields: Mapping[bytes, bytes | str | int],
+        *,
+        why: str = "expired",
+    ) -> Any:
+        """Queues an entry's task again (requeue.lua decides how, from the task's state).
+        Only a lost lease counts towards the attempts after which a task fails."""
+        attempt = int(fields[b"a"])
+        max_attempts = self.config.max_attempts if why == "expired" else attempt + 1_000_000
         return self.scripts.requeue(
             args=self._argv(
                 queue,
@@ -687,8 +720,9 @@ class SchedulerCore:
                 fields[b"i"],
                 fields[b"d"],
                 fields[b"t"],
-                fields[b"a"],
-                self.config.max_attempts,
+                attempt,
+                max_attempts,
+                why,
             )
         )
 
@@ -707,6 +741,7 @@ class SchedulerCore:
                 failure_json(result.failure) if result.HasField("failure") else "",
                 result.lease.queue,
                 result.lease.entry_id,
+                random.uniform(0.5, 1.5),  # retry jitter, so retries do not move in step
                 int(result.has_limit),
                 *result.limit,
             )
@@ -756,21 +791,52 @@ class SchedulerCore:
         pipe.execute()
         self.worker_seen(session, len(leases))
 
-    def release_leases(self, session: WorkerSession, leases: list[scheduler_pb2.TaskLease]) -> None:
+    def release_leases(self, leases: list[scheduler_pb2.TaskLease]) -> None:
         """Puts back leases that never reached the worker (its stream closed)."""
         for lease in leases:
-            self.scripts.requeue(
-                args=self._argv(
-                    lease.lease.queue,
-                    lease.lease.entry_id,
-                    lease.run_id,
-                    lease.dag_instance,
-                    lease.dag_name,
-                    lease.task_name,
-                    lease.attempt,
-                    self.config.max_attempts + lease.attempt,  # not the worker's fault
-                )
+            fields: dict[bytes, bytes | str | int] = {
+                b"r": lease.run_id,
+                b"i": lease.dag_instance,
+                b"d": lease.dag_name,
+                b"t": lease.task_name,
+                b"a": lease.attempt,
+            }
+            self._requeue_entry(lease.lease.queue, lease.lease.entry_id, fields, why="released")
+
+    def release_refs(self, refs: list[scheduler_pb2.LeaseRef]) -> None:
+        """Puts back leases a stopping worker will not run."""
+        for ref in refs:
+            entries = self.redis.xrange(self.keys.queue(ref.queue), ref.entry_id, ref.entry_id)
+            for entry_id, fields in entries:
+                self._requeue_entry(ref.queue, entry_id, fields, why="released")
+
+    # -- timers: retries and deadlines ---------------------------------------------------
+
+    def fire_due(self) -> float:
+        """Queues the retries whose delay passed and stops the runs past their deadline;
+        returns the seconds until the next is due (at most 1)."""
+        now = int(time.time() * 1000)
+        for member in self.redis.zrangebyscore(self.keys.delayed, "-inf", now, start=0, num=100):
+            self.scripts.promote(args=self._argv(member))
+        for run_id in self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=100):
+            failure = json.dumps(
+                {
+                    "type": "RunDeadlineExceeded",
+                    "message": "the run passed its deadline",
+                    "stack_trace": "",
+                }
             )
+            status = self.scripts.deadline(args=self._argv(run_id, failure))
+            if _s(status) in _FINAL_RUN_STATES:
+                self._background.submit(self.clean_up_run, run_id.decode())
+        upcoming = [
+            float(score)
+            for key in (self.keys.delayed, self.keys.deadlines)
+            for _, score in self.redis.zrange(key, 0, 0, withscores=True)
+        ]
+        if not upcoming:
+            return 1.0
+        return max(0.0, min(1.0, (min(upcoming) - time.time() * 1000) / 1000))
 
     # -- sweeps: lost leases and ended runs ----------------------------------------------
 

@@ -28,6 +28,10 @@ class TaskNode:
     force_run: bool = False
     # When skipped, its successors are skipped too (else they run as if it had selected them).
     propagate_skip: bool = True
+    # Failed attempts tried again, the first retry's delay (s), an attempt's time limit (s).
+    retries: int = 0
+    retry_delay_s: float = 1.0
+    timeout_s: float = 0.0
     # (predecessor name, alias or "") in edge order
     preds: list[tuple[str, str]] = field(default_factory=list)
     succs: list[str] = field(default_factory=list)
@@ -72,7 +76,13 @@ class WorkflowGraph:
                     for s in node.succs
                 ]
                 fields[f"{dag.name}/{node.name}"] = json.dumps(
-                    {"q": node.queue, "p": [list(p) for p in node.preds], "s": succs}
+                    {
+                        "q": node.queue,
+                        "p": [list(p) for p in node.preds],
+                        "s": succs,
+                        "r": node.retries,
+                        "rd": node.retry_delay_s,
+                    }
                 )
         return fields
 
@@ -115,7 +125,13 @@ def build_graph(definition: workflow_pb2.WorkflowDefinition) -> WorkflowGraph:
             if task.name in tasks:
                 raise InvalidDefinitionError(f"{where} has two tasks named '{task.name}'")
             tasks[task.name] = TaskNode(
-                task.name, task.queue or "task", task.force_run, not task.stop_skip_propagation
+                task.name,
+                task.queue or "task",
+                task.force_run,
+                not task.stop_skip_propagation,
+                task.retries,
+                task.retry_delay_s or 1.0,
+                task.timeout_s,
             )
             code[(dag_def.name, task.name)] = task.code.SerializeToString()
         for edge in dag_def.edges:

@@ -39,6 +39,10 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "workers": ("{p}:workers", ()),
     # sorted set: run ids whose end still needs the store document removed
     "cleanup": ("{p}:cleanup", ()),
+    # sorted set: JSON of a task to queue again, by the time (ms) its retry is due
+    "delayed": ("{p}:delayed", ()),
+    # sorted set: run ids by their deadline (ms)
+    "deadlines": ("{p}:deadlines", ()),
     # string: a lock's owner token
     "lock": ("{p}:lock:{name}", ("name",)),
 }
@@ -96,6 +100,14 @@ class Keys:
     @property
     def cleanup(self) -> str:
         return self._key("cleanup")
+
+    @property
+    def delayed(self) -> str:
+        return self._key("delayed")
+
+    @property
+    def deadlines(self) -> str:
+        return self._key("deadlines")
 
     def lock(self, name: str) -> str:
         return self._key("lock", name=name)

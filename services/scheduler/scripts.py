@@ -8,7 +8,17 @@ import redis
 
 from lightflow_scheduler.keys import lua_key_builders
 
-_NAMES = ("start_run", "dispatch", "complete", "requeue", "start_dag", "stop_run", "stop_dag")
+_NAMES = (
+    "start_run",
+    "dispatch",
+    "complete",
+    "requeue",
+    "start_dag",
+    "stop_run",
+    "stop_dag",
+    "promote",
+    "deadline",
+)
 
 
 class Scripts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -80,10 +81,15 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     ) -> scheduler_pb2.StartRunResponse:
         if not request.workflow_name:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "workflow_name is empty")
+        if request.deadline_s < 0:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "deadline_s must not be negative")
         run_id = _guard(
             context,
             lambda: self._core.start_run(
-                request.workflow_name, dict(request.arguments), request.keep_data
+                request.workflow_name,
+                dict(request.arguments),
+                request.keep_data,
+                request.deadline_s,
             ),
         )
         return scheduler_pb2.StartRunResponse(run_id=run_id)
@@ -167,6 +173,25 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
 
 
 _CLOSED = object()
+# How long a worker's message waits for redis to come back before its stream is closed.
+_REDIS_RETRY_S = 30.0
+
+
+def _retry_redis(call: Callable[[], object]) -> None:
+    """Runs a write of a worker's message, waiting out a redis restart: a result or a line
+    of output must not be lost because redis was briefly away."""
+    deadline = time.monotonic() + _REDIS_RETRY_S
+    delay = 0.05
+    while True:
+        try:
+            call()
+            return
+        except (redis.ConnectionError, redis.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            log.warning("redis_unavailable_retrying")
+            time.sleep(delay)  # backoff while redis restarts
+            delay = min(delay * 2, 1.0)
 
 
 class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
@@ -235,7 +260,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 unsent.append(item.lease)
         if unsent:
             with contextlib.suppress(redis.RedisError):
-                self._core.release_leases(session, unsent)
+                self._core.release_leases(unsent)
 
     def _read(
         self,
@@ -249,12 +274,19 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 if kind == "credit":
                     session.add_credit(request.credit)
                 elif kind == "result":
-                    self._core.complete(session.worker_id, request.result)
+                    _retry_redis(lambda r=request: self._core.complete(session.worker_id, r.result))
                     outbox.put(scheduler_pb2.WorkResponse(result_recorded=request.result.lease))
                 elif kind == "output":
-                    self._core.task_output(request.output)
+                    _retry_redis(lambda r=request: self._core.task_output(r.output))
                 elif kind == "heartbeat":
-                    self._core.heartbeat(session, list(request.heartbeat.leases))
+                    # A missed heartbeat costs nothing while redis is away: no lease can
+                    # expire without redis either.
+                    with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+                        self._core.heartbeat(session, list(request.heartbeat.leases))
+                elif kind == "release":
+                    self._core.release_refs(list(request.release.leases))
+                elif kind == "stop_leases":
+                    session.stop_leases()
         except grpc.RpcError:
             pass  # the worker went away; its leases expire unless it comes back
         except Exception:
@@ -264,11 +296,25 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
             outbox.put(_CLOSED)
 
     def _lease(self, session: WorkerSession, outbox: queue.Queue[Any]) -> None:
+        failing_since: float | None = None
         while not session.closed:
             if session.wait_for_credit(timeout=1.0) <= 0:
                 continue
             try:
                 leases = self._core.next_leases(session, self._core.redis, _READ_BLOCK_MS)
+                failing_since = None
+            except (redis.ConnectionError, redis.TimeoutError) as err:
+                # Wait out a redis restart; the stream (and what the worker queued on it)
+                # stays open. Only a long outage closes it, and the worker tries elsewhere.
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > _REDIS_RETRY_S:
+                    log.warning("lease_read_failed", error=str(err))
+                    session.close()
+                    outbox.put(_CLOSED)
+                    return
+                time.sleep(0.2)
+                continue
             except redis.RedisError as err:
                 log.warning("lease_read_failed", error=str(err))
                 session.close()
@@ -283,5 +329,5 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                     leases = []
             if leases:
                 with contextlib.suppress(redis.RedisError):
-                    self._core.release_leases(session, leases)
+                    self._core.release_leases(leases)
                 return

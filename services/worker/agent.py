@@ -66,6 +66,8 @@ class RunningTask:
     lease: scheduler_pb2.TaskLease
     process: TaskProcess
     blocked: bool = False
+    # Kills the attempt when it runs past the task's timeout.
+    timer: threading.Timer | None = None
 
 
 @dataclass
@@ -165,6 +167,8 @@ class WorkerAgent:
                     self._lease_timeout_s = response.welcome.lease_timeout_ms / 1000
                     with self._lock:
                         self._stream = stream
+                        if self._draining:
+                            stream.outbox.put(scheduler_pb2.WorkRequest(stop_leases=True))
                         for result in self._unacked.values():
                             stream.outbox.put(scheduler_pb2.WorkRequest(result=result))
                         self._send_heartbeat()
@@ -220,6 +224,12 @@ class WorkerAgent:
     def _start(self, lease: scheduler_pb2.TaskLease) -> None:
         key = (lease.definition_hash, lease.dag_name, lease.task_name)
         with self._lock:
+            if self._draining:
+                # Stopping: give it back at once rather than let it wait for the lease timeout.
+                self._send(
+                    scheduler_pb2.WorkRequest(release=scheduler_pb2.Release(leases=[lease.lease]))
+                )
+                return
             if self._stream is not None:
                 self._stream.credit_out = max(0, self._stream.credit_out - 1)
             if lease.HasField("code"):
@@ -230,8 +240,15 @@ class WorkerAgent:
                 process = TaskProcess(self)
             with self._lock:
                 process.lease_key = lease_key(lease.lease)
-                self._running[process.lease_key] = RunningTask(lease, process)
+                running = RunningTask(lease, process)
+                self._running[process.lease_key] = running
                 code = self._code.get(key, b"")
+                if lease.timeout_ms:
+                    running.timer = threading.Timer(
+                        lease.timeout_ms / 1000, self._time_out, args=(process.lease_key,)
+                    )
+                    running.timer.daemon = True
+                    running.timer.start()
             process.run(
                 lease.SerializeToString(),
                 code,
@@ -295,7 +312,9 @@ class WorkerAgent:
         self, process: TaskProcess | None, key: str, result: scheduler_pb2.TaskResult
     ) -> None:
         with self._lock:
-            self._running.pop(key, None)
+            running = self._running.pop(key, None)
+            if running is not None and running.timer is not None:
+                running.timer.cancel()
             self._unacked[key] = result
             if self._stream is not None:
                 self._stream.outbox.put(scheduler_pb2.WorkRequest(result=result))
@@ -309,6 +328,20 @@ class WorkerAgent:
             task=f"{result.dag_instance}/{result.task_name}",
             status=common_pb2.TaskStatus.Name(result.status),
         )
+
+    def _time_out(self, key: str) -> None:
+        with self._lock:
+            task = self._running.get(key)
+        if task is None:
+            return
+        lease = task.lease
+        message = (
+            f"task '{lease.task_name}' ran longer than its timeout of"
+            f" {lease.timeout_ms / 1000:g} s (attempt {lease.attempt})"
+        )
+        # Reported first, so the process's death below finds nothing left to report.
+        self._finish(None, key, _failed(lease, "TaskTimeout", message))
+        task.process.process.kill()
 
     def _task_process_died(self, process: TaskProcess) -> None:
         process.process.join(1)
@@ -332,6 +365,7 @@ class WorkerAgent:
         """Takes no new task, lets running ones finish for up to `grace_s`, then exits."""
         with self._lock:
             self._draining = True
+        self._send(scheduler_pb2.WorkRequest(stop_leases=True))
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
             with self._lock:

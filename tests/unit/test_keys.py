@@ -20,6 +20,8 @@ def test_keys_are_pinned() -> None:
     assert keys.queues == "lf:queues"
     assert keys.workers == "lf:workers"
     assert keys.cleanup == "lf:cleanup"
+    assert keys.delayed == "lf:delayed"
+    assert keys.deadlines == "lf:deadlines"
     assert keys.lock("sweeper") == "lf:lock:sweeper"
     assert QUEUE_GROUP == "workers"
 

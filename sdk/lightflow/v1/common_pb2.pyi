@@ -35,6 +35,7 @@ class TaskStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_STATUS_STOPPED: _ClassVar[TaskStatus]
     TASK_STATUS_ABORTED: _ClassVar[TaskStatus]
     TASK_STATUS_CANCELLED: _ClassVar[TaskStatus]
+    TASK_STATUS_RETRYING: _ClassVar[TaskStatus]
 RUN_STATUS_UNSPECIFIED: RunStatus
 RUN_STATUS_RUNNING: RunStatus
 RUN_STATUS_STOPPING: RunStatus
@@ -57,6 +58,7 @@ TASK_STATUS_SKIPPED: TaskStatus
 TASK_STATUS_STOPPED: TaskStatus
 TASK_STATUS_ABORTED: TaskStatus
 TASK_STATUS_CANCELLED: TaskStatus
+TASK_STATUS_RETRYING: TaskStatus
 
 class Payload(_message.Message):
     __slots__ = ("encoding", "data")

@@ -26,6 +26,7 @@ class RunEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_EVENT_TYPE_TASK_OUTPUT: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_DAG_STOPPING: _ClassVar[RunEventType]
+    RUN_EVENT_TYPE_TASK_RETRYING: _ClassVar[RunEventType]
 RUN_EVENT_TYPE_UNSPECIFIED: RunEventType
 RUN_EVENT_TYPE_RUN_STARTED: RunEventType
 RUN_EVENT_TYPE_RUN_ENDED: RunEventType
@@ -38,6 +39,7 @@ RUN_EVENT_TYPE_TASK_ENDED: RunEventType
 RUN_EVENT_TYPE_TASK_OUTPUT: RunEventType
 RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: RunEventType
 RUN_EVENT_TYPE_DAG_STOPPING: RunEventType
+RUN_EVENT_TYPE_TASK_RETRYING: RunEventType
 
 class RegisterWorkflowRequest(_message.Message):
     __slots__ = ("definition",)
@@ -78,7 +80,7 @@ class WorkflowSummary(_message.Message):
     def __init__(self, name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., description: _Optional[str] = ..., dag_names: _Optional[_Iterable[str]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
-    __slots__ = ("workflow_name", "arguments", "keep_data")
+    __slots__ = ("workflow_name", "arguments", "keep_data", "deadline_s")
     class ArgumentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -89,10 +91,12 @@ class StartRunRequest(_message.Message):
     WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     KEEP_DATA_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_S_FIELD_NUMBER: _ClassVar[int]
     workflow_name: str
     arguments: _containers.ScalarMap[str, str]
     keep_data: bool
-    def __init__(self, workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., keep_data: _Optional[bool] = ...) -> None: ...
+    deadline_s: float
+    def __init__(self, workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., keep_data: _Optional[bool] = ..., deadline_s: _Optional[float] = ...) -> None: ...
 
 class StartRunResponse(_message.Message):
     __slots__ = ("run_id",)
@@ -335,18 +339,28 @@ class IsStoppedResponse(_message.Message):
     def __init__(self, run_stopped: _Optional[bool] = ..., dag_stopped: _Optional[bool] = ...) -> None: ...
 
 class WorkRequest(_message.Message):
-    __slots__ = ("hello", "credit", "result", "output", "heartbeat")
+    __slots__ = ("hello", "credit", "result", "output", "heartbeat", "release", "stop_leases")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    STOP_LEASES_FIELD_NUMBER: _ClassVar[int]
     hello: WorkerHello
     credit: int
     result: TaskResult
     output: TaskOutput
     heartbeat: Heartbeat
-    def __init__(self, hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., credit: _Optional[int] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., output: _Optional[_Union[TaskOutput, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    release: Release
+    stop_leases: bool
+    def __init__(self, hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., credit: _Optional[int] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., output: _Optional[_Union[TaskOutput, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., stop_leases: _Optional[bool] = ...) -> None: ...
+
+class Release(_message.Message):
+    __slots__ = ("leases",)
+    LEASES_FIELD_NUMBER: _ClassVar[int]
+    leases: _containers.RepeatedCompositeFieldContainer[LeaseRef]
+    def __init__(self, leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
 
 class WorkerHello(_message.Message):
     __slots__ = ("worker_id", "hostname", "pid", "queues", "concurrency")
@@ -435,7 +449,7 @@ class WorkerWelcome(_message.Message):
     def __init__(self, store_address: _Optional[str] = ..., lease_timeout_ms: _Optional[int] = ...) -> None: ...
 
 class TaskLease(_message.Message):
-    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code")
+    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -446,6 +460,7 @@ class TaskLease(_message.Message):
     ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     lease: LeaseRef
     run_id: str
     workflow_name: str
@@ -456,7 +471,8 @@ class TaskLease(_message.Message):
     attempt: int
     inputs: _containers.RepeatedCompositeFieldContainer[InputDataset]
     code: _common_pb2.Payload
-    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
+    timeout_ms: int
+    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
 
 class InputDataset(_message.Message):
     __slots__ = ("task_name", "alias", "data")

@@ -36,18 +36,24 @@ class DagDefinition(_message.Message):
     def __init__(self, name: _Optional[str] = ..., autostart: _Optional[bool] = ..., queue: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskDefinition, _Mapping]]] = ..., edges: _Optional[_Iterable[_Union[Edge, _Mapping]]] = ...) -> None: ...
 
 class TaskDefinition(_message.Message):
-    __slots__ = ("name", "queue", "code", "force_run", "stop_skip_propagation")
+    __slots__ = ("name", "queue", "code", "force_run", "stop_skip_propagation", "retries", "retry_delay_s", "timeout_s")
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     FORCE_RUN_FIELD_NUMBER: _ClassVar[int]
     STOP_SKIP_PROPAGATION_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    RETRY_DELAY_S_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
     name: str
     queue: str
     code: _common_pb2.Payload
     force_run: bool
     stop_skip_propagation: bool
-    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., force_run: _Optional[bool] = ..., stop_skip_propagation: _Optional[bool] = ...) -> None: ...
+    retries: int
+    retry_delay_s: float
+    timeout_s: float
+    def __init__(self, name: _Optional[str] = ..., queue: _Optional[str] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., force_run: _Optional[bool] = ..., stop_skip_propagation: _Optional[bool] = ..., retries: _Optional[int] = ..., retry_delay_s: _Optional[float] = ..., timeout_s: _Optional[float] = ...) -> None: ...
 
 class Edge(_message.Message):
     __slots__ = ("parent", "child", "alias")

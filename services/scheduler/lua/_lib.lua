@@ -61,6 +61,7 @@ local function finish_run(r)
   local failure = redis.call('HGET', key_run(r), 'failure')
   event(r, 'run_ended', {s = outcome, f = failure or ''})
   redis.call('ZADD', key_cleanup(), NOW, r)
+  redis.call('ZREM', key_deadlines(), r)
   redis.call('DEL', key_run_data(r))
   for _, key in ipairs({key_run(r), key_run_tasks(r), key_run_dags(r), key_run_events(r)}) do
     redis.call('EXPIRE', key, RETENTION)

@@ -1,9 +1,10 @@
 -- Hands a task out again after its lease expired (its worker died or hung), or re-queues an
 -- entry that was read but never handed out. After `max attempts` lost leases the task fails.
--- ARGV: 4 queue, 5 entry id, 6 run, 7 instance, 8 dag, 9 task, 10 attempt, 11 max attempts.
+-- ARGV: 4 queue, 5 entry id, 6 run, 7 instance, 8 dag, 9 task, 10 attempt, 11 max attempts,
+-- 12 why: 'expired' (lost lease) or 'released' (given back unrun by a stopping worker).
 -- Returns 'requeued', 'failed', 'cancelled' or 'stale'.
-local queue, entry, r, inst, dag, task, attempt, max_attempts =
-  ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11])
+local queue, entry, r, inst, dag, task, attempt, max_attempts, why =
+  ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], tonumber(ARGV[11]), ARGV[12]
 redis.call('XACK', key_queue(queue), GROUP, entry)
 redis.call('XDEL', key_queue(queue), entry)
 local tk = inst .. '/' .. task
@@ -44,6 +45,8 @@ if tonumber(attempt) >= max_attempts then
   halt(r, 'failed', failure, 'task ' .. tk .. ' failed')
   return 'failed'
 end
-event(r, 'task_lease_expired', {i = inst, k = task, a = attempt})
+if why == 'expired' then
+  event(r, 'task_lease_expired', {i = inst, k = task, a = attempt})
+end
 enqueue(r, inst, dag, task, queue, tonumber(attempt) + 1)
 return 'requeued'
