@@ -172,6 +172,18 @@ class StoreClient:
         )
         self._call(lambda timeout: self._stub.Set(request, timeout=timeout))
 
+    def set_many(self, run_id: str, values: Mapping[str, Any], *, section: object = "data") -> None:
+        """Set several dotted keys in one write: all of them, or none on an error."""
+        request = store_pb2.SetManyRequest(
+            run_id=run_id,
+            items=[
+                store_pb2.KeyValue(key=key, value=_encode(run_id, key, value))
+                for key, value in values.items()
+            ],
+            section=section_value(section),
+        )
+        self._call(lambda timeout: self._stub.SetMany(request, timeout=timeout))
+
     def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
         """Append `value` to the list at `key`, creating the list when the key is missing."""
         request = store_pb2.PushRequest(

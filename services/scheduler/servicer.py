@@ -7,6 +7,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, NoReturn, TypeVar
 
 import grpc
@@ -274,10 +275,10 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 if kind == "credit":
                     session.add_credit(request.credit)
                 elif kind == "result":
-                    _retry_redis(lambda r=request: self._core.complete(session.worker_id, r.result))
+                    _retry_redis(partial(self._core.complete, session.worker_id, request.result))
                     outbox.put(scheduler_pb2.WorkResponse(result_recorded=request.result.lease))
                 elif kind == "output":
-                    _retry_redis(lambda r=request: self._core.task_output(r.output))
+                    _retry_redis(partial(self._core.task_output, request.output))
                 elif kind == "heartbeat":
                     # A missed heartbeat costs nothing while redis is away: no lease can
                     # expire without redis either.

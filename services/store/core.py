@@ -303,6 +303,52 @@ class StoreCore:
         if found:
             self._drop_blobs(run_id, _blob_refs(old))
 
+    def set_many(
+        self, run_id: str, items: list[tuple[str, Value]], section: Section = Section.DATA
+    ) -> None:
+        """Set several keys in one write: all of them, or none on an error."""
+        _validate_run_id(run_id)
+        if not items:
+            self._require_document(run_id)
+            return
+        keys = [key for key, _ in items]
+        segments = [validate_key(key, run_id) for key in keys]
+        for key in keys:
+            clash = next((o for o in keys if o != key and o.startswith(f"{key}.")), None)
+            if clash is not None or keys.count(key) > 1:
+                raise InvalidKeyError(
+                    f"cannot set {key!r} and {clash or key!r} of run {run_id!r} in one write"
+                )
+        new_blobs: list[Any] = []
+        stored = {
+            f"{section.value}.{key}": self._to_stored(value, run_id, key, new_blobs)
+            for key, value in items
+        }
+        target: dict[str, Any] = {}
+        projection: dict[str, int] = {}
+        for parts in segments:
+            target.update(_target(run_id, section, parts))
+            projection.update(_projection(section, parts))
+        try:
+            before = self._backend(
+                lambda: self._runs.find_one_and_update(
+                    target, {"$set": stored}, projection, return_after=False
+                ),
+                run_id=run_id,
+                key=keys[0],
+                action="set",
+            )
+        except StoreError:
+            self._drop_blobs(run_id, new_blobs)
+            raise
+        if before is None:
+            self._drop_blobs(run_id, new_blobs)
+            self._explain_no_match(run_id, keys[0], "set")
+        for parts in segments:
+            found, old = _navigate(before, section, parts)
+            if found:
+                self._drop_blobs(run_id, _blob_refs(old))
+
     def push(self, run_id: str, key: str, value: Value, section: Section = Section.DATA) -> None:
         """Append a value to the list at `key`, creating the list when missing."""
         _validate_run_id(run_id)

@@ -78,6 +78,14 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         _call(context, lambda: self._core.set(request.run_id, request.key, value, section))
         return store_pb2.SetResponse()
 
+    def SetMany(
+        self, request: store_pb2.SetManyRequest, context: grpc.ServicerContext
+    ) -> store_pb2.SetManyResponse:
+        section = _section(request.section, context)
+        items = [(item.key, _value(item.value)) for item in request.items]
+        _call(context, lambda: self._core.set_many(request.run_id, items, section))
+        return store_pb2.SetManyResponse()
+
     def Push(
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:

@@ -20,7 +20,9 @@ from typing import Any
 import grpc
 import structlog
 
+from lightflow._errors import LightflowError
 from lightflow._replicas import Replicas
+from lightflow._store import StoreClient
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_worker.config import WorkerConfig
 from lightflow_worker.runner import child_main, lease_key
@@ -89,6 +91,52 @@ def _failed(lease: scheduler_pb2.TaskLease, kind: str, message: str) -> schedule
     )
 
 
+class MetaBatcher:
+    """Task provenance for the runs' meta sections, written in one store call per run every
+    quarter second: one write per task would cost the store more than the task hop itself."""
+
+    INTERVAL_S = 0.25
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._store: StoreClient | None = None
+        self._address = ""
+        self._closed = threading.Event()
+        threading.Thread(target=self._flush_forever, name="meta", daemon=True).start()
+
+    def use_store(self, address: str) -> None:
+        with self._lock:
+            if address != self._address:
+                self._address = address
+                self._store = StoreClient(address, self._token, retry_seconds=5.0)
+
+    def add(self, run_id: str, key: str, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending.setdefault(run_id, {})[key] = entry
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            store = self._store
+        if store is None:
+            return
+        for run_id, entries in pending.items():
+            try:
+                store.set_many(run_id, entries, section="meta")
+            except LightflowError as err:  # the run ended and its document is gone
+                log.debug("meta_dropped", run_id=run_id, error=str(err))
+
+    def _flush_forever(self) -> None:
+        while not self._closed.wait(self.INTERVAL_S):
+            self.flush()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flush()
+
+
 class WorkerAgent:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
@@ -105,6 +153,7 @@ class WorkerAgent:
         self._draining = False
         self._stopped = threading.Event()
         self.connected = threading.Event()
+        self.meta = MetaBatcher(config.token)
 
     # -- the work stream -----------------------------------------------------------------
 
@@ -164,6 +213,7 @@ class WorkerAgent:
                 kind = response.WhichOneof("kind")
                 if kind == "welcome":
                     self._store_address = response.welcome.store_address
+                    self.meta.use_store(self._store_address)
                     self._lease_timeout_s = response.welcome.lease_timeout_ms / 1000
                     with self._lock:
                         self._stream = stream
@@ -288,6 +338,8 @@ class WorkerAgent:
             elif kind == "result":
                 result = scheduler_pb2.TaskResult.FromString(message[2])
                 self._finish(process, message[1], result)
+            elif kind == "meta":
+                self.meta.add(message[1], message[2], message[3])
 
     def _output(self, key: str, stream: str, text: str) -> None:
         with self._lock:
@@ -379,4 +431,5 @@ class WorkerAgent:
             processes = self._idle + [task.process for task in self._running.values()]
         for process in processes:
             process.stop()
+        self.meta.close()
         self.replicas.close()

@@ -4,7 +4,6 @@ printed lines, join notices and the result."""
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -15,7 +14,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -194,13 +192,13 @@ def _failed_result(lease: scheduler_pb2.TaskLease, err: BaseException) -> schedu
     )
 
 
-def _write_task_meta(
-    store: TaskStore,
+def _task_meta(
     lease: scheduler_pb2.TaskLease,
     result: scheduler_pb2.TaskResult,
     started: datetime,
     worker_id: str,
-) -> None:
+) -> tuple[str, dict[str, Any]]:
+    """The task's entry in the run's meta section: (dotted key, value)."""
     entry = {
         **span(started, datetime.now(UTC)),
         "attempt": lease.attempt,
@@ -208,9 +206,7 @@ def _write_task_meta(
         "queue": lease.lease.queue,
         "status": common_pb2.TaskStatus.Name(result.status).removeprefix("TASK_STATUS_").lower(),
     }
-    # The run may have ended meanwhile and its document be gone: nothing to record then.
-    with contextlib.suppress(LightflowError):
-        store.set(task_key(lease.dag_instance, lease.task_name), entry, section="meta")
+    return task_key(lease.dag_instance, lease.task_name), entry
 
 
 def _failure(err: BaseException) -> common_pb2.Failure:
@@ -247,7 +243,6 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
     stores: dict[str, StoreClient] = {}
     blob_clients: dict[str, BlobClient] = {}
     tasks: dict[tuple[str, str, str], BaseTask] = {}
-    meta_writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="meta")
     while True:
         try:
             message = conn.recv()
@@ -284,6 +279,5 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
         stdout.flush()
         stderr.flush()
         link.send(("result", link.lease_key, result.SerializeToString()))
-        # Provenance after the result and off this thread: it must not delay the successors,
-        # nor the next task this process runs.
-        meta_writes.submit(_write_task_meta, store, lease, result, started, worker_id)
+        # Provenance after the result: the worker writes it in batches (see agent.MetaBatcher).
+        link.send(("meta", lease.run_id, *_task_meta(lease, result, started, worker_id)))

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from lightflow.v1 import common_pb2 as lightflow_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18lightflow/v1/store.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"B\n\x15\x43reateDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x19\n\x11initial_data_bson\x18\x02 \x01(\x0c\"\x18\n\x16\x43reateDocumentResponse\"\'\n\x15\x44\x65leteDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteDocumentResponse\"Y\n\nGetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"B\n\x0bGetResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x7f\n\nSetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\r\n\x0bSetResponse\"\x80\x01\n\x0bPushRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x0e\n\x0cPushResponse\"\x83\x01\n\rExtendRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12%\n\x06values\x18\x03 \x03(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x45xtendResponse\"\\\n\rDeleteRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x44\x65leteResponse\"\\\n\rExistsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\" \n\x0e\x45xistsResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\"t\n\x0fListKeysRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x11\n\trecursive\x18\x04 \x01(\x08\"/\n\x10ListKeysResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x97\x01\n\x10IncrementRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x14\n\nint_amount\x18\x04 \x01(\x03H\x00\x12\x16\n\x0c\x66loat_amount\x18\x05 \x01(\x01H\x00\x42\x08\n\x06\x61mount\"H\n\x11IncrementResponse\x12\x13\n\tint_value\x18\x01 \x01(\x03H\x00\x12\x15\n\x0b\x66loat_value\x18\x02 \x01(\x01H\x00\x42\x07\n\x05value\"T\n\x12GetDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12.\n\x07section\x18\x02 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\",\n\x13GetDocumentResponse\x12\x15\n\rdocument_bson\x18\x01 \x01(\x0c*i\n\x0f\x44ocumentSection\x12 \n\x1c\x44OCUMENT_SECTION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44OCUMENT_SECTION_DATA\x10\x01\x12\x19\n\x15\x44OCUMENT_SECTION_META\x10\x02\x32\xbb\x06\n\x0cStoreService\x12[\n\x0e\x43reateDocument\x12#.lightflow.v1.CreateDocumentRequest\x1a$.lightflow.v1.CreateDocumentResponse\x12[\n\x0e\x44\x65leteDocument\x12#.lightflow.v1.DeleteDocumentRequest\x1a$.lightflow.v1.DeleteDocumentResponse\x12:\n\x03Get\x12\x18.lightflow.v1.GetRequest\x1a\x19.lightflow.v1.GetResponse\x12:\n\x03Set\x12\x18.lightflow.v1.SetRequest\x1a\x19.lightflow.v1.SetResponse\x12=\n\x04Push\x12\x19.lightflow.v1.PushRequest\x1a\x1a.lightflow.v1.PushResponse\x12\x43\n\x06\x45xtend\x12\x1b.lightflow.v1.ExtendRequest\x1a\x1c.lightflow.v1.ExtendResponse\x12\x43\n\x06\x44\x65lete\x12\x1b.lightflow.v1.DeleteRequest\x1a\x1c.lightflow.v1.DeleteResponse\x12\x43\n\x06\x45xists\x12\x1b.lightflow.v1.ExistsRequest\x1a\x1c.lightflow.v1.ExistsResponse\x12I\n\x08ListKeys\x12\x1d.lightflow.v1.ListKeysRequest\x1a\x1e.lightflow.v1.ListKeysResponse\x12L\n\tIncrement\x12\x1e.lightflow.v1.IncrementRequest\x1a\x1f.lightflow.v1.IncrementResponse\x12R\n\x0bGetDocument\x12 .lightflow.v1.GetDocumentRequest\x1a!.lightflow.v1.GetDocumentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18lightflow/v1/store.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"B\n\x15\x43reateDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x19\n\x11initial_data_bson\x18\x02 \x01(\x0c\"\x18\n\x16\x43reateDocumentResponse\"\'\n\x15\x44\x65leteDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteDocumentResponse\"Y\n\nGetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"B\n\x0bGetResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x7f\n\nSetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\r\n\x0bSetResponse\"w\n\x0eSetManyRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12%\n\x05items\x18\x02 \x03(\x0b\x32\x16.lightflow.v1.KeyValue\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"=\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x11\n\x0fSetManyResponse\"\x80\x01\n\x0bPushRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x0e\n\x0cPushResponse\"\x83\x01\n\rExtendRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12%\n\x06values\x18\x03 \x03(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x45xtendResponse\"\\\n\rDeleteRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x44\x65leteResponse\"\\\n\rExistsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\" \n\x0e\x45xistsResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\"t\n\x0fListKeysRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x11\n\trecursive\x18\x04 \x01(\x08\"/\n\x10ListKeysResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x97\x01\n\x10IncrementRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x14\n\nint_amount\x18\x04 \x01(\x03H\x00\x12\x16\n\x0c\x66loat_amount\x18\x05 \x01(\x01H\x00\x42\x08\n\x06\x61mount\"H\n\x11IncrementResponse\x12\x13\n\tint_value\x18\x01 \x01(\x03H\x00\x12\x15\n\x0b\x66loat_value\x18\x02 \x01(\x01H\x00\x42\x07\n\x05value\"T\n\x12GetDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12.\n\x07section\x18\x02 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\",\n\x13GetDocumentResponse\x12\x15\n\rdocument_bson\x18\x01 \x01(\x0c*i\n\x0f\x44ocumentSection\x12 \n\x1c\x44OCUMENT_SECTION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44OCUMENT_SECTION_DATA\x10\x01\x12\x19\n\x15\x44OCUMENT_SECTION_META\x10\x02\x32\x83\x07\n\x0cStoreService\x12[\n\x0e\x43reateDocument\x12#.lightflow.v1.CreateDocumentRequest\x1a$.lightflow.v1.CreateDocumentResponse\x12[\n\x0e\x44\x65leteDocument\x12#.lightflow.v1.DeleteDocumentRequest\x1a$.lightflow.v1.DeleteDocumentResponse\x12:\n\x03Get\x12\x18.lightflow.v1.GetRequest\x1a\x19.lightflow.v1.GetResponse\x12:\n\x03Set\x12\x18.lightflow.v1.SetRequest\x1a\x19.lightflow.v1.SetResponse\x12\x46\n\x07SetMany\x12\x1c.lightflow.v1.SetManyRequest\x1a\x1d.lightflow.v1.SetManyResponse\x12=\n\x04Push\x12\x19.lightflow.v1.PushRequest\x1a\x1a.lightflow.v1.PushResponse\x12\x43\n\x06\x45xtend\x12\x1b.lightflow.v1.ExtendRequest\x1a\x1c.lightflow.v1.ExtendResponse\x12\x43\n\x06\x44\x65lete\x12\x1b.lightflow.v1.DeleteRequest\x1a\x1c.lightflow.v1.DeleteResponse\x12\x43\n\x06\x45xists\x12\x1b.lightflow.v1.ExistsRequest\x1a\x1c.lightflow.v1.ExistsResponse\x12I\n\x08ListKeys\x12\x1d.lightflow.v1.ListKeysRequest\x1a\x1e.lightflow.v1.ListKeysResponse\x12L\n\tIncrement\x12\x1e.lightflow.v1.IncrementRequest\x1a\x1f.lightflow.v1.IncrementResponse\x12R\n\x0bGetDocument\x12 .lightflow.v1.GetDocumentRequest\x1a!.lightflow.v1.GetDocumentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lightflow.v1.store_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DOCUMENTSECTION']._serialized_start=1599
-  _globals['_DOCUMENTSECTION']._serialized_end=1704
+  _globals['_DOCUMENTSECTION']._serialized_start=1802
+  _globals['_DOCUMENTSECTION']._serialized_end=1907
   _globals['_CREATEDOCUMENTREQUEST']._serialized_start=69
   _globals['_CREATEDOCUMENTREQUEST']._serialized_end=135
   _globals['_CREATEDOCUMENTRESPONSE']._serialized_start=137
@@ -50,34 +50,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SETREQUEST']._serialized_end=516
   _globals['_SETRESPONSE']._serialized_start=518
   _globals['_SETRESPONSE']._serialized_end=531
-  _globals['_PUSHREQUEST']._serialized_start=534
-  _globals['_PUSHREQUEST']._serialized_end=662
-  _globals['_PUSHRESPONSE']._serialized_start=664
-  _globals['_PUSHRESPONSE']._serialized_end=678
-  _globals['_EXTENDREQUEST']._serialized_start=681
-  _globals['_EXTENDREQUEST']._serialized_end=812
-  _globals['_EXTENDRESPONSE']._serialized_start=814
-  _globals['_EXTENDRESPONSE']._serialized_end=830
-  _globals['_DELETEREQUEST']._serialized_start=832
-  _globals['_DELETEREQUEST']._serialized_end=924
-  _globals['_DELETERESPONSE']._serialized_start=926
-  _globals['_DELETERESPONSE']._serialized_end=942
-  _globals['_EXISTSREQUEST']._serialized_start=944
-  _globals['_EXISTSREQUEST']._serialized_end=1036
-  _globals['_EXISTSRESPONSE']._serialized_start=1038
-  _globals['_EXISTSRESPONSE']._serialized_end=1070
-  _globals['_LISTKEYSREQUEST']._serialized_start=1072
-  _globals['_LISTKEYSREQUEST']._serialized_end=1188
-  _globals['_LISTKEYSRESPONSE']._serialized_start=1190
-  _globals['_LISTKEYSRESPONSE']._serialized_end=1237
-  _globals['_INCREMENTREQUEST']._serialized_start=1240
-  _globals['_INCREMENTREQUEST']._serialized_end=1391
-  _globals['_INCREMENTRESPONSE']._serialized_start=1393
-  _globals['_INCREMENTRESPONSE']._serialized_end=1465
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=1467
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=1551
-  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1553
-  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1597
-  _globals['_STORESERVICE']._serialized_start=1707
-  _globals['_STORESERVICE']._serialized_end=2534
+  _globals['_SETMANYREQUEST']._serialized_start=533
+  _globals['_SETMANYREQUEST']._serialized_end=652
+  _globals['_KEYVALUE']._serialized_start=654
+  _globals['_KEYVALUE']._serialized_end=715
+  _globals['_SETMANYRESPONSE']._serialized_start=717
+  _globals['_SETMANYRESPONSE']._serialized_end=734
+  _globals['_PUSHREQUEST']._serialized_start=737
+  _globals['_PUSHREQUEST']._serialized_end=865
+  _globals['_PUSHRESPONSE']._serialized_start=867
+  _globals['_PUSHRESPONSE']._serialized_end=881
+  _globals['_EXTENDREQUEST']._serialized_start=884
+  _globals['_EXTENDREQUEST']._serialized_end=1015
+  _globals['_EXTENDRESPONSE']._serialized_start=1017
+  _globals['_EXTENDRESPONSE']._serialized_end=1033
+  _globals['_DELETEREQUEST']._serialized_start=1035
+  _globals['_DELETEREQUEST']._serialized_end=1127
+  _globals['_DELETERESPONSE']._serialized_start=1129
+  _globals['_DELETERESPONSE']._serialized_end=1145
+  _globals['_EXISTSREQUEST']._serialized_start=1147
+  _globals['_EXISTSREQUEST']._serialized_end=1239
+  _globals['_EXISTSRESPONSE']._serialized_start=1241
+  _globals['_EXISTSRESPONSE']._serialized_end=1273
+  _globals['_LISTKEYSREQUEST']._serialized_start=1275
+  _globals['_LISTKEYSREQUEST']._serialized_end=1391
+  _globals['_LISTKEYSRESPONSE']._serialized_start=1393
+  _globals['_LISTKEYSRESPONSE']._serialized_end=1440
+  _globals['_INCREMENTREQUEST']._serialized_start=1443
+  _globals['_INCREMENTREQUEST']._serialized_end=1594
+  _globals['_INCREMENTRESPONSE']._serialized_start=1596
+  _globals['_INCREMENTRESPONSE']._serialized_end=1668
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=1670
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=1754
+  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1756
+  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1800
+  _globals['_STORESERVICE']._serialized_start=1910
+  _globals['_STORESERVICE']._serialized_end=2809
 # @@protoc_insertion_point(module_scope)

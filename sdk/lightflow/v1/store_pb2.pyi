@@ -73,6 +73,28 @@ class SetResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class SetManyRequest(_message.Message):
+    __slots__ = ("run_id", "items", "section")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    SECTION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    items: _containers.RepeatedCompositeFieldContainer[KeyValue]
+    section: DocumentSection
+    def __init__(self, run_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[KeyValue, _Mapping]]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+
+class KeyValue(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: _common_pb2.Payload
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
+
+class SetManyResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class PushRequest(_message.Message):
     __slots__ = ("run_id", "key", "value", "section")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]

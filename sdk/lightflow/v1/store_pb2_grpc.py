@@ -86,6 +86,11 @@ class StoreServiceStub:
                 request_serializer=lightflow_dot_v1_dot_store__pb2.SetRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_store__pb2.SetResponse.FromString,
                 _registered_method=True)
+        self.SetMany = channel.unary_unary(
+                '/lightflow.v1.StoreService/SetMany',
+                request_serializer=lightflow_dot_v1_dot_store__pb2.SetManyRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_store__pb2.SetManyResponse.FromString,
+                _registered_method=True)
         self.Push = channel.unary_unary(
                 '/lightflow.v1.StoreService/Push',
                 request_serializer=lightflow_dot_v1_dot_store__pb2.PushRequest.SerializeToString,
@@ -187,6 +192,13 @@ class StoreServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetMany(self, request, context):
+        """Sets several keys in one write: all of them or, on an error, none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Push(self, request, context):
         """Appends a value to the list at a key, creating the list when missing.
         """
@@ -259,6 +271,11 @@ def add_StoreServiceServicer_to_server(servicer, server):
                     servicer.Set,
                     request_deserializer=lightflow_dot_v1_dot_store__pb2.SetRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_store__pb2.SetResponse.SerializeToString,
+            ),
+            'SetMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMany,
+                    request_deserializer=lightflow_dot_v1_dot_store__pb2.SetManyRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_store__pb2.SetManyResponse.SerializeToString,
             ),
             'Push': grpc.unary_unary_rpc_method_handler(
                     servicer.Push,
@@ -436,6 +453,33 @@ class StoreService:
             '/lightflow.v1.StoreService/Set',
             lightflow_dot_v1_dot_store__pb2.SetRequest.SerializeToString,
             lightflow_dot_v1_dot_store__pb2.SetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.StoreService/SetMany',
+            lightflow_dot_v1_dot_store__pb2.SetManyRequest.SerializeToString,
+            lightflow_dot_v1_dot_store__pb2.SetManyResponse.FromString,
             options,
             channel_credentials,
             insecure,
