@@ -182,6 +182,16 @@ class WorkerSession:
             self.draining = True
             self.credit = 0
 
+    def reserve(self) -> int:
+        """Takes all the credit (for one read of the queues); give back what was not used."""
+        with self.changed:
+            taken, self.credit = self.credit, 0
+            return taken
+
+    def refund(self, n: int) -> None:
+        if n > 0:
+            self.add_credit(n)
+
     def wait_for_credit(self, timeout: float) -> int:
         with self.changed:
             self.changed.wait_for(lambda: self.credit > 0 or self.closed, timeout)
@@ -596,11 +606,10 @@ class SchedulerCore:
         return workers
 
     def next_leases(
-        self, session: WorkerSession, reader: Any, block_ms: int
+        self, session: WorkerSession, reader: Any, credit: int, block_ms: int
     ) -> list[scheduler_pb2.TaskLease]:
         """Blocks up to `block_ms` for ready tasks on the session's queues; hands out at most
-        the session's credit."""
-        credit = session.credit
+        `credit` (which the caller reserved from the session)."""
         if credit <= 0:
             return []
         reply = self._read_queues(session, reader, credit, block_ms)
@@ -627,22 +636,41 @@ class SchedulerCore:
         if not entries:
             return []
         results = self.scripts.dispatch(args=self._argv(*args))
+        handed = [
+            (
+                queue,
+                entry_id,
+                _s(fields[b"r"]),
+                _s(fields[b"i"]),
+                _s(fields[b"d"]),
+                _s(fields[b"t"]),
+                int(fields[b"a"]),
+                result,
+            )
+            for (queue, entry_id, fields), result in zip(entries, results, strict=True)
+        ]
+        return self._leases(session, handed)
+
+    def _leases(
+        self, session: WorkerSession, handed: list[tuple[str, str, str, str, str, str, int, Any]]
+    ) -> list[scheduler_pb2.TaskLease]:
+        """Lease messages for what dispatch_entry handed out (dropped entries are skipped).
+        A stream carries a task's code once; the worker caches it."""
         leases = []
-        for (queue, entry_id, fields), result in zip(entries, results, strict=True):
+        for queue, entry_id, run_id, instance, dag, task, attempt, result in handed:
             if result[1] != b"run":
                 continue
             workflow_name, definition_hash, inputs = _s(result[2]), _s(result[3]), result[4]
-            dag, task = _s(fields[b"d"]), _s(fields[b"t"])
             graph = self.graph(definition_hash)
             lease = scheduler_pb2.TaskLease(
                 lease=scheduler_pb2.LeaseRef(queue=queue, entry_id=entry_id),
-                run_id=_s(fields[b"r"]),
+                run_id=run_id,
                 workflow_name=workflow_name,
                 definition_hash=definition_hash,
                 dag_name=dag,
-                dag_instance=_s(fields[b"i"]),
+                dag_instance=instance,
                 task_name=task,
-                attempt=int(fields[b"a"]),
+                attempt=attempt,
                 timeout_ms=int(graph.dags[dag].tasks[task].timeout_s * 1000),
             )
             for pred, alias, data in inputs:
@@ -658,8 +686,6 @@ class SchedulerCore:
                 lease.code.ParseFromString(graph.code[(dag, task)])
                 session.code_sent.add(code_key)
             leases.append(lease)
-        with session.changed:
-            session.credit = max(0, session.credit - len(leases))
         return leases
 
     def _read_queues(
@@ -726,11 +752,15 @@ class SchedulerCore:
             )
         )
 
-    def complete(self, worker_id: str, result: scheduler_pb2.TaskResult) -> str:
+    def complete(
+        self, session: WorkerSession, result: scheduler_pb2.TaskResult, credit: int
+    ) -> tuple[str, list[scheduler_pb2.TaskLease]]:
+        """Records a result and, in the same script, hands the worker up to `credit` (which
+        the caller reserved) next tasks. Returns the outcome and those leases."""
         status = _TASK_STATUS_NAME.get(result.status)
         if status not in {"succeeded", "failed", "stopped", "aborted"}:
             raise InvalidArgumentError(f"a task result cannot have status {result.status}")
-        outcome, dag_status = self.scripts.complete(
+        outcome, dag_status, pulled = self.scripts.complete(
             args=self._argv(
                 result.run_id,
                 result.dag_instance,
@@ -743,7 +773,10 @@ class SchedulerCore:
                 result.lease.entry_id,
                 random.uniform(0.5, 1.5),  # retry jitter, so retries do not move in step
                 int(result.has_limit),
-                *result.limit,
+                json.dumps(list(result.limit)),
+                session.worker_id,
+                credit,
+                *session.queues,
             )
         )
         outcome_name = _s(outcome)
@@ -755,12 +788,16 @@ class SchedulerCore:
                 run_id=result.run_id,
                 task=f"{result.dag_instance}/{result.task_name}",
                 attempt=result.attempt,
-                worker_id=worker_id,
+                worker_id=session.worker_id,
             )
         elif outcome_name == "ended":
             # Off the worker's stream thread: a slow store must not delay its heartbeats.
             self._background.submit(self.clean_up_run, result.run_id)
-        return outcome_name
+        handed = [
+            (_s(q), _s(e), _s(r), _s(i), _s(d), _s(t), int(a), res)
+            for q, e, r, i, d, t, a, res in pulled
+        ]
+        return outcome_name, self._leases(session, handed)
 
     def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
         self.redis.xadd(

@@ -178,15 +178,14 @@ _CLOSED = object()
 _REDIS_RETRY_S = 30.0
 
 
-def _retry_redis(call: Callable[[], object]) -> None:
+def _retry_redis(call: Callable[[], T]) -> T:
     """Runs a write of a worker's message, waiting out a redis restart: a result or a line
     of output must not be lost because redis was briefly away."""
     deadline = time.monotonic() + _REDIS_RETRY_S
     delay = 0.05
     while True:
         try:
-            call()
-            return
+            return call()
         except (redis.ConnectionError, redis.TimeoutError):
             if time.monotonic() > deadline:
                 raise
@@ -271,12 +270,18 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
     ) -> None:
         try:
             for request in requests:
-                kind = request.WhichOneof("kind")
-                if kind == "credit":
+                if request.credit:
                     session.add_credit(request.credit)
-                elif kind == "result":
-                    _retry_redis(partial(self._core.complete, session.worker_id, request.result))
+                kind = request.WhichOneof("kind")
+                if kind == "result":
+                    # The fast path: the result and the worker's next tasks in one script.
+                    credit = session.reserve()
+                    _, leases = _retry_redis(
+                        partial(self._core.complete, session, request.result, credit)
+                    )
+                    session.refund(credit - len(leases))
                     outbox.put(scheduler_pb2.WorkResponse(result_recorded=request.result.lease))
+                    self._hand_out(session, outbox, leases)
                 elif kind == "output":
                     _retry_redis(partial(self._core.task_output, request.output))
                 elif kind == "heartbeat":
@@ -296,17 +301,39 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
             session.close()
             outbox.put(_CLOSED)
 
+    def _hand_out(
+        self,
+        session: WorkerSession,
+        outbox: queue.Queue[Any],
+        leases: list[scheduler_pb2.TaskLease],
+    ) -> bool:
+        """Queues leases for the stream; False (and the leases released) if it closed."""
+        # Under the session's lock: either the stream is open and the leases are queued for
+        # it (and released from the queue if it closes), or they are released here.
+        with session.changed:
+            if not session.closed:
+                for lease in leases:
+                    outbox.put(scheduler_pb2.WorkResponse(lease=lease))
+                return True
+        if leases:
+            with contextlib.suppress(redis.RedisError):
+                self._core.release_leases(leases)
+        return False
+
     def _lease(self, session: WorkerSession, outbox: queue.Queue[Any]) -> None:
         failing_since: float | None = None
         while not session.closed:
             if session.wait_for_credit(timeout=1.0) <= 0:
                 continue
+            credit = session.reserve()
             try:
-                leases = self._core.next_leases(session, self._core.redis, _READ_BLOCK_MS)
+                leases = self._core.next_leases(session, self._core.redis, credit, _READ_BLOCK_MS)
                 failing_since = None
+                session.refund(credit - len(leases))
             except (redis.ConnectionError, redis.TimeoutError) as err:
                 # Wait out a redis restart; the stream (and what the worker queued on it)
                 # stays open. Only a long outage closes it, and the worker tries elsewhere.
+                session.refund(credit)
                 now = time.monotonic()
                 failing_since = failing_since or now
                 if now - failing_since > _REDIS_RETRY_S:
@@ -321,14 +348,5 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 session.close()
                 outbox.put(_CLOSED)
                 return
-            # Under the session's lock: either the stream is open and the leases are queued
-            # for it (and released from the queue if it closes), or they are released here.
-            with session.changed:
-                if not session.closed:
-                    for lease in leases:
-                        outbox.put(scheduler_pb2.WorkResponse(lease=lease))
-                    leases = []
-            if leases:
-                with contextlib.suppress(redis.RedisError):
-                    self._core.release_leases(leases)
+            if not self._hand_out(session, outbox, leases):
                 return

@@ -254,14 +254,21 @@ class WorkerAgent:
             scheduler_pb2.WorkRequest(heartbeat=scheduler_pb2.Heartbeat(leases=refs))
         )
 
-    def _grant_credit(self) -> None:
-        """Tells the scheduler how many more tasks fit; called whenever that changes."""
+    def _more_credit(self) -> int:
+        """How many more tasks fit than the scheduler was told; counted as told."""
         if self._stream is None or self._draining:
-            return
+            return 0
         active = sum(1 for task in self._running.values() if not task.blocked)
         more = self.config.concurrency - active - self._stream.credit_out
-        if more > 0:
-            self._stream.credit_out += more
+        if more <= 0:
+            return 0
+        self._stream.credit_out += more
+        return more
+
+    def _grant_credit(self) -> None:
+        """Tells the scheduler how many more tasks fit; called whenever that changes."""
+        more = self._more_credit()
+        if more and self._stream is not None:
             self._stream.outbox.put(scheduler_pb2.WorkRequest(credit=more))
 
     def _send(self, request: scheduler_pb2.WorkRequest) -> None:
@@ -368,12 +375,15 @@ class WorkerAgent:
             if running is not None and running.timer is not None:
                 running.timer.cancel()
             self._unacked[key] = result
-            if self._stream is not None:
-                self._stream.outbox.put(scheduler_pb2.WorkRequest(result=result))
             if process is not None:
                 process.lease_key = ""
                 self._idle.append(process)
-            self._grant_credit()
+            if self._stream is not None:
+                # The freed slot travels with the result: the scheduler hands out the next
+                # task in the same step as it records this one.
+                self._stream.outbox.put(
+                    scheduler_pb2.WorkRequest(result=result, credit=self._more_credit())
+                )
         log.info(
             "task_finished",
             run_id=result.run_id,

@@ -339,22 +339,22 @@ class IsStoppedResponse(_message.Message):
     def __init__(self, run_stopped: _Optional[bool] = ..., dag_stopped: _Optional[bool] = ...) -> None: ...
 
 class WorkRequest(_message.Message):
-    __slots__ = ("hello", "credit", "result", "output", "heartbeat", "release", "stop_leases")
-    HELLO_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("credit", "hello", "result", "output", "heartbeat", "release", "stop_leases")
     CREDIT_FIELD_NUMBER: _ClassVar[int]
+    HELLO_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     RELEASE_FIELD_NUMBER: _ClassVar[int]
     STOP_LEASES_FIELD_NUMBER: _ClassVar[int]
-    hello: WorkerHello
     credit: int
+    hello: WorkerHello
     result: TaskResult
     output: TaskOutput
     heartbeat: Heartbeat
     release: Release
     stop_leases: bool
-    def __init__(self, hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., credit: _Optional[int] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., output: _Optional[_Union[TaskOutput, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., stop_leases: _Optional[bool] = ...) -> None: ...
+    def __init__(self, credit: _Optional[int] = ..., hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., output: _Optional[_Union[TaskOutput, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., stop_leases: _Optional[bool] = ...) -> None: ...
 
 class Release(_message.Message):
     __slots__ = ("leases",)

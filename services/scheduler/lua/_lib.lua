@@ -145,3 +145,68 @@ local function release_successors(r, h, inst, dag, task, selects)
     end
   end
 end
+
+-- Hands out one entry a worker read from its queue: marks the task running and returns
+-- {entry, 'run', workflow, definition hash, {{pred, alias, data}, ...}}; drops entries of
+-- runs or DAG instances that stopped, and stale duplicates ({entry, 'drop'}).
+local function dispatch_entry(worker, queue, entry, r, inst, dag, task, attempt)
+  local tk = inst .. '/' .. task
+  local run = redis.call('HMGET', key_run(r), 'status', 'def', 'wf')
+  local dag_state = redis.call('HMGET', key_run_dags(r), inst, inst .. '|stop')
+  local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a', tk .. '|e')
+  local ours = state[1] == 'queued' and state[2] == attempt and state[3] == entry
+  if run[1] ~= 'running' or dag_state[1] ~= 'running' or dag_state[2] or not ours then
+    redis.call('XACK', key_queue(queue), GROUP, entry)
+    redis.call('XDEL', key_queue(queue), entry)
+    if ours and run[1] then
+      redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled', tk .. '|t1', NOW)
+      redis.call('HINCRBY', key_run(r), 'queued', -1)
+      event(r, 'task_ended', {i = inst, k = task, a = attempt, s = 'cancelled'})
+    end
+    return {entry, 'drop'}
+  else
+    redis.call('HSET', key_run_tasks(r), tk .. '|s', 'running', tk .. '|w', worker, tk .. '|t0', NOW)
+    redis.call('HINCRBY', key_run(r), 'queued', -1)
+    redis.call('HINCRBY', key_run(r), 'running', 1)
+    redis.call('HINCRBY', key_run_dags(r), inst .. '|run', 1)
+    event(r, 'task_started', {i = inst, k = task, a = attempt, w = worker})
+    local node = cjson.decode(redis.call('HGET', key_graph(run[2]), dag .. '/' .. task))
+    local inputs = {}
+    if #node.p == 0 then
+      local given = redis.call('HGET', key_run_data(r), inst .. '/')
+      if given then inputs[1] = {'', '', given} end
+    else
+      -- Predecessors that were skipped have no output and give no dataset.
+      for _, pred in ipairs(node.p) do
+        local data = redis.call('HGET', key_run_data(r), inst .. '/' .. pred[1])
+        if data then inputs[#inputs + 1] = {pred[1], pred[2], data} end
+      end
+    end
+    return {entry, 'run', run[3], run[2], inputs}
+  end
+end
+
+-- Reads up to `credit` new entries from the worker's queues, in order and without blocking,
+-- and hands them out. Returns per entry {queue, entry, run, instance, dag, task, attempt,
+-- dispatch_entry's result}.
+local function pull(worker, credit, queues)
+  local out = {}
+  for _, queue in ipairs(queues) do
+    if credit <= 0 then break end
+    local reply = redis.call('XREADGROUP', 'GROUP', GROUP, worker, 'COUNT', credit,
+      'STREAMS', key_queue(queue), '>')
+    if reply then
+      for _, item in ipairs(reply[1][2]) do
+        local entry, flat = item[1], item[2]
+        if flat then
+          local f = {}
+          for j = 1, #flat, 2 do f[flat[j]] = flat[j + 1] end
+          local result = dispatch_entry(worker, queue, entry, f.r, f.i, f.d, f.t, f.a)
+          out[#out + 1] = {queue, entry, f.r, f.i, f.d, f.t, f.a, result}
+          if result[2] == 'run' then credit = credit - 1 end
+        end
+      end
+    end
+  end
+  return out
+end
