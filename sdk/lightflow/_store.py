@@ -133,11 +133,18 @@ class StoreClient:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def create_document(self, run_id: str, initial_data: Mapping[str, Any] | None = None) -> None:
-        """Create the document of a run, its `data` section holding `initial_data`.
-        An existing document is left as it is."""
+    def create_document(
+        self,
+        run_id: str,
+        initial_data: Mapping[str, Any] | None = None,
+        initial_meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Create the document of a run, its `data` section holding `initial_data` and its
+        `meta` section `initial_meta`. An existing document is left as it is."""
         request = store_pb2.CreateDocumentRequest(
-            run_id=run_id, initial_data_bson=encode_document(initial_data) if initial_data else b""
+            run_id=run_id,
+            initial_data_bson=encode_document(initial_data) if initial_data else b"",
+            initial_meta_bson=encode_document(initial_meta) if initial_meta else b"",
         )
         self._call(lambda timeout: self._stub.CreateDocument(request, timeout=timeout))
 

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -96,7 +96,10 @@ class RunStore(Protocol):
     document comes and goes, and the engine writes the run's provenance into its meta section."""
 
     def create_document(
-        self, run_id: str, initial_data: Mapping[str, Any] | None = None
+        self,
+        run_id: str,
+        initial_data: Mapping[str, Any] | None = None,
+        initial_meta: Mapping[str, Any] | None = None,
     ) -> None: ...
 
     def delete_document(self, run_id: str) -> None: ...
@@ -215,6 +218,9 @@ class SchedulerCore:
         self._lease_ms = int(config.lease_timeout_s * 1000)
         # Store writes that need not hold up a task hop: meta of ended DAGs, clean-ups.
         self._background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="background")
+        # Document creations of runs started here, so that a clean-up waits for its creation.
+        self._creations = ThreadPoolExecutor(max_workers=4, thread_name_prefix="create")
+        self._created: dict[str, Future[None]] = {}
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -314,24 +320,21 @@ class SchedulerCore:
         run_id = uuid.uuid4().hex
         started = datetime.now(UTC)
         autostart = [d.name for d in graph.definition.dags if d.autostart]
-        try:
-            # The arguments are the document's first data: tasks read them with store.get.
-            self.store.create_document(run_id, values)
-            self.store.set(
-                run_id,
-                "run",
-                {
-                    "workflow": workflow_name,
-                    "run_id": run_id,
-                    "started_at": started,
-                    "status": "running",
-                    "arguments": values,
-                },
-                section="meta",
-            )
-            self.store.set(run_id, "dags", meta.dags_started(autostart, started), section="meta")
-        except Exception as err:
-            raise StoreUnavailableError(f"the store service cannot create the run: {err}") from err
+        run_meta = {
+            "run": {
+                "workflow": workflow_name,
+                "run_id": run_id,
+                "started_at": started,
+                "status": "running",
+                "arguments": values,
+            },
+            "dags": meta.dags_started(autostart, started),
+        }
+        # The document is created beside the run, not before it: a run's first tasks need
+        # no store, and the store holds back calls on a document that is on its way.
+        creation = self._creations.submit(self._create_document, run_id, values, run_meta)
+        self._created[run_id] = creation
+        creation.add_done_callback(lambda _: self._created.pop(run_id, None))
         deadline_ms = int((time.time() + deadline_s) * 1000) if deadline_s > 0 else 0
         self.scripts.start_run(
             args=self._argv(
@@ -340,6 +343,15 @@ class SchedulerCore:
         )
         log.info("run_started", run_id=run_id, workflow=workflow_name)
         return run_id
+
+    def _create_document(
+        self, run_id: str, data: Mapping[str, Any], run_meta: Mapping[str, Any]
+    ) -> None:
+        try:
+            # The arguments are the document's first data: tasks read them with store.get.
+            self.store.create_document(run_id, data, run_meta)
+        except Exception as err:
+            log.error("store_document_not_created", run_id=run_id, error=str(err))
 
     def _run_fields(self, run_id: str) -> dict[bytes, bytes]:
         fields: dict[bytes, bytes] = self.redis.hgetall(self.keys.run(run_id))
@@ -430,9 +442,14 @@ class SchedulerCore:
         return _RUN_STATUS[status_name]
 
     def watch_run(
-        self, run_id: str, after_event_id: str, active: Callable[[], bool]
+        self,
+        run_id: str,
+        after_event_id: str,
+        active: Callable[[], bool],
+        types: frozenset[int] = frozenset(),
     ) -> Iterator[scheduler_pb2.RunEvent]:
-        """The run's events after `after_event_id`, live, until the run's final event."""
+        """The run's events after `after_event_id` (only those of `types`, when given), live,
+        until the run's final event."""
         self._run_fields(run_id)
         key = self.keys.run_events(run_id)
         cursor = after_event_id or "0-0"
@@ -444,7 +461,12 @@ class SchedulerCore:
                 continue
             for entry_id, fields in reply[0][1]:
                 cursor = entry_id.decode()
+                kind = _EVENT_TYPE.get(_s(fields.get(b"ty")))
+                if types and kind not in types and kind != scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED:
+                    continue  # filtered before the costly part: the message
                 event = self.event_proto(run_id, cursor, fields)
+                if types and kind not in types:
+                    return  # the run ended; the caller did not ask to see it
                 yield event
                 if event.type == scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED:
                     return
@@ -925,6 +947,9 @@ class SchedulerCore:
     def clean_up_run(self, run_id: str) -> None:
         """Removes an ended run's store document unless it is to be kept. Idempotent; a
         replica that dies half-way leaves the run in the cleanup set for the sweeper."""
+        creation = self._created.pop(run_id, None)
+        if creation is not None:
+            creation.result()  # never delete a document before it was created
         fields = self.redis.hmget(self.keys.run(run_id), ["keep", "status", "started", "ended"])
         try:
             if fields[0] == b"1":

@@ -118,7 +118,12 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     ) -> Iterator[scheduler_pb2.WatchRunResponse]:
         events = _guard(
             context,
-            lambda: self._core.watch_run(request.run_id, request.after_event_id, context.is_active),
+            lambda: self._core.watch_run(
+                request.run_id,
+                request.after_event_id,
+                context.is_active,
+                frozenset(request.types),
+            ),
         )
         while True:
             event = _guard(context, lambda: next(events, None))

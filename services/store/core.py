@@ -20,6 +20,7 @@ goes with the run's document.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -168,17 +169,50 @@ class StoreCore:
         *,
         inline_limit: int = INLINE_LIMIT_BYTES,
         native_inline_limit: int = NATIVE_INLINE_LIMIT_BYTES,
+        create_wait_s: float = 2.0,
     ) -> None:
         self._runs = runs
+        # Runs whose document a call waits for, or that were created since this start.
+        self._created: dict[str, threading.Event] = {}
+        self._created_lock = threading.Lock()
+        self._create_wait_s = create_wait_s
         self._blobs = blobs
         self._inline_limit = inline_limit
         self._native_inline_limit = max(native_inline_limit, inline_limit)
 
-    def create_document(self, run_id: str, initial_data_bson: bytes = b"") -> None:
+    def awaiting(self, run_id: str, action: Callable[[], _T]) -> _T:
+        """Runs a call on a run's document; if the document is not there yet, waits (up to
+        `create_wait_s`) for its creation, which the schedulers send without waiting for it,
+        and runs the call again."""
+        try:
+            return action()
+        except RunNotFoundError:
+            if not self._wait_for_document(run_id):
+                raise
+            return action()
+
+    def _wait_for_document(self, run_id: str) -> bool:
+        with self._created_lock:
+            created = self._created.setdefault(run_id, threading.Event())
+        if created.wait(self._create_wait_s):
+            return True
+        with self._created_lock:  # an unknown run: forget it
+            self._created.pop(run_id, None)
+        return False
+
+    def _announce_document(self, run_id: str) -> None:
+        with self._created_lock:
+            created = self._created.setdefault(run_id, threading.Event())
+        created.set()
+
+    def create_document(
+        self, run_id: str, initial_data_bson: bytes = b"", initial_meta_bson: bytes = b""
+    ) -> None:
         """Create the run's document; an existing one is left as it is."""
         _validate_run_id(run_id)
         try:
             data = bson.decode(initial_data_bson) if initial_data_bson else {}
+            meta = bson.decode(initial_meta_bson) if initial_meta_bson else {}
         except (bson.errors.BSONError, ValueError) as err:
             raise InvalidValueError(
                 f"the initial data of run {run_id!r} is not a BSON document: {err}"
@@ -190,7 +224,7 @@ class StoreCore:
         try:
             outcome = self._backend(
                 lambda: self._runs.update_one(
-                    {"_id": run_id}, {"$setOnInsert": {"data": data, "meta": {}}}, upsert=True
+                    {"_id": run_id}, {"$setOnInsert": {"data": data, "meta": meta}}, upsert=True
                 ),
                 run_id=run_id,
                 key=None,
@@ -202,10 +236,13 @@ class StoreCore:
         if outcome.matched_count > 0:
             self._drop_blobs(run_id, new_blobs)  # the existing document stays as it was
         log.info("document_created", run_id=run_id, existed=outcome.matched_count > 0)
+        self._announce_document(run_id)
 
     def delete_document(self, run_id: str) -> None:
         """Remove the run's document and its blobs; a missing one is not an error."""
         _validate_run_id(run_id)
+        with self._created_lock:
+            self._created.pop(run_id, None)
         outcome = self._backend(
             lambda: self._runs.delete_one({"_id": run_id}),
             run_id=run_id,

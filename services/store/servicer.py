@@ -51,7 +51,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.CreateDocumentResponse:
         run_id, initial = request.run_id, request.initial_data_bson
-        _call(context, lambda: self._core.create_document(run_id, initial))
+        meta = request.initial_meta_bson
+        _call(context, lambda: self._core.create_document(run_id, initial, meta))
         return store_pb2.CreateDocumentResponse()
 
     def DeleteDocument(
@@ -64,7 +65,12 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.GetRequest, context: grpc.ServicerContext
     ) -> store_pb2.GetResponse:
         section = _section(request.section, context)
-        value = _call(context, lambda: self._core.get(request.run_id, request.key, section))
+        value = _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.get(request.run_id, request.key, section)
+            ),
+        )
         if value is None:
             return store_pb2.GetResponse(found=False)
         return store_pb2.GetResponse(
@@ -75,7 +81,12 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.SetRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetResponse:
         section, value = _section(request.section, context), _value(request.value)
-        _call(context, lambda: self._core.set(request.run_id, request.key, value, section))
+        _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.set(request.run_id, request.key, value, section)
+            ),
+        )
         return store_pb2.SetResponse()
 
     def SetMany(
@@ -83,14 +94,24 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.SetManyResponse:
         section = _section(request.section, context)
         items = [(item.key, _value(item.value)) for item in request.items]
-        _call(context, lambda: self._core.set_many(request.run_id, items, section))
+        _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.set_many(request.run_id, items, section)
+            ),
+        )
         return store_pb2.SetManyResponse()
 
     def Push(
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:
         section, value = _section(request.section, context), _value(request.value)
-        _call(context, lambda: self._core.push(request.run_id, request.key, value, section))
+        _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.push(request.run_id, request.key, value, section)
+            ),
+        )
         return store_pb2.PushResponse()
 
     def Extend(
@@ -98,21 +119,37 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.ExtendResponse:
         section = _section(request.section, context)
         values = [_value(payload) for payload in request.values]
-        _call(context, lambda: self._core.extend(request.run_id, request.key, values, section))
+        _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id,
+                lambda: self._core.extend(request.run_id, request.key, values, section),
+            ),
+        )
         return store_pb2.ExtendResponse()
 
     def Delete(
         self, request: store_pb2.DeleteRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteResponse:
         section = _section(request.section, context)
-        _call(context, lambda: self._core.delete(request.run_id, request.key, section))
+        _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.delete(request.run_id, request.key, section)
+            ),
+        )
         return store_pb2.DeleteResponse()
 
     def Exists(
         self, request: store_pb2.ExistsRequest, context: grpc.ServicerContext
     ) -> store_pb2.ExistsResponse:
         section = _section(request.section, context)
-        exists = _call(context, lambda: self._core.exists(request.run_id, request.key, section))
+        exists = _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.exists(request.run_id, request.key, section)
+            ),
+        )
         return store_pb2.ExistsResponse(exists=exists)
 
     def ListKeys(
@@ -121,8 +158,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         keys = _call(
             context,
-            lambda: self._core.list_keys(
-                request.run_id, request.prefix, section, recursive=request.recursive
+            lambda: self._core.awaiting(
+                request.run_id,
+                lambda: self._core.list_keys(
+                    request.run_id, request.prefix, section, recursive=request.recursive
+                ),
             ),
         )
         if keys is None:
@@ -142,7 +182,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
             else 1
         )
         value = _call(
-            context, lambda: self._core.increment(request.run_id, request.key, amount, section)
+            context,
+            lambda: self._core.awaiting(
+                request.run_id,
+                lambda: self._core.increment(request.run_id, request.key, amount, section),
+            ),
         )
         if isinstance(value, float):
             return store_pb2.IncrementResponse(float_value=value)
@@ -152,7 +196,12 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.GetDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.GetDocumentResponse:
         section = _section(request.section, context)
-        document = _call(context, lambda: self._core.get_document(request.run_id, section))
+        document = _call(
+            context,
+            lambda: self._core.awaiting(
+                request.run_id, lambda: self._core.get_document(request.run_id, section)
+            ),
+        )
         return store_pb2.GetDocumentResponse(document_bson=document)
 
 

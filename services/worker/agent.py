@@ -319,7 +319,7 @@ class WorkerAgent:
                 None, lease_key(lease.lease), _failed(lease, "TaskProcessUnavailable", str(err))
             )
             return
-        log.info(
+        log.debug(
             "task_started",
             run_id=lease.run_id,
             task=f"{lease.dag_instance}/{lease.task_name}",
@@ -384,7 +384,7 @@ class WorkerAgent:
                 self._stream.outbox.put(
                     scheduler_pb2.WorkRequest(result=result, credit=self._more_credit())
                 )
-        log.info(
+        log.debug(
             "task_finished",
             run_id=result.run_id,
             task=f"{result.dag_instance}/{result.task_name}",

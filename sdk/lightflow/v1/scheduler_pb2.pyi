@@ -203,12 +203,14 @@ class StopRunResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[_common_pb2.RunStatus, str]] = ...) -> None: ...
 
 class WatchRunRequest(_message.Message):
-    __slots__ = ("run_id", "after_event_id")
+    __slots__ = ("run_id", "after_event_id", "types")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     after_event_id: str
-    def __init__(self, run_id: _Optional[str] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+    types: _containers.RepeatedScalarFieldContainer[RunEventType]
+    def __init__(self, run_id: _Optional[str] = ..., after_event_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[RunEventType, str]]] = ...) -> None: ...
 
 class WatchRunResponse(_message.Message):
     __slots__ = ("event",)

@@ -18,12 +18,14 @@ DOCUMENT_SECTION_DATA: DocumentSection
 DOCUMENT_SECTION_META: DocumentSection
 
 class CreateDocumentRequest(_message.Message):
-    __slots__ = ("run_id", "initial_data_bson")
+    __slots__ = ("run_id", "initial_data_bson", "initial_meta_bson")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     INITIAL_DATA_BSON_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_META_BSON_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     initial_data_bson: bytes
-    def __init__(self, run_id: _Optional[str] = ..., initial_data_bson: _Optional[bytes] = ...) -> None: ...
+    initial_meta_bson: bytes
+    def __init__(self, run_id: _Optional[str] = ..., initial_data_bson: _Optional[bytes] = ..., initial_meta_bson: _Optional[bytes] = ...) -> None: ...
 
 class CreateDocumentResponse(_message.Message):
     __slots__ = ()
