@@ -9,9 +9,12 @@ without another copy. Neither redis nor gRPC's message limit caps task data."""
 
 from __future__ import annotations
 
+import mmap
 import pickle
 import struct
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import cloudpickle
@@ -27,6 +30,8 @@ from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
 ENCODING_FRAMES = "python/cloudpickle-frames"
 # The data is a blob id (utf-8); the blob holds ENCODING_FRAMES bytes.
 ENCODING_BLOB = "lightflow/blob"
+# In the store's blob folder; see blob.proto's LocateResponse.
+FOLDER_MARKER = ".lightflow-blobs"
 
 INLINE_LIMIT = 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
@@ -38,11 +43,55 @@ class TaskDataError(LightflowError):
 
 
 class BlobClient:
-    """The store service's BlobService, from a task process or a scheduler."""
+    """The store service's BlobService, from a task process or a scheduler. On the store's
+    host (proved by reading the folder's token) blobs are written and read as files directly;
+    elsewhere they stream through the service."""
 
     def __init__(self, address: str, token: str | None = None) -> None:
         self._channel = open_channel(address, token)
         self._stub = blob_pb2_grpc.BlobServiceStub(self._channel)
+        self._folder: Path | None = None
+        self._located = False
+
+    def local_folder(self) -> Path | None:
+        """The store's blob folder when this process sees it too, else None (asked once)."""
+        if not self._located:
+            self._located = True
+            try:
+                where = self._stub.Locate(blob_pb2.LocateRequest(), timeout=10)
+            except grpc.RpcError:
+                return None
+            folder = Path(where.folder) if where.folder else None
+            try:
+                if (
+                    folder is not None
+                    and (folder / FOLDER_MARKER).read_text().strip() == where.token
+                ):
+                    self._folder = folder
+            except OSError:
+                pass  # another host, or no access: stream through the service
+        return self._folder
+
+    def write_local(self, folder: Path, run_id: str, parts: list[memoryview]) -> str:
+        """Writes a blob straight into the store's folder: one copy, into the page cache."""
+        blob_id = uuid.uuid4().hex
+        run_folder = folder / run_id
+        run_folder.mkdir(exist_ok=True)
+        partial = run_folder / f"{blob_id}.partial"
+        with partial.open("wb") as out:
+            for part in parts:
+                out.write(part)
+        partial.rename(run_folder / blob_id)  # readers never see half a blob
+        return blob_id
+
+    @staticmethod
+    def read_local(folder: Path, run_id: str, blob_id: str) -> mmap.mmap | None:
+        """A private, writable mapping of a blob file (pages are copied only if written)."""
+        try:
+            with (folder / run_id / blob_id).open("rb") as handle:
+                return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        except (OSError, ValueError):
+            return None
 
     def put(self, run_id: str, parts: list[memoryview]) -> str:
         def requests() -> Iterator[blob_pb2.PutBlobRequest]:
@@ -96,7 +145,7 @@ def _frames(value: object) -> tuple[list[memoryview], int]:
     return parts, sum(p.nbytes for p in parts)
 
 
-def _unframe(data: bytearray) -> Any:
+def _unframe(data: bytearray | mmap.mmap) -> Any:
     # A writable buffer: the arrays rebuilt on it must be writable, as the task's were.
     view = memoryview(data)
     (count,) = struct.unpack_from("<I", view, 0)
@@ -119,7 +168,11 @@ def encode_task_data(value: object, run_id: str, blobs: BlobClient | None) -> co
         raise TaskDataError(f"task data cannot be pickled ({type(err).__name__}: {err})") from err
     if size <= INLINE_LIMIT or blobs is None:
         return common_pb2.Payload(encoding=ENCODING_FRAMES, data=b"".join(parts))
-    blob_id = blobs.put(run_id, parts)
+    folder = blobs.local_folder()
+    if folder is not None:
+        blob_id = blobs.write_local(folder, run_id, parts)
+    else:
+        blob_id = blobs.put(run_id, parts)
     return common_pb2.Payload(encoding=ENCODING_BLOB, data=blob_id.encode())
 
 
@@ -129,7 +182,12 @@ def decode_task_data(payload: common_pb2.Payload, run_id: str, blobs: BlobClient
     if payload.encoding == ENCODING_BLOB:
         if blobs is None:
             raise TaskDataError("task data is in a blob, but no blob service is known")
-        return _unframe(blobs.get(run_id, payload.data.decode()))
+        blob_id = payload.data.decode()
+        folder = blobs.local_folder()
+        mapped = blobs.read_local(folder, run_id, blob_id) if folder is not None else None
+        if mapped is not None:
+            return _unframe(mapped)
+        return _unframe(blobs.get(run_id, blob_id))
     if payload.encoding == ENCODING_CLOUDPICKLE:
         return cloudpickle.loads(payload.data)
     raise TaskDataError(f"unknown task data encoding {payload.encoding!r}")

@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 import structlog
 
+from lightflow._taskdata import FOLDER_MARKER
 from lightflow.v1 import blob_pb2, blob_pb2_grpc
 
 log = structlog.get_logger(__name__)
@@ -31,11 +32,20 @@ class BlobNotFoundError(KeyError):
 
 class BlobStore:
     def __init__(self, folder: Path | None) -> None:
-        self._folder = folder
+        self._folder = folder.resolve() if folder is not None else None
         self._memory: dict[str, dict[str, list[bytes]]] = {}
         self._lock = threading.Lock()
-        if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+        self.token = ""
+        if self._folder is not None:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            token_file = self._folder / FOLDER_MARKER
+            if not token_file.exists():
+                token_file.write_text(uuid.uuid4().hex)
+            self.token = token_file.read_text().strip()
+
+    @property
+    def folder(self) -> Path | None:
+        return self._folder
 
     @staticmethod
     def check_run_id(run_id: str) -> None:
@@ -140,6 +150,14 @@ class BlobServicer(blob_pb2_grpc.BlobServiceServicer):
             first = False
         if first:  # an empty blob still answers with its size
             yield blob_pb2.GetBlobResponse(size=0)
+
+    def Locate(
+        self, request: blob_pb2.LocateRequest, context: grpc.ServicerContext
+    ) -> blob_pb2.LocateResponse:
+        folder = self._store.folder
+        return blob_pb2.LocateResponse(
+            folder=str(folder) if folder is not None else "", token=self._store.token
+        )
 
     def DeleteBlobs(
         self, request: blob_pb2.DeleteBlobsRequest, context: grpc.ServicerContext

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17lightflow/v1/blob.proto\x12\x0clightflow.v1\"/\n\x0ePutBlobRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"0\n\x0fPutBlobResponse\x12\x0f\n\x07\x62lob_id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"1\n\x0eGetBlobRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62lob_id\x18\x02 \x01(\t\".\n\x0fGetBlobResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\x12\x0c\n\x04size\x18\x02 \x01(\x04\"$\n\x12\x44\x65leteBlobsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteBlobsResponse2\xf5\x01\n\x0b\x42lobService\x12H\n\x07PutBlob\x12\x1c.lightflow.v1.PutBlobRequest\x1a\x1d.lightflow.v1.PutBlobResponse(\x01\x12H\n\x07GetBlob\x12\x1c.lightflow.v1.GetBlobRequest\x1a\x1d.lightflow.v1.GetBlobResponse0\x01\x12R\n\x0b\x44\x65leteBlobs\x12 .lightflow.v1.DeleteBlobsRequest\x1a!.lightflow.v1.DeleteBlobsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17lightflow/v1/blob.proto\x12\x0clightflow.v1\"/\n\x0ePutBlobRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05\x63hunk\x18\x02 \x01(\x0c\"0\n\x0fPutBlobResponse\x12\x0f\n\x07\x62lob_id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"1\n\x0eGetBlobRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62lob_id\x18\x02 \x01(\t\".\n\x0fGetBlobResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\x12\x0c\n\x04size\x18\x02 \x01(\x04\"$\n\x12\x44\x65leteBlobsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x15\n\x13\x44\x65leteBlobsResponse\"\x0f\n\rLocateRequest\"/\n\x0eLocateResponse\x12\x0e\n\x06\x66older\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t2\xba\x02\n\x0b\x42lobService\x12H\n\x07PutBlob\x12\x1c.lightflow.v1.PutBlobRequest\x1a\x1d.lightflow.v1.PutBlobResponse(\x01\x12H\n\x07GetBlob\x12\x1c.lightflow.v1.GetBlobRequest\x1a\x1d.lightflow.v1.GetBlobResponse0\x01\x12R\n\x0b\x44\x65leteBlobs\x12 .lightflow.v1.DeleteBlobsRequest\x1a!.lightflow.v1.DeleteBlobsResponse\x12\x43\n\x06Locate\x12\x1b.lightflow.v1.LocateRequest\x1a\x1c.lightflow.v1.LocateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,6 +43,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEBLOBSREQUEST']._serialized_end=275
   _globals['_DELETEBLOBSRESPONSE']._serialized_start=277
   _globals['_DELETEBLOBSRESPONSE']._serialized_end=298
-  _globals['_BLOBSERVICE']._serialized_start=301
-  _globals['_BLOBSERVICE']._serialized_end=546
+  _globals['_LOCATEREQUEST']._serialized_start=300
+  _globals['_LOCATEREQUEST']._serialized_end=315
+  _globals['_LOCATERESPONSE']._serialized_start=317
+  _globals['_LOCATERESPONSE']._serialized_end=364
+  _globals['_BLOBSERVICE']._serialized_start=367
+  _globals['_BLOBSERVICE']._serialized_end=681
 # @@protoc_insertion_point(module_scope)

@@ -45,3 +45,15 @@ class DeleteBlobsRequest(_message.Message):
 class DeleteBlobsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class LocateRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LocateResponse(_message.Message):
+    __slots__ = ("folder", "token")
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    folder: str
+    token: str
+    def __init__(self, folder: _Optional[str] = ..., token: _Optional[str] = ...) -> None: ...

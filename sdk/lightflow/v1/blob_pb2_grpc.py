@@ -53,6 +53,11 @@ class BlobServiceStub:
                 request_serializer=lightflow_dot_v1_dot_blob__pb2.DeleteBlobsRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_blob__pb2.DeleteBlobsResponse.FromString,
                 _registered_method=True)
+        self.Locate = channel.unary_unary(
+                '/lightflow.v1.BlobService/Locate',
+                request_serializer=lightflow_dot_v1_dot_blob__pb2.LocateRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_blob__pb2.LocateResponse.FromString,
+                _registered_method=True)
 
 
 class BlobServiceServicer:
@@ -83,6 +88,14 @@ class BlobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Locate(self, request, context):
+        """Where the blobs are kept, for task processes on the same host: they write and read the
+        files directly (one copy per hop instead of a stream through the service each way).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BlobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -100,6 +113,11 @@ def add_BlobServiceServicer_to_server(servicer, server):
                     servicer.DeleteBlobs,
                     request_deserializer=lightflow_dot_v1_dot_blob__pb2.DeleteBlobsRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_blob__pb2.DeleteBlobsResponse.SerializeToString,
+            ),
+            'Locate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Locate,
+                    request_deserializer=lightflow_dot_v1_dot_blob__pb2.LocateRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_blob__pb2.LocateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -187,6 +205,33 @@ class BlobService:
             '/lightflow.v1.BlobService/DeleteBlobs',
             lightflow_dot_v1_dot_blob__pb2.DeleteBlobsRequest.SerializeToString,
             lightflow_dot_v1_dot_blob__pb2.DeleteBlobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Locate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.BlobService/Locate',
+            lightflow_dot_v1_dot_blob__pb2.LocateRequest.SerializeToString,
+            lightflow_dot_v1_dot_blob__pb2.LocateResponse.FromString,
             options,
             channel_credentials,
             insecure,
