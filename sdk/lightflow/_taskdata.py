@@ -177,6 +177,19 @@ def encode_task_data(value: object, run_id: str, blobs: BlobClient | None) -> co
 
 
 def decode_task_data(payload: common_pb2.Payload, run_id: str, blobs: BlobClient | None) -> Any:
+    """The task data a payload holds; TaskDataError when it cannot be read back."""
+    try:
+        return _decode(payload, run_id, blobs)
+    except TaskDataError:
+        raise
+    except Exception as err:
+        raise TaskDataError(
+            f"task data ({payload.encoding}, {len(payload.data)} bytes) cannot be decoded:"
+            f" {type(err).__name__}: {str(err)[:200]}"
+        ) from err
+
+
+def _decode(payload: common_pb2.Payload, run_id: str, blobs: BlobClient | None) -> Any:
     if payload.encoding == ENCODING_FRAMES:
         return _unframe(bytearray(payload.data))
     if payload.encoding == ENCODING_BLOB:

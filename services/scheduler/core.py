@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 import uuid
@@ -138,6 +139,23 @@ def _failure(raw: bytes | str | None) -> common_pb2.Failure | None:
     )
 
 
+_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+
+
+def _check_lease_ref(ref: scheduler_pb2.LeaseRef) -> None:
+    if not ref.queue or not _ENTRY_ID.fullmatch(ref.entry_id):
+        raise InvalidArgumentError(
+            f"invalid lease reference (queue {ref.queue[:100]!r}, entry {ref.entry_id[:100]!r})"
+        )
+
+
+def check_event_id(event_id: str) -> None:
+    if event_id and not _ENTRY_ID.fullmatch(event_id):
+        raise InvalidArgumentError(
+            f"after_event_id {event_id[:100]!r} is not an event id (like '1764000000000-0')"
+        )
+
+
 def _set_span(message: Any, started_ms: str | None, ended_ms: str | None) -> None:
     if started_ms:
         message.started_at.CopyFrom(_timestamp(int(started_ms)))
@@ -165,6 +183,8 @@ class WorkerSession:
     credit: int = 0
     closed: bool = False
     draining: bool = False
+    # Why the stream ended, when the worker sent something wrong: (status code, message).
+    error: tuple[Any, str] | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add_credit(self, n: int) -> None:
@@ -450,14 +470,17 @@ class SchedulerCore:
     ) -> Iterator[scheduler_pb2.RunEvent]:
         """The run's events after `after_event_id` (only those of `types`, when given), live,
         until the run's final event."""
+        check_event_id(after_event_id)
         self._run_fields(run_id)
         key = self.keys.run_events(run_id)
         cursor = after_event_id or "0-0"
         while active():
             reply = self.redis.xread({key: cursor}, count=500, block=2000)
             if not reply:
-                if not self.redis.exists(key):
-                    return  # the run's retention ended while we waited
+                status = self.redis.hget(self.keys.run(run_id), "status")
+                if status is None or _s(status) in _FINAL_RUN_STATES:
+                    # Over (or past its retention): the final event was before the cursor.
+                    return
                 continue
             for entry_id, fields in reply[0][1]:
                 cursor = entry_id.decode()
@@ -573,6 +596,8 @@ class SchedulerCore:
         status, (dag_status, dag_stop) = pipe.execute()
         if status is None:
             raise NotFoundError(f"run '{run_id}' not found")
+        if instance and dag_status is None:
+            raise NotFoundError(f"run '{run_id}' has no DAG instance '{instance}'")
         run_stopped = status != b"running"
         dag_stopped = bool(instance) and (dag_status != b"running" or dag_stop is not None)
         return run_stopped, run_stopped or dag_stopped
@@ -781,7 +806,11 @@ class SchedulerCore:
         the caller reserved) next tasks. Returns the outcome and those leases."""
         status = _TASK_STATUS_NAME.get(result.status)
         if status not in {"succeeded", "failed", "stopped", "aborted"}:
-            raise InvalidArgumentError(f"a task result cannot have status {result.status}")
+            raise InvalidArgumentError(
+                f"the result of task '{result.dag_instance}/{result.task_name}' has status"
+                f" {status or result.status}; a result is succeeded, failed, stopped or aborted"
+            )
+        _check_lease_ref(result.lease)
         outcome, dag_status, pulled = self.scripts.complete(
             args=self._argv(
                 result.run_id,
@@ -822,20 +851,20 @@ class SchedulerCore:
         return outcome_name, self._leases(session, handed)
 
     def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
-        self.redis.xadd(
-            self.keys.run_events(output.run_id),
-            {
-                "ty": "task_output",
-                "ts": int(time.time() * 1000),
-                "i": output.dag_instance,
-                "k": output.task_name,
-                "a": output.attempt,
-                "o": output.stream,
-                "x": output.text,
-            },
+        self.scripts.output(
+            args=self._argv(
+                output.run_id,
+                output.dag_instance,
+                output.task_name,
+                output.attempt,
+                output.stream,
+                output.text,
+            )
         )
 
     def heartbeat(self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]) -> None:
+        for lease in leases:
+            _check_lease_ref(lease)
         pipe = self.redis.pipeline(transaction=False)
         for lease in leases:
             # XCLAIM with min-idle 0 to the same consumer resets the entry's idle time.
@@ -864,6 +893,8 @@ class SchedulerCore:
 
     def release_refs(self, refs: list[scheduler_pb2.LeaseRef]) -> None:
         """Puts back leases a stopping worker will not run."""
+        for ref in refs:
+            _check_lease_ref(ref)
         for ref in refs:
             entries = self.redis.xrange(self.keys.queue(ref.queue), ref.entry_id, ref.entry_id)
             for entry_id, fields in entries:

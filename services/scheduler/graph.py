@@ -102,6 +102,7 @@ def build_graph(definition: workflow_pb2.WorkflowDefinition) -> WorkflowGraph:
         raise InvalidDefinitionError("the workflow has no name")
     if not definition.dags:
         raise InvalidDefinitionError(f"workflow '{wf}' defines no DAG")
+    _check_options(definition)
     dags: dict[str, DagGraph] = {}
     code: dict[tuple[str, str], bytes] = {}
     for dag_def in definition.dags:
@@ -149,6 +150,16 @@ def build_graph(definition: workflow_pb2.WorkflowDefinition) -> WorkflowGraph:
         _check_acyclic(where, tasks)
         dags[dag_def.name] = DagGraph(dag_def.name, dag_def.autostart, tasks)
     return WorkflowGraph(definition, definition_hash(definition), dags, code)
+
+
+def _check_options(definition: workflow_pb2.WorkflowDefinition) -> None:
+    # The same rules StartRun applies (the SDK's Parameters), checked once at registration.
+    from lightflow._parameters import ArgumentError, Parameters  # noqa: PLC0415
+
+    try:
+        Parameters.from_proto(definition.options)
+    except (ArgumentError, TypeError, ValueError) as err:
+        raise InvalidDefinitionError(f"workflow '{definition.name}': {err}") from err
 
 
 def _check_acyclic(where: str, tasks: dict[str, TaskNode]) -> None:

@@ -18,6 +18,7 @@ _NAMES = (
     "stop_dag",
     "promote",
     "deadline",
+    "output",
 )
 
 

@@ -34,7 +34,13 @@ _MAX_JOIN_WAIT_MS = 30_000
 _READ_BLOCK_MS = 1_000
 
 
+# gRPC carries a status message in a trailer of at most 16 KiB; a longer one is lost.
+_MAX_MESSAGE_CHARS = 2000
+
+
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    if len(message) > _MAX_MESSAGE_CHARS:
+        message = message[:_MAX_MESSAGE_CHARS] + " [...]"
     context.abort(code, message)
     raise AssertionError("unreachable")  # context.abort raises
 
@@ -247,6 +253,8 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
             while True:
                 item = outbox.get()
                 if item is _CLOSED:
+                    if session.error is not None:
+                        _abort(context, *session.error)
                     return
                 yield item
         finally:
@@ -300,8 +308,14 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                     session.stop_leases()
         except grpc.RpcError:
             pass  # the worker went away; its leases expire unless it comes back
+        except InvalidArgumentError as err:
+            # A message the worker should not have sent: the stream ends, saying why.
+            session.error = (grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        except NotFoundError as err:
+            session.error = (grpc.StatusCode.NOT_FOUND, str(err))
         except Exception:
             log.exception("work_stream_failed", worker_id=session.worker_id)
+            session.error = (grpc.StatusCode.INTERNAL, "the scheduler failed on a work message")
         finally:
             session.close()
             outbox.put(_CLOSED)

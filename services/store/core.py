@@ -139,8 +139,23 @@ class Value:
     data: bytes
 
 
+# MongoDB nests documents 100 deep; a key is a path, not data.
+MAX_KEY_SEGMENTS = 100
+MAX_KEY_CHARS = 1024
+
+
 def validate_key(key: str, run_id: str) -> list[str]:
     """The segments of a dotted key; raises InvalidKeyError naming what is wrong."""
+    if len(key) > MAX_KEY_CHARS:
+        raise InvalidKeyError(
+            f"invalid key {key[:40]!r}... ({len(key)} characters) for run {run_id!r}:"
+            f" a key has at most {MAX_KEY_CHARS} characters"
+        )
+    if key.count(".") >= MAX_KEY_SEGMENTS:
+        raise InvalidKeyError(
+            f"invalid key {key[:40]!r}... for run {run_id!r}: a key has at most"
+            f" {MAX_KEY_SEGMENTS} segments"
+        )
     if not key:
         problem = "it is empty"
     elif "\x00" in key:

@@ -237,6 +237,12 @@ def _call(context: grpc.ServicerContext, action: Callable[[], _T]) -> _T:
         _abort(context, grpc.StatusCode.INTERNAL, "internal error in the store service")
 
 
+# gRPC carries a status message in a trailer of at most 16 KiB; a longer one is lost.
+_MAX_MESSAGE_CHARS = 2000
+
+
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    if len(message) > _MAX_MESSAGE_CHARS:
+        message = message[:_MAX_MESSAGE_CHARS] + " [...]"
     context.abort(code, message)
     raise AssertionError("context.abort returned")  # it raises; this satisfies the type checker

@@ -16,13 +16,15 @@ local queues = {}
 for i = 18, #ARGV do queues[#queues + 1] = ARGV[i] end
 
 local function record()
-  redis.call('XACK', key_queue(queue), GROUP, entry)
-  redis.call('XDEL', key_queue(queue), entry)
   local tk = inst .. '/' .. task
-  local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a')
-  if state[1] ~= 'running' or state[2] ~= attempt then
+  local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a', tk .. '|e')
+  -- Fenced first: only the current attempt's own entry is acknowledged, so a late or bogus
+  -- result can neither change the task nor drop another hand-out's lease.
+  if state[1] ~= 'running' or state[2] ~= attempt or state[3] ~= entry then
     return {'stale', ''}
   end
+  redis.call('XACK', key_queue(queue), GROUP, entry)
+  redis.call('XDEL', key_queue(queue), entry)
   local dag_was = redis.call('HGET', key_run_dags(r), inst)
   local function dag_ended()
     local now = redis.call('HGET', key_run_dags(r), inst)
