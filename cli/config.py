@@ -1,36 +1,173 @@
-"""lfctl's configuration file: TOML, looked up as the original Lightflow did:
-`-c PATH`, then $LIGHTFLOW_CONFIG, ./lightflow.cfg, ~/lightflow.cfg."""
+"""Lightflow's configuration file, shared by lfctl and every service it starts.
+
+The file is TOML, looked up as the original Lightflow did: `-c PATH`, then $LIGHTFLOW_CONFIG,
+./lightflow.cfg, ~/lightflow.cfg. Each setting can also come from a `LIGHTFLOW_*` environment
+variable (the same variables the services read), which wins over the file; command-line
+options win over both. `lfctl config list` shows every value and where it came from."""
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 CONFIG_NAME = "lightflow.cfg"
 
+Kind = Literal["str", "int", "float", "list", "path", "paths"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its dotted key in the file, its environment variable, its default."""
+
+    key: str
+    env: str
+    kind: Kind
+    default: Any
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "workflows",
+        "LIGHTFLOW_WORKFLOWS",
+        "paths",
+        ["./examples"],
+        "folders holding workflow files (a workflow's name is its file name without .py)",
+    ),
+    Setting(
+        "address",
+        "LIGHTFLOW_ADDRESS",
+        "str",
+        "",
+        "scheduler replicas, comma separated; empty: the stack `lfctl up` runs in this folder",
+    ),
+    Setting("token", "LIGHTFLOW_TOKEN", "str", "", "the shared token every call carries", True),
+    Setting("tls.ca", "LIGHTFLOW_TLS_CA", "path", "", "CA certificate (PEM) that turns on TLS"),
+    Setting("tls.cert", "LIGHTFLOW_TLS_CERT", "path", "", "client certificate (mutual TLS)"),
+    Setting("tls.key", "LIGHTFLOW_TLS_KEY", "path", "", "client certificate's key"),
+    Setting("log_level", "LIGHTFLOW_LOG_LEVEL", "str", "info", "services' log level"),
+    Setting("stack.schedulers", "LIGHTFLOW_STACK_SCHEDULERS", "int", 2, "replicas of lfctl up/run"),
+    Setting("stack.workers", "LIGHTFLOW_STACK_WORKERS", "int", 1, "workers of lfctl up"),
+    Setting("stack.concurrency", "LIGHTFLOW_STACK_CONCURRENCY", "int", 4, "slots per worker"),
+    Setting(
+        "scheduler.listen", "LIGHTFLOW_SCHEDULER_LISTEN", "str", "127.0.0.1:50051", "host:port"
+    ),
+    Setting(
+        "scheduler.redis_url",
+        "LIGHTFLOW_REDIS_URL",
+        "str",
+        "redis://127.0.0.1:6379/0",
+        "the redis holding all run state",
+    ),
+    Setting(
+        "scheduler.store_address",
+        "LIGHTFLOW_STORE_ADDRESS",
+        "str",
+        "127.0.0.1:50070",
+        "the store service",
+    ),
+    Setting("scheduler.namespace", "LIGHTFLOW_NAMESPACE", "str", "lf", "prefix of redis keys"),
+    Setting(
+        "scheduler.lease_timeout",
+        "LIGHTFLOW_LEASE_TIMEOUT",
+        "float",
+        15.0,
+        "seconds without heartbeat before a task is handed out again",
+    ),
+    Setting("store.listen", "LIGHTFLOW_STORE_LISTEN", "str", "127.0.0.1:50070", "host:port"),
+    Setting(
+        "store.mongodb_uri",
+        "LIGHTFLOW_MONGODB_URI",
+        "str",
+        "",
+        "MongoDB to keep documents in; empty: the embedded store",
+    ),
+    Setting(
+        "store.data_dir",
+        "LIGHTFLOW_STORE_DATA_DIR",
+        "path",
+        "",
+        "embedded store folder; empty: in memory",
+    ),
+    Setting("store.database", "LIGHTFLOW_STORE_DATABASE", "str", "lightflow", "database name"),
+    Setting("worker.queues", "LIGHTFLOW_WORKER_QUEUES", "list", ["task"], "queues to serve"),
+    Setting("worker.concurrency", "LIGHTFLOW_WORKER_CONCURRENCY", "int", 4, "task slots"),
+    Setting(
+        "worker.listen", "LIGHTFLOW_WORKER_LISTEN", "str", "127.0.0.1:0", "health service host:port"
+    ),
+)
+_BY_KEY = {s.key: s for s in SETTINGS}
+
 DEFAULT_CONFIG = """\
-# Lightflow configuration (TOML). lfctl looks for it in: -c PATH, $LIGHTFLOW_CONFIG,
-# ./lightflow.cfg, ~/lightflow.cfg. Relative paths are relative to this file.
+# Lightflow configuration (TOML), read by lfctl and by the services it starts
+# (`lfctl scheduler start`, `lfctl store start`, `lfctl worker start`).
+# Looked up in: -c PATH, $LIGHTFLOW_CONFIG, ./lightflow.cfg, ~/lightflow.cfg.
+# A LIGHTFLOW_* environment variable wins over a value here (`lfctl config list` names them);
+# command-line options win over both. Relative paths are relative to this file.
 
 # Folders holding workflow files; a workflow's name is its file name without ".py".
 workflows = ["./examples"]
 
 # Scheduler replicas to talk to, comma separated. Empty: the stack `lfctl up` runs in this
-# folder. $LIGHTFLOW_ADDRESS and --address win over it.
+# folder.
 address = ""
+
+# The shared token every call must carry. Better kept out of files: $LIGHTFLOW_TOKEN.
+# token = ""
+
+# TLS for calls to the services: the CA that signed their certificates, and this client's
+# certificate and key when they require mutual TLS.
+[tls]
+# ca = "certs/ca.pem"
+# cert = "certs/client.pem"
+# key = "certs/client.key"
 
 # The local stack of `lfctl up` and `lfctl run`.
 [stack]
 schedulers = 2
 workers = 1
 concurrency = 4
+
+# `lfctl scheduler start`
+[scheduler]
+listen = "127.0.0.1:50051"
+redis_url = "redis://127.0.0.1:6379/0"
+store_address = "127.0.0.1:50070"
+namespace = "lf"
+lease_timeout = 15.0
+
+# `lfctl store start`
+[store]
+listen = "127.0.0.1:50070"
+mongodb_uri = ""   # e.g. "mongodb://127.0.0.1:27017"; empty: the embedded store
+data_dir = ""      # embedded store folder; empty: in memory
+database = "lightflow"
+
+# `lfctl worker start`
+[worker]
+queues = ["task"]
+concurrency = 4
+listen = "127.0.0.1:0"
 """
 
 
 class ConfigError(Exception):
-    pass
+    """A config file, or a LIGHTFLOW_* variable, that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Value:
+    """A setting's effective value and where it came from."""
+
+    value: Any
+    # "default", "file /path/lightflow.cfg" or "env LIGHTFLOW_X"
+    source: str
 
 
 @dataclass(frozen=True)
@@ -46,6 +183,16 @@ class CliConfig:
     address: str = ""
     stack: StackSettings = field(default_factory=StackSettings)
     path: Path | None = None
+    values: Mapping[str, Value] = field(default_factory=dict)
+
+    def get(self, key: str) -> Any:
+        """The effective value of a setting (its default when no config was loaded)."""
+        found = self.values.get(key)
+        return found.value if found is not None else _convert(_BY_KEY[key], _BY_KEY[key].default)
+
+    def source(self, key: str) -> str:
+        found = self.values.get(key)
+        return found.source if found is not None else "default"
 
 
 def find_config(explicit: Path | None) -> Path | None:
@@ -64,30 +211,106 @@ def find_config(explicit: Path | None) -> Path | None:
     return None
 
 
-def load_config(explicit: Path | None = None) -> CliConfig:
+def _flatten(raw: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{key}."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _convert(setting: Setting, raw: Any, base: Path | None = None) -> Any:
+    """A raw value (from TOML, or an environment string) as the setting's kind; paths
+    relative to `base` (the config file's folder) or the current folder."""
+    kind = setting.kind
+    if kind in {"list", "paths"}:
+        if isinstance(raw, str):
+            separator = os.pathsep if kind == "paths" else ","
+            raw = [part.strip() for part in raw.split(separator) if part.strip()]
+        if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+            raise TypeError("expected a list of strings")
+        if kind == "paths":
+            return [(base or Path.cwd()) / item for item in raw]
+        return list(raw)
+    if kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise TypeError("expected an integer")
+        return int(raw)
+    if kind == "float":
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise TypeError("expected a number")
+        return float(raw)
+    if not isinstance(raw, str):
+        raise TypeError("expected a string")
+    if kind == "path" and raw:
+        return str((base or Path.cwd()) / raw)
+    return raw
+
+
+def load_config(
+    explicit: Path | None = None, environ: Mapping[str, str] | None = None
+) -> CliConfig:
+    """The effective configuration: defaults, then the config file, then LIGHTFLOW_*
+    variables. Raises ConfigError, naming the file or variable, for anything unusable."""
+    environ = os.environ if environ is None else environ
     path = find_config(explicit)
-    if path is None:
-        return CliConfig()
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"cannot read config file {path}: {err}") from err
-    base = path.resolve().parent
-    try:
-        folders = raw.get("workflows", ["./examples"])
-        if isinstance(folders, str):
-            folders = [folders]
-        stack_raw = raw.get("stack", {})
-        stack = StackSettings(
-            schedulers=int(stack_raw.get("schedulers", 2)),
-            workers=int(stack_raw.get("workers", 1)),
-            concurrency=int(stack_raw.get("concurrency", 4)),
-        )
-        return CliConfig(
-            workflow_folders=tuple(base / f for f in folders),
-            address=str(raw.get("address", "")),
-            stack=stack,
-            path=path,
-        )
-    except (TypeError, ValueError, AttributeError) as err:
-        raise ConfigError(f"invalid config file {path}: {err}") from err
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = _flatten(tomllib.loads(path.read_text()))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"cannot read config file {path}: {err}") from err
+        unknown = sorted(set(raw) - set(_BY_KEY))
+        if unknown:
+            raise ConfigError(
+                f"config file {path}: unknown setting {unknown[0]!r}"
+                " (`lfctl config list` shows them all)"
+            )
+    base = path.resolve().parent if path is not None else None
+    values: dict[str, Value] = {}
+    for setting in SETTINGS:
+        where = "default"
+        try:
+            if environ.get(setting.env):
+                where = f"env {setting.env}"
+                values[setting.key] = Value(_convert(setting, environ[setting.env]), where)
+            elif setting.key in raw:
+                where = f"file {path}"
+                values[setting.key] = Value(_convert(setting, raw[setting.key], base), where)
+            else:
+                values[setting.key] = Value(_convert(setting, setting.default), "default")
+        except (TypeError, ValueError) as err:
+            what = setting.env if where.startswith("env") else f"{setting.key!r} in {path}"
+            raise ConfigError(f"invalid {what}: {err}") from err
+    for key in ("stack.schedulers", "stack.concurrency", "worker.concurrency"):
+        if values[key].value < 1:
+            raise ConfigError(f"invalid {key} ({values[key].source}): must be at least 1")
+    if values["stack.workers"].value < 0:
+        raise ConfigError(f"invalid stack.workers ({values['stack.workers'].source}): below 0")
+    return CliConfig(
+        workflow_folders=tuple(values["workflows"].value),
+        address=values["address"].value,
+        stack=StackSettings(
+            schedulers=values["stack.schedulers"].value,
+            workers=values["stack.workers"].value,
+            concurrency=values["stack.concurrency"].value,
+        ),
+        path=path,
+        values=values,
+    )
+
+
+def shown(config: CliConfig) -> list[tuple[str, str, str]]:
+    """(key, value, source) of every setting, secrets masked, for `lfctl config list`."""
+    rows = []
+    for setting in SETTINGS:
+        value = config.get(setting.key)
+        text = ", ".join(str(item) for item in value) if isinstance(value, list) else str(value)
+        if setting.secret and text:
+            text = "****"
+        text = re.sub(r"//[^/@]*@", "//****@", text)  # credentials in a URL
+        rows.append((setting.key, text, config.source(setting.key)))
+    return rows

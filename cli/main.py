@@ -1,5 +1,6 @@
 """lfctl: the Lightflow command line. Every command talks gRPC to the scheduler replicas;
-`lfctl run` and `lfctl up` also start a local stack of real service processes."""
+`lfctl run` and `lfctl up` also start a local stack of real service processes, and
+`lfctl scheduler|store|worker start` run one service in the foreground."""
 
 from __future__ import annotations
 
@@ -10,23 +11,47 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from lightflow._client import Client, ClientError, RunEvent, RunInfo
+from lightflow._client import Client, ClientError, Run, RunInfo
 from lightflow._errors import LightflowError
 from lightflow._stackfile import StackInfo, read_stack_file, remove_stack_file, write_stack_file
-from lightflow._workflow import find_workflow, list_workflows, load_workflow
+from lightflow._workflow import (
+    WorkflowNotFoundError,
+    find_workflow,
+    list_workflows,
+    load_workflow,
+)
+from lightflow_cli._output import console, is_terminal, local_time, print_table, seconds_text
 from lightflow_cli._procs import ProcessStartError
-from lightflow_cli.config import CONFIG_NAME, DEFAULT_CONFIG, CliConfig, ConfigError, load_config
+from lightflow_cli.config import (
+    CONFIG_NAME,
+    DEFAULT_CONFIG,
+    CliConfig,
+    ConfigError,
+    load_config,
+    shown,
+)
+from lightflow_cli.services_cmd import (
+    check_health,
+    scheduler,
+    stop_workers,
+    store_start,
+    worker_start,
+)
 from lightflow_cli.stack import LocalStack, StackOptions
 from lightflow_cli.store_cmd import store
+from lightflow_cli.views import RunBoard, follow_live, follow_plain
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# A command for a person: give up on unreachable schedulers after a few seconds, not 30.
+CLI_FAILOVER_SECONDS = 5.0
 
 
 def _user_errors(fn: F) -> F:
@@ -42,11 +67,30 @@ def _user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _Lfctl(click.Group):
+    """The top-level group: a user error from any command, however deep, is one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (LightflowError, ConfigError, ProcessStartError) as err:
+            raise click.ClickException(str(err)) from err
+
+
 class Context:
-    def __init__(self, config_path: Path | None, address: str | None, token: str | None) -> None:
+    """What every command may need: the config (loaded on first use) and a client."""
+
+    def __init__(
+        self,
+        config_path: Path | None,
+        address: str | None,
+        token: str | None,
+        tls: tuple[Path | None, Path | None, Path | None] = (None, None, None),
+    ) -> None:
         self._config_path = config_path
         self._address = address
         self._token = token
+        self._tls = tls
         self._config: CliConfig | None = None
 
     @property
@@ -55,20 +99,52 @@ class Context:
             self._config = load_config(self._config_path)
         return self._config
 
+    def token(self) -> str | None:
+        """--token / $LIGHTFLOW_TOKEN, else the config file's, else the local stack's."""
+        if self._token:
+            return self._token
+        configured = str(self.config.get("token"))
+        if configured:
+            return configured
+        stack = read_stack_file(Path.cwd())
+        return stack.token if stack is not None else None
+
+    def address(self) -> str:
+        """--address / $LIGHTFLOW_ADDRESS, else the config file's, else the local stack's."""
+        address = self._address or self.config.address
+        if not address:
+            stack = read_stack_file(Path.cwd())
+            if stack is None:
+                raise ClientError(
+                    "no Lightflow stack found: start one with `lfctl up` in this folder,"
+                    " or give --address / LIGHTFLOW_ADDRESS"
+                )
+            address = ",".join(stack.scheduler_addresses)
+        return address
+
+    def tls_paths(self) -> tuple[str | None, str | None, str | None]:
+        keys = ("tls.ca", "tls.cert", "tls.key")
+        return tuple(  # type: ignore[return-value]
+            str(given) if given else (str(self.config.get(key)) or None)
+            for given, key in zip(self._tls, keys, strict=True)
+        )
+
     def client(self) -> Client:
-        address = self._address or os.environ.get("LIGHTFLOW_ADDRESS") or self.config.address
-        if not address and read_stack_file(Path.cwd()) is None:
-            raise ClientError(
-                "no Lightflow stack found: start one with `lfctl up` in this folder,"
-                " or give --address / LIGHTFLOW_ADDRESS"
-            )
-        return Client(address or None, token=self._token)
+        ca, cert, key = self.tls_paths()
+        return Client(
+            self.address(),
+            token=self.token(),
+            tls_ca=ca,
+            tls_cert=cert,
+            tls_key=key,
+            failover_timeout=CLI_FAILOVER_SECONDS,
+        )
 
 
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
+@click.group(cls=_Lfctl)
 @click.option(
     "-c",
     "--config",
@@ -81,59 +157,64 @@ pass_context = click.make_pass_decorator(Context)
     "--address",
     envvar="LIGHTFLOW_ADDRESS",
     default=None,
-    help="Scheduler replica addresses, comma separated.",
+    help="Scheduler replica addresses, comma separated [env LIGHTFLOW_ADDRESS].",
 )
-@click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None, help="Shared token.")
+@click.option(
+    "--token", envvar="LIGHTFLOW_TOKEN", default=None, help="Shared token [env LIGHTFLOW_TOKEN]."
+)
+@click.option(
+    "--tls-ca",
+    envvar="LIGHTFLOW_TLS_CA",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CA certificate (PEM) to check the services with; turns on TLS [env LIGHTFLOW_TLS_CA].",
+)
+@click.option(
+    "--tls-cert",
+    envvar="LIGHTFLOW_TLS_CERT",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Client certificate (PEM) for mutual TLS [env LIGHTFLOW_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    envvar="LIGHTFLOW_TLS_KEY",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The client certificate's key (PEM) [env LIGHTFLOW_TLS_KEY].",
+)
 @click.version_option(package_name="lightflow")
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: Path | None, address: str | None, token: str | None
+    ctx: click.Context,
+    config_path: Path | None,
+    address: str | None,
+    token: str | None,
+    tls_ca: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
 ) -> None:
-    """Lightflow: a lightweight, distributed workflow system."""
-    ctx.obj = Context(config_path, address, token)
+    """Lightflow: a lightweight, distributed workflow system.
+
+    Settings come from the config file, LIGHTFLOW_* environment variables and options, in
+    that order of precedence from lowest to highest; `lfctl config list` shows the result."""
+    ctx.obj = Context(config_path, address, token, (tls_ca, tls_cert, tls_key))
 
 
 # -- output ---------------------------------------------------------------------------------
 
 
-def _label(event: RunEvent) -> str:
-    return f"{event.dag_instance}/{event.task_name}"
-
-
-def print_event(event: RunEvent, *, verbose: bool) -> None:
-    """Task output on stdout, labelled; failures on stderr; transitions when verbose."""
-    if event.type == "task_output":
-        click.echo(f"[{_label(event)}] {event.text}")
-    elif event.type == "task_ended" and event.failure is not None:
-        click.secho(
-            f"[{_label(event)}] task {event.status}: {event.failure.type}: {event.failure.message}",
-            fg="red",
-            err=True,
-        )
-        if event.failure.stack_trace:
-            click.echo(event.failure.stack_trace.rstrip(), err=True)
-    elif event.type == "task_lease_expired":
-        click.secho(
-            f"[{_label(event)}] its worker was lost; running it again", fg="yellow", err=True
-        )
-    elif verbose and event.type in {"task_started", "task_ended", "dag_started", "dag_ended"}:
-        what = _label(event) if event.task_name else event.dag_instance
-        verb = event.type.split("_")[1]
-        click.echo(f"  {what} {event.status or verb}", err=True)
-
-
-def follow(run_events: Iterator[RunEvent], *, verbose: bool) -> str:
-    """Prints a run's events until its end; returns its final status."""
-    for event in run_events:
-        print_event(event, verbose=verbose)
-        if event.type == "run_ended":
-            return event.status
-    return "unknown"
-
-
 def _status_line(run_id: str, workflow: str, status: str, seconds: float | None = None) -> str:
     took = f" in {seconds:.2f} s" if seconds is not None else ""
     return f"run {run_id} of {workflow}: {status}{took}"
+
+
+def follow_run(handle: Run, workflow: str, *, verbose: bool) -> str:
+    """Follows a run to its end: a live board on a terminal, plain lines otherwise."""
+    if is_terminal():
+        board = RunBoard(handle.id, workflow)
+        return follow_live(handle.events(), board, handle.info, console())
+    return follow_plain(handle.events(), verbose=verbose)
 
 
 # -- lfctl run / up -------------------------------------------------------------------------
@@ -191,7 +272,7 @@ def run(
         client.register(workflow_file)
         started = time.monotonic()
         handle = client.start(workflow.name, run_arguments, keep_data=keep_data)
-        status = follow(handle.events(), verbose=verbose)
+        status = follow_run(handle, workflow.name, verbose=verbose)
         click.echo(_status_line(handle.id, workflow.name, status, time.monotonic() - started))
         client.close()
     except KeyboardInterrupt:
@@ -300,21 +381,42 @@ def _register_folders(client: Client, config: CliConfig) -> list[str]:
 
 @cli.group()
 def workflow() -> None:
-    """List, register, start, stop and inspect workflows and their runs."""
+    """List, register, start, stop, watch and inspect workflows and their runs."""
 
 
 @workflow.command("list")
+@click.option(
+    "--registered", is_flag=True, help="List the workflows registered with the schedulers instead."
+)
 @pass_context
 @_user_errors
-def workflow_list(ctx: Context) -> None:
-    """The workflows of the configured folders."""
+def workflow_list(ctx: Context, registered: bool) -> None:
+    """The workflows of the configured folders (or, with --registered, the schedulers')."""
+    if registered:
+        with ctx.client() as client:
+            workflows = client.list_workflows()
+        rows = [
+            [w.name, ", ".join(w.dag_names), local_time(w.registered_at), w.definition_hash[:12]]
+            for w in sorted(workflows, key=lambda w: w.name)
+        ]
+        if not rows:
+            click.echo("no workflows registered")
+            return
+        print_table(("name", "dags", "registered", "definition"), rows)
+        return
+    rows = []
     for path in list_workflows(ctx.config.workflow_folders):
         try:
             wf = load_workflow(path)
         except LightflowError as err:
-            click.secho(f"{path.stem:<24} (invalid: {err})", fg="yellow")
+            rows.append([path.stem, f"(invalid: {err})", str(path)])
             continue
-        click.echo(f"{wf.name:<24} {wf.description}")
+        rows.append([wf.name, wf.description, str(path)])
+    if not rows:
+        folders = ", ".join(str(f) for f in ctx.config.workflow_folders)
+        click.echo(f"no workflows in {folders}")
+        return
+    print_table(("name", "description", "file"), rows)
 
 
 @workflow.command("register")
@@ -332,23 +434,42 @@ def workflow_register(ctx: Context, path: Path) -> None:
 @click.argument("arguments", nargs=-1)
 @click.option("--keep-data", is_flag=True, help="Keep the run's store document.")
 @click.option("--wait", is_flag=True, help="Follow the run and exit with its outcome.")
+@click.option(
+    "--deadline",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Seconds the run may take; past it the run ends failed.",
+)
 @pass_context
 @_user_errors
 def workflow_start(
-    ctx: Context, name: str, arguments: tuple[str, ...], keep_data: bool, wait: bool
+    ctx: Context,
+    name: str,
+    arguments: tuple[str, ...],
+    keep_data: bool,
+    wait: bool,
+    deadline: float | None,
 ) -> None:
-    """Start a workflow of the configured folders (registering its current version).
+    """Start workflow NAME; print the run's id.
 
-    ARGUMENTS are KEY=VALUE run arguments."""
+    A workflow of the configured folders is registered first (its current version); any
+    other NAME must be registered already. ARGUMENTS are KEY=VALUE run arguments."""
     run_arguments = parse_arguments(arguments)
-    path = find_workflow(name, ctx.config.workflow_folders)
+    try:
+        path: Path | None = find_workflow(name, ctx.config.workflow_folders)
+    except WorkflowNotFoundError as not_found:
+        path, missing = None, not_found
     with ctx.client() as client:
-        client.register(path)
-        handle = client.start(name, run_arguments, keep_data=keep_data)
+        if path is not None:
+            client.register(path)
+        elif name not in {w.name for w in client.list_workflows()}:
+            raise missing
+        started = time.monotonic()
+        handle = client.start(name, run_arguments, keep_data=keep_data, deadline=deadline)
         click.echo(handle.id)
         if wait:
-            status = follow(handle.events(), verbose=False)
-            click.echo(_status_line(handle.id, name, status))
+            status = follow_run(handle, name, verbose=False)
+            click.echo(_status_line(handle.id, name, status, time.monotonic() - started))
             sys.exit(0 if status == "succeeded" else 1)
 
 
@@ -365,35 +486,157 @@ def workflow_stop(ctx: Context, run_ids: tuple[str, ...]) -> None:
 
 @workflow.command("status")
 @click.argument("run_id", required=False)
+@click.option("--details", is_flag=True, help="Also workers, times and failures' tracebacks.")
+@click.option(
+    "--status",
+    "only",
+    type=click.Choice(["running", "stopping", "succeeded", "failed", "aborted", "stopped"]),
+    default=None,
+    help="Only runs in this status.",
+)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @pass_context
 @_user_errors
-def workflow_status(ctx: Context, run_id: str | None) -> None:
-    """Runs and their status; with RUN_ID, that run's DAGs and tasks."""
+def workflow_status(
+    ctx: Context, run_id: str | None, details: bool, only: str | None, limit: int
+) -> None:
+    """Runs, newest first, and their status; with RUN_ID, that run's DAGs and tasks."""
     with ctx.client() as client:
         if run_id is None:
-            runs = client.list_runs()
+            runs = client.list_runs(status=only, limit=limit)
             if not runs:
                 click.echo("no runs")
+                return
+            headers = ["run", "workflow", "status", "started", "duration"]
+            if details:
+                headers.append("failure")
+            rows = []
             for info in runs:
-                click.echo(_run_row(info))
+                row = [
+                    info.id,
+                    info.workflow_name,
+                    info.status,
+                    local_time(info.started_at),
+                    seconds_text(info.duration),
+                ]
+                if details:
+                    failure = info.failure
+                    row.append(f"{failure.type}: {failure.message}" if failure else "")
+                rows.append(row)
+            print_table(headers, rows)
             return
-        info = client.get_run(run_id)
-        click.echo(_run_row(info))
-        if info.failure is not None:
-            click.secho(f"  failure: {info.failure.type}: {info.failure.message}", fg="red")
-        for dag, dag_status in info.dags.items():
-            click.echo(f"  {dag:<30} {dag_status}")
-            for task in (t for t in info.tasks if t.dag_instance == dag):
-                attempt = f" (attempt {task.attempt})" if task.attempt > 1 else ""
-                click.echo(f"    {task.name:<28} {task.status}{attempt} [{task.queue}]")
+        _show_run(client.get_run(run_id), details=details)
 
 
-def _run_row(info: RunInfo) -> str:
-    started = info.started_at.strftime("%Y-%m-%d %H:%M:%S") if info.started_at else ""
-    took = ""
-    if info.started_at and info.ended_at:
-        took = f"{(info.ended_at - info.started_at).total_seconds():.2f}s"
-    return f"{info.id}  {info.workflow_name:<20} {info.status:<10} {started}  {took}"
+def _show_run(info: RunInfo, *, details: bool) -> None:
+    took = f", took {seconds_text(info.duration)}" if info.duration is not None else ""
+    click.echo(
+        f"run {info.id} of {info.workflow_name}: {info.status}"
+        f" (started {local_time(info.started_at)}{took})"
+    )
+    if info.failure is not None:
+        click.secho(f"failure: {info.failure.type}: {info.failure.message}", fg="red")
+    headers = ["dag", "task", "status", "duration", "attempt", "queue"]
+    if details:
+        headers += ["worker", "started", "ended"]
+    rows = []
+    for dag in info.dag_instances:
+        for task in (t for t in info.tasks if t.dag_instance == dag.instance):
+            took_s = None
+            if task.started_at is not None and task.ended_at is not None:
+                took_s = (task.ended_at - task.started_at).total_seconds()
+            row = [
+                f"{dag.instance} ({dag.status})",
+                task.name,
+                task.status,
+                seconds_text(took_s),
+                str(task.attempt or ""),
+                task.queue,
+            ]
+            if details:
+                row += [
+                    task.worker_id,
+                    local_time(task.started_at, date=False),
+                    local_time(task.ended_at, date=False),
+                ]
+            rows.append(row)
+    print_table(headers, rows)
+    if details:
+        for task in info.tasks:
+            if task.failure is not None and task.failure.stack_trace:
+                click.echo(f"\n{task.dag_instance}/{task.name}: {task.failure.type}")
+                click.echo(task.failure.stack_trace.rstrip())
+
+
+@workflow.command("watch")
+@click.argument("run_id")
+@click.option("-v", "--verbose", is_flag=True, help="Plain output: also task transitions.")
+@pass_context
+@_user_errors
+def workflow_watch(ctx: Context, run_id: str, verbose: bool) -> None:
+    """Follow a run to its end: its tasks live, and what they print.
+
+    On a terminal a table of the tasks updates in place; otherwise each printed line comes
+    as `[dag/task] line`. Exit status 0 only when the run succeeded."""
+    with ctx.client() as client:
+        handle = client.run(run_id)
+        info = handle.info()
+        status = follow_run(handle, info.workflow_name, verbose=verbose)
+        final = handle.info()
+        click.echo(_status_line(run_id, info.workflow_name, status, final.duration))
+    sys.exit(0 if status == "succeeded" else 1)
+
+
+# -- lfctl monitor ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Print the runs table once and exit.")
+@click.option(
+    "--duration",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Stop after this many seconds (default: until Ctrl-C).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between looks for new runs.",
+)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True, help="Runs shown.")
+@pass_context
+@_user_errors
+def monitor(ctx: Context, once: bool, duration: float | None, interval: float, limit: int) -> None:
+    """Every run's events as they happen.
+
+    On a terminal, a table of the latest runs (status, duration, tasks done, last event)
+    updating in place; otherwise one line per event: time, run, workflow, event."""
+    from lightflow_cli.monitor import run_monitor  # noqa: PLC0415
+
+    with ctx.client() as client:
+        run_monitor(client, once=once, duration=duration, interval=interval, limit=limit)
+
+
+# -- lfctl health ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--service", default="", help="A service name; default: the whole server.")
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds.")
+@pass_context
+@_user_errors
+def health(ctx: Context, address: str, service: str, timeout: float) -> None:
+    """Exit 0 when the service at ADDRESS (host:port) says SERVING; for healthchecks.
+
+    Every Lightflow service (scheduler, store, worker) serves gRPC health checking; it is
+    SERVING only while its own dependencies answer."""
+    state = check_health(address, service, timeout, ctx.tls_paths())
+    click.echo(f"{address}: {state}")
+    if state != "SERVING":
+        sys.exit(1)
 
 
 # -- lfctl worker ---------------------------------------------------------------------------
@@ -401,27 +644,7 @@ def _run_row(info: RunInfo) -> str:
 
 @cli.group()
 def worker() -> None:
-    """Start workers and see the connected ones."""
-
-
-@worker.command("start")
-@click.option("--queues", default="task", show_default=True, help="Comma separated.")
-@click.option("--concurrency", type=click.IntRange(1), default=None, help="Task slots.")
-@pass_context
-@_user_errors
-def worker_start(ctx: Context, queues: str, concurrency: int | None) -> None:
-    """Run a worker in the foreground, connected to the schedulers."""
-    address = ctx._address or os.environ.get("LIGHTFLOW_ADDRESS") or ctx.config.address
-    stack = read_stack_file(Path.cwd())
-    if not address and stack is not None:
-        address = ",".join(stack.scheduler_addresses)
-    if not address:
-        raise click.ClickException("no scheduler address: run `lfctl up` here, or give --address")
-    token = ctx._token or (stack.token if stack else None)
-    args = [sys.executable, "-m", "lightflow_worker", "--scheduler", address, "--queues", queues]
-    args += ["--concurrency", str(concurrency or ctx.config.stack.concurrency)]
-    env = {**os.environ, **({"LIGHTFLOW_TOKEN": token} if token else {})}
-    os.execve(sys.executable, args, env)  # noqa: S606 - becomes the worker process
+    """Start and stop workers, and see the connected ones."""
 
 
 @worker.command("status")
@@ -431,13 +654,47 @@ def worker_status(ctx: Context) -> None:
     """The workers connected now."""
     with ctx.client() as client:
         workers = client.list_workers()
-        if not workers:
-            click.echo("no workers")
-        for w in workers:
-            click.echo(
-                f"{w.worker_id:<32} {','.join(w.queues):<16} "
-                f"{w.running}/{w.concurrency} running  pid {w.pid} on {w.hostname}"
-            )
+    if not workers:
+        click.echo("no workers")
+        return
+    rows = [
+        [
+            w.worker_id,
+            ",".join(w.queues),
+            f"{w.running}/{w.concurrency}",
+            w.hostname,
+            str(w.pid),
+            local_time(w.last_seen, date=False),
+        ]
+        for w in sorted(workers, key=lambda w: w.worker_id)
+    ]
+    print_table(("worker", "queues", "running", "host", "pid", "last seen"), rows)
+
+
+@worker.command("stop")
+@click.argument("worker_ids", nargs=-1)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for each worker to exit.",
+)
+@pass_context
+@_user_errors
+def worker_stop(ctx: Context, worker_ids: tuple[str, ...], timeout: float) -> None:
+    """Stop workers gracefully: the given WORKER_IDS, or every worker of this host.
+
+    Asks the schedulers which workers are connected and sends SIGTERM to those running on
+    this machine (by host name and PID, checked to be a Lightflow worker). A worker that gets
+    SIGTERM takes no new task, lets its running tasks finish (up to its --grace), and exits.
+    Workers on other hosts are only listed: stop them where they run."""
+    with ctx.client() as client:
+        workers = client.list_workers()
+    stop_workers(workers, worker_ids, timeout)
+
+
+cli.add_command(store)
 
 
 # -- lfctl config ---------------------------------------------------------------------------
@@ -445,7 +702,7 @@ def worker_status(ctx: Context) -> None:
 
 @cli.group()
 def config() -> None:
-    """Create a default configuration file or copy the example workflows."""
+    """Write a default configuration file, copy the example workflows, show the config."""
 
 
 @config.command("default")
@@ -476,7 +733,19 @@ def config_examples(dest: Path) -> None:
     click.echo(f"copied {len(copied)} workflows to {target}: {', '.join(copied)}")
 
 
-cli.add_command(store)
+@config.command("list")
+@pass_context
+@_user_errors
+def config_list(ctx: Context) -> None:
+    """Every setting's effective value and where it came from (default, file or env)."""
+    cfg = ctx.config
+    click.echo(f"config file: {cfg.path or 'none (defaults and environment only)'}")
+    print_table(("setting", "value", "source"), shown(cfg))
+
+
+cli.add_command(scheduler)
+store.add_command(store_start)
+worker.add_command(worker_start)
 
 
 def main() -> None:

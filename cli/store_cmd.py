@@ -37,7 +37,7 @@ _BYTES_SHOWN = 32
 
 @click.group()
 def store() -> None:
-    """Look into the per-run store."""
+    """Run the store service, and look into the per-run store."""
 
 
 @store.command("get")

@@ -1,11 +1,12 @@
-"""The Python client: register workflows, start runs, follow them, through any replica."""
+"""The Python client: register workflows, start runs, list and follow them, through any of
+several scheduler replicas."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar, cast
@@ -14,16 +15,23 @@ import grpc
 
 from lightflow._errors import LightflowError
 from lightflow._replicas import Replicas, SchedulerStubs
+from lightflow._tls import PathLike, TlsOptions
 from lightflow._workflow import load_workflow
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 _CALL_TIMEOUT_S = 30.0
 T = TypeVar("T")
+#: The statuses a run ends with.
 FINAL_STATUSES = frozenset({"succeeded", "failed", "aborted", "stopped"})
+#: Every status a run can have, for `Client.list_runs(status=...)`.
+RUN_STATUSES = ("running", "stopping", *sorted(FINAL_STATUSES))
 
 
 class ClientError(LightflowError):
-    """A call the schedulers refused or could not answer; the message is the server's."""
+    """A call the schedulers refused or could not answer.
+
+    `str(err)` is the server's message; `code` the gRPC status name ("NOT_FOUND",
+    "INVALID_ARGUMENT", "UNAVAILABLE", ...), empty for errors found before any call."""
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
@@ -36,6 +44,7 @@ def _enum_name(enum: object, value: int, prefix: str) -> str:
 
 
 def _time(ts: object) -> datetime | None:
+    """A protobuf Timestamp as an aware datetime in local time; None when unset."""
     seconds = getattr(ts, "seconds", 0)
     nanos = getattr(ts, "nanos", 0)
     if not seconds and not nanos:
@@ -56,71 +65,136 @@ class Failure:
         return cls(proto.type, proto.message, proto.stack_trace)
 
 
+def _failure(message: object) -> Failure | None:
+    if message.HasField("failure"):  # type: ignore[attr-defined]
+        return Failure.from_proto(message.failure)  # type: ignore[attr-defined]
+    return None
+
+
 @dataclass(frozen=True)
 class TaskInfo:
+    """One task of one DAG instance of a run. `status` is one of waiting, queued, running,
+    retrying, succeeded, failed, skipped, stopped, aborted, cancelled."""
+
     dag_instance: str
     name: str
     status: str
+    #: 1 for the first hand-out; 0 while never handed out.
     attempt: int
+    #: The worker holding or last holding it; empty if none.
     worker_id: str
     queue: str
+    #: When the current attempt was handed out (local time); None while never handed out.
+    started_at: datetime | None = None
+    #: When it ended; None while it has not.
+    ended_at: datetime | None = None
+    failure: Failure | None = None
+
+    @classmethod
+    def from_proto(cls, task: scheduler_pb2.TaskState) -> TaskInfo:
+        return cls(
+            dag_instance=task.dag_instance,
+            name=task.task_name,
+            status=_enum_name(common_pb2.TaskStatus, task.status, "TASK_STATUS_"),
+            attempt=task.attempt,
+            worker_id=task.worker_id,
+            queue=task.queue,
+            started_at=_time(task.started_at) if task.HasField("started_at") else None,
+            ended_at=_time(task.ended_at) if task.HasField("ended_at") else None,
+            failure=_failure(task),
+        )
+
+
+@dataclass(frozen=True)
+class DagInfo:
+    """One DAG instance of a run: "main_dag", or "sub_dag:3" for the third one a task
+    started. `status` is one of running, succeeded, failed, stopped."""
+
+    instance: str
+    dag_name: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def from_proto(cls, dag: scheduler_pb2.DagInstance) -> DagInfo:
+        return cls(
+            instance=dag.instance,
+            dag_name=dag.dag_name,
+            status=_enum_name(common_pb2.DagStatus, dag.status, "DAG_STATUS_"),
+            started_at=_time(dag.started_at) if dag.HasField("started_at") else None,
+            ended_at=_time(dag.ended_at) if dag.HasField("ended_at") else None,
+        )
 
 
 @dataclass(frozen=True)
 class RunInfo:
     """A run as the schedulers see it. `status` is one of running, stopping, succeeded,
-    failed, aborted, stopped."""
+    failed, aborted, stopped. Times are in local time.
+
+    `dags`, `dag_instances` and `tasks` are filled by `Client.get_run` only (empty in
+    `Client.list_runs`)."""
 
     id: str
     workflow_name: str
     status: str
     started_at: datetime | None
     ended_at: datetime | None
+    #: The first failure, when a task failed or aborted.
     failure: Failure | None
+    #: DAG instance name -> its status.
     dags: dict[str, str]
     tasks: list[TaskInfo]
+    dag_instances: list[DagInfo] = field(default_factory=list)
+    keep_data: bool = False
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end; None while the run is not over."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
 
     @classmethod
     def from_proto(cls, run: scheduler_pb2.Run) -> RunInfo:
+        dag_instances = [DagInfo.from_proto(d) for d in run.dags]
         return cls(
             id=run.id,
             workflow_name=run.workflow_name,
             status=_enum_name(common_pb2.RunStatus, run.status, "RUN_STATUS_"),
             started_at=_time(run.started_at),
             ended_at=_time(run.ended_at) if run.HasField("ended_at") else None,
-            failure=Failure.from_proto(run.failure) if run.HasField("failure") else None,
-            dags={
-                d.instance: _enum_name(common_pb2.DagStatus, d.status, "DAG_STATUS_")
-                for d in run.dags
-            },
-            tasks=[
-                TaskInfo(
-                    t.dag_instance,
-                    t.task_name,
-                    _enum_name(common_pb2.TaskStatus, t.status, "TASK_STATUS_"),
-                    t.attempt,
-                    t.worker_id,
-                    t.queue,
-                )
-                for t in run.tasks
-            ],
+            failure=_failure(run),
+            dags={d.instance: d.status for d in dag_instances},
+            tasks=[TaskInfo.from_proto(t) for t in run.tasks],
+            dag_instances=dag_instances,
+            keep_data=run.keep_data,
         )
 
 
 @dataclass(frozen=True)
 class RunEvent:
-    """One transition of a run, or a line of task output (`type == "task_output"`)."""
+    """One transition of a run, a DAG instance or a task, or a line of task output.
 
+    `type` is one of run_started, run_stopping, run_ended, dag_started, dag_stopping,
+    dag_ended, task_queued, task_started, task_ended, task_output, task_lease_expired,
+    task_retrying."""
+
+    #: Opaque and increasing: pass it as `Run.events(after=...)` to resume.
     id: str
     time: datetime | None
     type: str
+    #: Empty for run events.
     dag_instance: str
+    #: Empty for run and DAG events.
     task_name: str
     attempt: int
     worker_id: str
-    # The run's, DAG's or task's status after the event; empty when not a status change.
+    #: The run's, DAG's or task's status after the event; empty when not a status change.
     status: str
+    #: task_output: the line printed, without its newline; run_stopping: why.
     text: str
+    #: task_output: "stdout" or "stderr".
     stream: str
     failure: Failure | None
 
@@ -144,46 +218,60 @@ class RunEvent:
             status=status,
             text=event.text,
             stream=event.stream,
-            failure=Failure.from_proto(event.failure) if event.HasField("failure") else None,
+            failure=_failure(event),
         )
 
 
 @dataclass(frozen=True)
 class WorkflowInfo:
+    """A registered workflow."""
+
     name: str
+    #: Hex SHA-256 of the registered definition.
     definition_hash: str
     description: str
+    #: DAG names, in definition order.
     dag_names: list[str]
+    registered_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class WorkerInfo:
+    """A worker connected to the schedulers now."""
+
     worker_id: str
     hostname: str
     pid: int
     queues: list[str]
+    #: Task slots of its pool.
     concurrency: int
+    #: Tasks it holds now.
     running: int
+    last_seen: datetime | None = None
 
 
 class Run:
-    """A handle on one run."""
+    """A handle on one run: `client.start(...)` returns one, `client.run(id)` makes one."""
 
     def __init__(self, client: Client, run_id: str) -> None:
         self._client = client
+        #: The run's id (also the `workflow_id` its tasks see in their context).
         self.id = run_id
 
     def __repr__(self) -> str:
         return f"Run({self.id!r})"
 
     def info(self) -> RunInfo:
+        """The run's status, DAG instances and tasks."""
         return self._client.get_run(self.id)
 
     def status(self) -> str:
+        """The run's status now: running, stopping, succeeded, failed, aborted or stopped."""
         return self.info().status
 
     def stop(self) -> str:
-        """Asks the run to stop; returns its status after the request."""
+        """Asks the run to stop (nothing new starts, running tasks finish); returns its
+        status after the request: stopping, or its final status if it had ended."""
         request = scheduler_pb2.StopRunRequest(run_id=self.id)
         response = self._client._call(
             lambda s: s.scheduler.StopRun(request, timeout=_CALL_TIMEOUT_S)
@@ -191,19 +279,25 @@ class Run:
         return _enum_name(common_pb2.RunStatus, response.status, "RUN_STATUS_")
 
     def events(self, after: str = "", *, timeout: float | None = None) -> Iterator[RunEvent]:
-        """The run's events from the start (or after event id `after`), live, ending with
-        the run's final event. Moves to another replica when one fails, losing nothing.
-        Raises TimeoutError when `timeout` seconds pass first."""
+        """The run's events from its first one (or after the event id `after`), live,
+        ending with the run's final event (type run_ended).
+
+        Moves to another replica when one fails and resumes after the last event seen, so
+        nothing is lost or repeated. Raises TimeoutError when `timeout` seconds pass
+        first, ClientError when the run is unknown."""
         cursor = after
         replicas = self._client.replicas
         deadline = None if timeout is None else time.monotonic() + timeout
+        unavailable_since: float | None = None
         while True:
             request = scheduler_pb2.WatchRunRequest(run_id=self.id, after_event_id=cursor)
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            stubs = replicas.pick()
             try:
                 # Without a timeout a watch lasts as long as the run: keepalive pings, not a
                 # deadline, notice a dead replica.
-                for response in replicas.stubs().scheduler.WatchRun(request, timeout=remaining):
+                for response in stubs.scheduler.WatchRun(request, timeout=remaining):
+                    unavailable_since = None
                     event = RunEvent.from_proto(response.event)
                     cursor = event.id
                     yield event
@@ -214,13 +308,17 @@ class Run:
                 if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and deadline is not None:
                     raise TimeoutError(f"run {self.id} did not end within {timeout} s") from err
                 if err.code() != grpc.StatusCode.UNAVAILABLE:
-                    raise ClientError(err.details() or str(err.code()), err.code().name) from err
-                replicas.advance()
+                    raise _client_error(err, replicas.addresses) from err
+                now = time.monotonic()
+                unavailable_since = unavailable_since or now
+                if now - unavailable_since > self._client.failover_timeout:
+                    raise _client_error(err, replicas.addresses) from err
+                replicas.mark_down(stubs.address)
                 time.sleep(0.1)
 
     def wait(self, timeout: float | None = None) -> str:
-        """Blocks until the run ends and returns its final status; TimeoutError after
-        `timeout` seconds."""
+        """Blocks until the run ends and returns its final status (succeeded, failed,
+        aborted or stopped); TimeoutError after `timeout` seconds."""
         status = self.status()
         if status in FINAL_STATUSES:
             return status
@@ -230,14 +328,43 @@ class Run:
         return self.status()
 
 
+def _client_error(err: grpc.RpcError, addresses: Sequence[str]) -> ClientError:
+    code = err.code()
+    details = err.details() or code.name
+    if code == grpc.StatusCode.UNAVAILABLE:
+        where = ", ".join(addresses)
+        return ClientError(f"no scheduler replica answers at {where} ({details})", code.name)
+    return ClientError(details, code.name)
+
+
 class Client:
-    """Talks to the scheduler replicas.
+    """Talks to the scheduler replicas of a Lightflow deployment.
 
     `address` is one "host:port" or several (a list, or comma separated); without it the
-    client uses $LIGHTFLOW_ADDRESS, then the stack `lfctl up` runs in this folder."""
+    client uses $LIGHTFLOW_ADDRESS, then the stack `lfctl up` runs in the current folder.
+    Calls are spread over the replicas in turn (`balance=False`: they stay on one until it
+    fails); a call that finds a replica down moves to the next one, for up to
+    `failover_timeout` seconds, then raises ClientError.
+
+    `token` is the deployment's shared token (default: $LIGHTFLOW_TOKEN, then the local
+    stack's). `tls_ca`, `tls_cert` and `tls_key` are PEM file paths that turn on TLS:
+    the CA to check the schedulers' certificate with, and the client's own certificate and key
+    for mutual TLS (defaults: $LIGHTFLOW_TLS_CA, $LIGHTFLOW_TLS_CERT, $LIGHTFLOW_TLS_KEY).
+
+    A client is cheap to keep and safe to share between threads; `close()` (or a `with`
+    block) closes its channels."""
 
     def __init__(
-        self, address: str | Sequence[str] | None = None, *, token: str | None = None
+        self,
+        address: str | Sequence[str] | None = None,
+        *,
+        token: str | None = None,
+        tls_ca: PathLike | None = None,
+        tls_cert: PathLike | None = None,
+        tls_key: PathLike | None = None,
+        tls_server_name: str | None = None,
+        balance: bool = True,
+        failover_timeout: float = 30.0,
     ) -> None:
         from lightflow._stackfile import read_stack_file  # noqa: PLC0415
 
@@ -252,9 +379,25 @@ class Client:
                 "no scheduler address: pass one, set LIGHTFLOW_ADDRESS, or run `lfctl up` here"
             )
         token = token or os.environ.get("LIGHTFLOW_TOKEN") or (stack.token if stack else None)
-        self.replicas = Replicas(address, token)
+        tls = TlsOptions.from_paths(
+            tls_ca or os.environ.get("LIGHTFLOW_TLS_CA") or None,
+            tls_cert or os.environ.get("LIGHTFLOW_TLS_CERT") or None,
+            tls_key or os.environ.get("LIGHTFLOW_TLS_KEY") or None,
+            server_name=tls_server_name,
+        )
+        if tls is not None:
+            tls.credentials()  # a missing or unreadable file fails here, not on first call
+        try:
+            #: The replicas this client talks to (their addresses: `replicas.addresses`).
+            self.replicas = Replicas(
+                address, token, failover_s=failover_timeout, tls=tls, balance=balance
+            )
+        except ValueError as err:
+            raise ClientError(str(err)) from err
+        self.failover_timeout = failover_timeout
 
     def close(self) -> None:
+        """Closes the channels to the replicas."""
         self.replicas.close()
 
     def __enter__(self) -> Client:
@@ -267,10 +410,14 @@ class Client:
         try:
             return self.replicas.call(fn)
         except grpc.RpcError as err:
-            raise ClientError(err.details() or str(err.code()), err.code().name) from err
+            raise _client_error(err, self.replicas.addresses) from err
 
     def register(self, path: str | os.PathLike[str]) -> str:
-        """Loads a workflow file and registers it; returns the workflow's name."""
+        """Loads a workflow file, checks it and registers it (replacing an older version of
+        the same name); returns the workflow's name (the file's name without `.py`).
+
+        Raises a LightflowError when the file does not load or its DAGs are
+        invalid, ClientError when the schedulers refuse it."""
         definition = load_workflow(path).to_proto()
         request = scheduler_pb2.RegisterWorkflowRequest(definition=definition)
         response = self._call(
@@ -279,26 +426,45 @@ class Client:
         return str(response.name)
 
     def start(
-        self, name: str, args: Mapping[str, object] | None = None, *, keep_data: bool = False
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        keep_data: bool = False,
+        deadline: float | None = None,
     ) -> Run:
-        """Starts a run of a registered workflow."""
+        """Starts a run of the registered workflow `name` and returns its handle.
+
+        `args` are the run arguments: values are sent as text and converted by the
+        workflow's declared options (a wrong or missing one is a ClientError, and nothing
+        runs). With `keep_data` the run's store document outlives the run. `deadline` is
+        the seconds the run may take: past it nothing new starts and the run ends failed."""
         request = scheduler_pb2.StartRunRequest(
             workflow_name=name,
             arguments={k: str(v) for k, v in (args or {}).items()},
             keep_data=keep_data,
+            deadline_s=deadline or 0.0,
         )
         response = self._call(lambda s: s.scheduler.StartRun(request, timeout=_CALL_TIMEOUT_S))
         return Run(self, response.run_id)
 
     def run(self, run_id: str) -> Run:
+        """A handle on an existing run (no call is made)."""
         return Run(self, run_id)
 
     def get_run(self, run_id: str) -> RunInfo:
+        """A run's status, DAG instances and tasks; ClientError (NOT_FOUND) if unknown."""
         request = scheduler_pb2.GetRunRequest(run_id=run_id)
         response = self._call(lambda s: s.scheduler.GetRun(request, timeout=_CALL_TIMEOUT_S))
         return RunInfo.from_proto(response.run)
 
     def list_runs(self, status: str | None = None, limit: int = 100) -> list[RunInfo]:
+        """Runs, newest first; only those in `status` (one of RUN_STATUSES) when given."""
+        if status is not None and status.lower() not in RUN_STATUSES:
+            raise ClientError(
+                f"unknown run status {status!r}: use one of {', '.join(RUN_STATUSES)}",
+                "INVALID_ARGUMENT",
+            )
         value = cast(
             common_pb2.RunStatus,
             common_pb2.RunStatus.Value(f"RUN_STATUS_{status.upper()}")
@@ -310,17 +476,33 @@ class Client:
         return [RunInfo.from_proto(r) for r in response.runs]
 
     def list_workflows(self) -> list[WorkflowInfo]:
+        """The registered workflows."""
         request = scheduler_pb2.ListWorkflowsRequest()
         response = self._call(lambda s: s.scheduler.ListWorkflows(request, timeout=_CALL_TIMEOUT_S))
         return [
-            WorkflowInfo(w.name, w.definition_hash, w.description, list(w.dag_names))
+            WorkflowInfo(
+                w.name,
+                w.definition_hash,
+                w.description,
+                list(w.dag_names),
+                _time(w.registered_at) if w.HasField("registered_at") else None,
+            )
             for w in response.workflows
         ]
 
     def list_workers(self) -> list[WorkerInfo]:
+        """The workers connected to the schedulers now."""
         request = scheduler_pb2.ListWorkersRequest()
         response = self._call(lambda s: s.scheduler.ListWorkers(request, timeout=_CALL_TIMEOUT_S))
         return [
-            WorkerInfo(w.worker_id, w.hostname, w.pid, list(w.queues), w.concurrency, w.running)
+            WorkerInfo(
+                w.worker_id,
+                w.hostname,
+                w.pid,
+                list(w.queues),
+                w.concurrency,
+                w.running,
+                _time(w.last_seen) if w.HasField("last_seen") else None,
+            )
             for w in response.workers
         ]

@@ -1,5 +1,5 @@
-"""Serving one Lightflow service over gRPC: thread pool, shared-token check, health,
-a ready file for whoever launched us, and a graceful stop on SIGTERM/SIGINT."""
+"""Serving one Lightflow service over gRPC: thread pool, shared-token check, health, server
+reflection, a ready file for whoever launched us, and a graceful stop on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -15,14 +15,33 @@ from typing import Any
 
 import grpc
 import structlog
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from lightflow._grpc import SERVER_OPTIONS, TOKEN_METADATA_KEY
 
 log = structlog.get_logger(__name__)
 
-# RPCs anybody may call without the token: load balancers and orchestrators probe health.
-_OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+# RPCs anybody may call without the token: load balancers and orchestrators probe health,
+# and tools (grpcurl, generated clients in other languages) discover the services by
+# reflection. Neither tells more than the published protos do.
+_OPEN_METHODS = frozenset(
+    {
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/Watch",
+        f"/{reflection.SERVICE_NAME}/ServerReflectionInfo",
+    }
+)
+
+
+def _described(name: str) -> bool:
+    """Whether the default descriptor pool knows the service (its _pb2 module is loaded)."""
+    try:
+        descriptor_pool.Default().FindServiceByName(name)
+    except KeyError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,16 @@ def serve(
     register(server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    # Reflection lists only services with a descriptor: a name used for health alone (the
+    # worker's) has no RPCs to describe.
+    reflection.enable_server_reflection(
+        [
+            *(name for name in service_names if _described(name)),
+            health.SERVICE_NAME,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
     port = server.add_insecure_port(options.listen)
     if port == 0:
         raise SystemExit(f"cannot listen on {options.listen}")
