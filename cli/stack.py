@@ -81,6 +81,18 @@ def start_redis(
     raise ProcessStartError("redis-server did not start (see redis.log)")
 
 
+@dataclass(frozen=True)
+class StackTls:
+    """PEM files every service of the stack uses: its certificate and key, and the CA that
+    signed them (which checks the peers). `client_auth`: services require client
+    certificates (mutual TLS)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+    client_auth: bool = False
+
+
 @dataclass
 class StackOptions:
     schedulers: int = 2
@@ -95,6 +107,8 @@ class StackOptions:
     redis_url: str | None = None  # use this redis instead of starting one
     # redis persists every write to its append-only file (as in docker-compose.yml).
     redis_appendonly: bool = False
+    # TLS on every channel between the services; None: plain TCP on loopback.
+    tls: StackTls | None = None
 
 
 class LocalStack:
@@ -112,7 +126,17 @@ class LocalStack:
     @property
     def env(self) -> dict[str, str]:
         # The token goes by environment, not argv, so `ps` does not show it.
-        return {"LIGHTFLOW_TOKEN": self.options.token} if self.options.token else {}
+        env = {"LIGHTFLOW_TOKEN": self.options.token} if self.options.token else {}
+        tls = self.options.tls
+        if tls is not None:
+            env |= {
+                "LIGHTFLOW_TLS_CA": str(tls.ca),
+                "LIGHTFLOW_TLS_CERT": str(tls.cert),
+                "LIGHTFLOW_TLS_KEY": str(tls.key),
+            }
+            if tls.client_auth:
+                env["LIGHTFLOW_TLS_CLIENT_AUTH"] = "1"
+        return env
 
     @property
     def scheduler_addresses(self) -> list[str]:

@@ -285,12 +285,22 @@ class Run:
         Moves to another replica when one fails and resumes after the last event seen, so
         nothing is lost or repeated. Raises TimeoutError when `timeout` seconds pass
         first, ClientError when the run is unknown."""
+        return self._watch(after, timeout, ())
+
+    def _watch(
+        self,
+        after: str,
+        timeout: float | None,
+        types: Sequence[scheduler_pb2.RunEventType],
+    ) -> Iterator[RunEvent]:
         cursor = after
         replicas = self._client.replicas
         deadline = None if timeout is None else time.monotonic() + timeout
         unavailable_since: float | None = None
         while True:
-            request = scheduler_pb2.WatchRunRequest(run_id=self.id, after_event_id=cursor)
+            request = scheduler_pb2.WatchRunRequest(
+                run_id=self.id, after_event_id=cursor, types=types
+            )
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             stubs = replicas.pick()
             try:
@@ -319,10 +329,8 @@ class Run:
     def wait(self, timeout: float | None = None) -> str:
         """Blocks until the run ends and returns its final status (succeeded, failed,
         aborted or stopped); TimeoutError after `timeout` seconds."""
-        status = self.status()
-        if status in FINAL_STATUSES:
-            return status
-        for event in self.events(timeout=timeout):
+        # Only the final event crosses the wire: the replica skips the others.
+        for event in self._watch("", timeout, (scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,)):
             if event.type == "run_ended":
                 return event.status
         return self.status()

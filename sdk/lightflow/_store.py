@@ -26,7 +26,7 @@ from lightflow._codec import (
     unwrap,
 )
 from lightflow._errors import LightflowError
-from lightflow._grpc import open_channel
+from lightflow._tls import TlsOptions, connect
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
 _T = TypeVar("_T")
@@ -115,10 +115,12 @@ class StoreClient:
         *,
         call_timeout: float = CALL_TIMEOUT_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
+        tls: TlsOptions | None = None,
     ) -> None:
-        """Connect (lazily) to the store service at `address` ("host:port")."""
+        """Connect (lazily) to the store service at `address` ("host:port"); over TLS when
+        `tls` is given."""
         self._address = address
-        self._channel = open_channel(address, token)
+        self._channel = connect(address, token, tls)
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
         self._call_timeout = call_timeout
         self._retry_seconds = retry_seconds

@@ -22,7 +22,7 @@ import grpc
 
 from lightflow._codec import ENCODING_CLOUDPICKLE
 from lightflow._errors import LightflowError
-from lightflow._grpc import open_channel
+from lightflow._tls import TlsOptions, connect
 from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
 
 # Framed out-of-band pickle: u32 buffer count, u64 header size, u64 size per buffer,
@@ -47,8 +47,10 @@ class BlobClient:
     host (proved by reading the folder's token) blobs are written and read as files directly;
     elsewhere they stream through the service."""
 
-    def __init__(self, address: str, token: str | None = None) -> None:
-        self._channel = open_channel(address, token)
+    def __init__(
+        self, address: str, token: str | None = None, tls: TlsOptions | None = None
+    ) -> None:
+        self._channel = connect(address, token, tls)
         self._stub = blob_pb2_grpc.BlobServiceStub(self._channel)
         self._folder: Path | None = None
         self._located = False

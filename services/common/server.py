@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from lightflow._grpc import SERVER_OPTIONS, TOKEN_METADATA_KEY
+from lightflow_common.tls import ServerTls
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +59,8 @@ class ServeOptions:
     grace_seconds: float = 5.0
     # How often dependencies (redis, the store) are re-checked for the health status.
     health_interval_seconds: float = 2.0
+    # Serve TLS with these files; None: plain TCP (loopback development).
+    tls: ServerTls | None = None
 
 
 class _TokenCheck(grpc.ServerInterceptor):  # type: ignore[misc]
@@ -113,7 +116,10 @@ def serve(
         ],
         server,
     )
-    port = server.add_insecure_port(options.listen)
+    if options.tls is not None:
+        port = server.add_secure_port(options.listen, options.tls.credentials())
+    else:
+        port = server.add_insecure_port(options.listen)
     if port == 0:
         raise SystemExit(f"cannot listen on {options.listen}")
     host = options.listen.rsplit(":", 1)[0]

@@ -14,6 +14,7 @@ from lightflow._taskdata import BlobClient
 from lightflow.v1 import scheduler_pb2_grpc
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
+from lightflow_common.tls import client_tls, server_tls, tls_options
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.core import SchedulerCore
 from lightflow_scheduler.servicer import SchedulerServicer, SignalServicer, WorkServicer
@@ -92,6 +93,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     help="Write the bound address here once serving.",
 )
 @click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
+@tls_options
 def main(
     listen: str,
     redis_url: str,
@@ -101,6 +103,10 @@ def main(
     lease_timeout: float,
     ready_file: Path | None,
     log_level: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    tls_client_auth: bool,
 ) -> None:
     config = SchedulerConfig(
         listen=listen,
@@ -120,8 +126,10 @@ def main(
     )
     # Store calls retry while the store service restarts, but not for longer than a client
     # waits for StartRun.
-    store = StoreClient(config.store_address, config.token, retry_seconds=10.0)
-    blobs = BlobClient(config.store_address, config.token)
+    serving_tls = server_tls(tls_cert, tls_key, tls_ca, tls_client_auth)
+    calling_tls = client_tls(tls_cert, tls_key, tls_ca)
+    store = StoreClient(config.store_address, config.token, retry_seconds=10.0, tls=calling_tls)
+    blobs = BlobClient(config.store_address, config.token, tls=calling_tls)
     core = SchedulerCore(config, client, store, blobs)
     stopped = threading.Event()
     threading.Thread(target=_sweep_forever, args=(core, stopped), daemon=True).start()
@@ -139,7 +147,12 @@ def main(
             return False
 
     serve(
-        ServeOptions(listen=config.listen, token=config.token, ready_file=config.ready_file),
+        ServeOptions(
+            listen=config.listen,
+            token=config.token,
+            ready_file=config.ready_file,
+            tls=serving_tls,
+        ),
         register,
         service_names=SERVICE_NAMES,
         healthy=healthy,

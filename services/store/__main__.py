@@ -11,6 +11,7 @@ import structlog
 from lightflow.v1 import blob_pb2_grpc
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
+from lightflow_common.tls import server_tls, tls_options
 from lightflow_store.backends import open_backend
 from lightflow_store.blobs import BlobServicer, BlobStore
 from lightflow_store.config import DEFAULT_LISTEN, StoreConfig
@@ -75,6 +76,7 @@ SERVICE_NAME = "lightflow.v1.StoreService"
     default="info",
     show_default=True,
 )
+@tls_options
 def main(
     *,
     listen: str,
@@ -85,8 +87,13 @@ def main(
     inline_limit: int,
     ready_file: Path | None,
     log_level: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    tls_client_auth: bool,
 ) -> None:
     """Serve the Lightflow store: one document per workflow run."""
+    serving_tls = server_tls(tls_cert, tls_key, tls_ca, tls_client_auth)
     if mongodb_uri and data_dir is not None:
         raise click.UsageError("give --mongodb-uri or --data-dir, not both")
     config = StoreConfig(
@@ -112,7 +119,12 @@ def main(
 
     try:
         serve(
-            ServeOptions(listen=config.listen, token=config.token, ready_file=config.ready_file),
+            ServeOptions(
+                listen=config.listen,
+                token=config.token,
+                ready_file=config.ready_file,
+                tls=serving_tls,
+            ),
             add_servicers,
             service_names=[SERVICE_NAME, "lightflow.v1.BlobService"],
             healthy=backend.ping,

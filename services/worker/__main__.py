@@ -14,6 +14,7 @@ import structlog
 from lightflow._grpc import split_addresses
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
+from lightflow_common.tls import client_tls, server_tls, tls_options
 from lightflow_worker.agent import WorkerAgent
 from lightflow_worker.config import WorkerConfig
 
@@ -60,6 +61,7 @@ log = structlog.get_logger(__name__)
     help="Seconds running tasks get to finish on SIGTERM.",
 )
 @click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
+@tls_options
 def main(
     schedulers: str,
     queues: str,
@@ -70,6 +72,10 @@ def main(
     ready_file: Path | None,
     grace: float,
     log_level: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_ca: Path | None,
+    tls_client_auth: bool,
 ) -> None:
     hostname = socket.gethostname()
     queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
@@ -85,6 +91,7 @@ def main(
         listen=listen,
         ready_file=ready_file,
         grace_s=grace,
+        tls=client_tls(tls_cert, tls_key, tls_ca),
         log_level=log_level,
     )
     configure_logging(config.log_level)
@@ -95,7 +102,11 @@ def main(
         log.info("waiting_for_scheduler", schedulers=list(config.scheduler_addresses))
     serve(
         ServeOptions(
-            listen=config.listen, token=config.token, ready_file=config.ready_file, max_workers=4
+            listen=config.listen,
+            token=config.token,
+            ready_file=config.ready_file,
+            max_workers=4,
+            tls=server_tls(tls_cert, tls_key, tls_ca, tls_client_auth),
         ),
         lambda _server: None,
         service_names=["lightflow.v1.Worker"],

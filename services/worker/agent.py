@@ -23,6 +23,7 @@ import structlog
 from lightflow._errors import LightflowError
 from lightflow._replicas import Replicas
 from lightflow._store import StoreClient
+from lightflow._tls import TlsOptions
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_worker.config import WorkerConfig
 from lightflow_worker.runner import child_main, lease_key
@@ -41,7 +42,12 @@ class TaskProcess:
         self.conn: Connection = parent_end
         self.process = _SPAWN.Process(
             target=child_main,
-            args=(child_end, list(agent.config.scheduler_addresses), agent.config.token),
+            args=(
+                child_end,
+                list(agent.config.scheduler_addresses),
+                agent.config.token,
+                agent.config.tls,
+            ),
             daemon=True,
             name="lightflow-task",
         )
@@ -97,8 +103,9 @@ class MetaBatcher:
 
     INTERVAL_S = 0.25
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, token: str | None, tls: TlsOptions | None = None) -> None:
         self._token = token
+        self._tls = tls
         self._pending: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._store: StoreClient | None = None
@@ -110,7 +117,7 @@ class MetaBatcher:
         with self._lock:
             if address != self._address:
                 self._address = address
-                self._store = StoreClient(address, self._token, retry_seconds=5.0)
+                self._store = StoreClient(address, self._token, retry_seconds=5.0, tls=self._tls)
 
     def add(self, run_id: str, key: str, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -140,7 +147,7 @@ class MetaBatcher:
 class WorkerAgent:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
-        self.replicas = Replicas(config.scheduler_addresses, config.token)
+        self.replicas = Replicas(config.scheduler_addresses, config.token, tls=config.tls)
         self._lock = threading.RLock()
         self._idle: list[TaskProcess] = []
         self._running: dict[str, RunningTask] = {}
@@ -153,7 +160,7 @@ class WorkerAgent:
         self._draining = False
         self._stopped = threading.Event()
         self.connected = threading.Event()
-        self.meta = MetaBatcher(config.token)
+        self.meta = MetaBatcher(config.token, config.tls)
 
     # -- the work stream -----------------------------------------------------------------
 

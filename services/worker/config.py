@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightflow._tls import TlsOptions
+
 
 @dataclass(frozen=True)
 class WorkerConfig:
@@ -24,3 +26,5 @@ class WorkerConfig:
     # Seconds running tasks get to finish on SIGTERM.
     grace_s: float = 30.0
     log_level: str = "info"
+    # TLS for the calls to the schedulers and the store (tasks' calls too); None: plain.
+    tls: TlsOptions | None = None

@@ -28,6 +28,7 @@ from lightflow._signal import TaskSignal
 from lightflow._store import StoreClient, TaskStore
 from lightflow._task import AbortWorkflow, BaseTask, StopTask, TaskStatus
 from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
+from lightflow._tls import TlsOptions
 from lightflow._workflow import decode_task
 from lightflow.v1 import common_pb2, scheduler_pb2
 
@@ -231,7 +232,12 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str | None) -> None:
+def child_main(
+    conn: Connection,
+    scheduler_addresses: Sequence[str],
+    token: str | None,
+    tls: TlsOptions | None = None,
+) -> None:
     """Entry point of a task process."""
     _die_with_parent()
     link = ParentLink(conn)
@@ -239,7 +245,7 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
     sys.stdout, sys.stderr = stdout, stderr
     # Signals prefer another replica than the worker's stream: load and failures spread.
     addresses = [*scheduler_addresses[1:], *scheduler_addresses[:1]]
-    replicas = Replicas(addresses, token)
+    replicas = Replicas(addresses, token, tls=tls)
     stores: dict[str, StoreClient] = {}
     blob_clients: dict[str, BlobClient] = {}
     tasks: dict[tuple[str, str, str], BaseTask] = {}
@@ -254,8 +260,8 @@ def child_main(conn: Connection, scheduler_addresses: Sequence[str], token: str 
         lease = scheduler_pb2.TaskLease.FromString(lease_bytes)
         link.lease_key = lease_key(lease.lease)
         if store_address not in stores:
-            stores[store_address] = StoreClient(store_address, token)
-            blob_clients[store_address] = BlobClient(store_address, token)
+            stores[store_address] = StoreClient(store_address, token, tls=tls)
+            blob_clients[store_address] = BlobClient(store_address, token, tls=tls)
         store = TaskStore(stores[store_address], lease.run_id)
         blobs = blob_clients[store_address]
         signal = TaskSignal(
