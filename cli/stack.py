@@ -104,6 +104,8 @@ class StackOptions:
     store_dir: Path | None = None
     log_dir: Path | None = None
     lease_timeout_s: float | None = None
+    # Seconds a stopped run's tasks may run on before their workers end them (None: 30).
+    stop_grace_s: float | None = None
     redis_url: str | None = None  # use this redis instead of starting one
     # redis persists every write to its append-only file (as in docker-compose.yml).
     redis_appendonly: bool = False
@@ -173,6 +175,8 @@ class LocalStack:
         args = ["--redis-url", self.redis_url, "--store-address", self.store.address]
         if self.options.lease_timeout_s is not None:
             args += ["--lease-timeout", str(self.options.lease_timeout_s)]
+        if self.options.stop_grace_s is not None:
+            args += ["--stop-grace", str(self.options.stop_grace_s)]
         return start_service(
             f"scheduler-{index}",
             "lightflow_scheduler",

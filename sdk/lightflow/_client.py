@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -452,6 +453,9 @@ class Client:
             arguments={k: str(v) for k, v in (args or {}).items()},
             keep_data=keep_data,
             deadline_s=deadline or 0.0,
+            # A retry on another replica (after one died mid-call) returns the run the first
+            # try started instead of starting a second.
+            request_id=uuid.uuid4().hex,
         )
         response = self._call(lambda s: s.scheduler.StartRun(request, timeout=_CALL_TIMEOUT_S))
         return Run(self, response.run_id)

@@ -3,6 +3,7 @@ workflow, through any scheduler replica."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,7 +77,11 @@ class TaskSignal:
         """Start a new instance of a DAG of this workflow, given by object or name. Returns
         the instance's name ("sub_dag:1"), or None when the run is stopping."""
         name = dag.name if isinstance(dag, Dag) else str(dag)
-        request = scheduler_pb2.StartDagRequest(run_id=self._run_id, dag_name=name)
+        # The id lets a retry on another replica (after one died mid-call) find the instance
+        # the first try started, instead of starting a second.
+        request = scheduler_pb2.StartDagRequest(
+            run_id=self._run_id, dag_name=name, request_id=uuid.uuid4().hex
+        )
         dataset = _input_dataset(data)
         if dataset is not None:
             request.data.CopyFrom(self._encode_data(dataset))

@@ -87,6 +87,14 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     help="Seconds without heartbeat before a task is handed out again.",
 )
 @click.option(
+    "--stop-grace",
+    envvar="LIGHTFLOW_STOP_GRACE",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds a stopped run's running tasks get to finish before they are ended.",
+)
+@click.option(
     "--ready-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -101,6 +109,7 @@ def main(
     token: str | None,
     namespace: str,
     lease_timeout: float,
+    stop_grace: float,
     ready_file: Path | None,
     log_level: str,
     tls_cert: Path | None,
@@ -115,6 +124,7 @@ def main(
         token=token or None,
         namespace=namespace,
         lease_timeout_s=lease_timeout,
+        stop_grace_s=stop_grace,
         ready_file=ready_file,
         log_level=log_level,
     )

@@ -22,6 +22,9 @@ class SchedulerConfig:
     lease_timeout_s: float = 15.0
     # After this many lost leases a task fails instead of being handed out again.
     max_attempts: int = 5
+    # Seconds a stopped run's (or DAG instance's) running tasks get to finish before their
+    # workers are told to end them.
+    stop_grace_s: float = 30.0
     # How long an ended run's state and events stay readable.
     retention_s: int = 24 * 3600
     ready_file: Path | None = None

@@ -3,6 +3,7 @@ replica can serve any request and a replica that dies mid-call leaves nothing ha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -185,6 +186,8 @@ class WorkerSession:
     draining: bool = False
     # Why the stream ended, when the worker sent something wrong: (status code, message).
     error: tuple[Any, str] | None = None
+    # (queue, entry id) -> (run id, DAG instance) of what this stream handed out.
+    handed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def add_credit(self, n: int) -> None:
@@ -322,7 +325,12 @@ class SchedulerCore:
         arguments: dict[str, str],
         keep_data: bool,
         deadline_s: float = 0.0,
+        request_id: str = "",
     ) -> str:
+        if request_id:
+            earlier = self.redis.get(self.keys.request(request_id))
+            if earlier is not None:  # a retry of a start that went through
+                return _s(earlier)
         raw = self.redis.hget(self.keys.workflows, workflow_name)
         if raw is None:
             known = sorted(n.decode() for n in self.redis.hkeys(self.keys.workflows))
@@ -356,13 +364,31 @@ class SchedulerCore:
         self._created[run_id] = creation
         creation.add_done_callback(lambda _: self._created.pop(run_id, None))
         deadline_ms = int((time.time() + deadline_s) * 1000) if deadline_s > 0 else 0
-        self.scripts.start_run(
-            args=self._argv(
-                run_id, workflow_name, definition_hash, int(keep_data), deadline_ms, *autostart
+        winner = _s(
+            self.scripts.start_run(
+                args=self._argv(
+                    run_id,
+                    workflow_name,
+                    definition_hash,
+                    int(keep_data),
+                    deadline_ms,
+                    request_id,
+                    *autostart,
+                )
             )
         )
+        if winner != run_id:  # a concurrent retry of the same request started it first
+            self._background.submit(self._discard_document, run_id)
+            return winner
         log.info("run_started", run_id=run_id, workflow=workflow_name)
         return run_id
+
+    def _discard_document(self, run_id: str) -> None:
+        creation = self._created.pop(run_id, None)
+        if creation is not None:
+            creation.result()
+        with contextlib.suppress(Exception):
+            self.store.delete_document(run_id)
 
     def _create_document(
         self, run_id: str, data: Mapping[str, Any], run_meta: Mapping[str, Any]
@@ -526,9 +552,9 @@ class SchedulerCore:
 
     # -- signals from running tasks ------------------------------------------------------
 
-    def start_dag(self, run_id: str, dag_name: str, data: bytes) -> str:
+    def start_dag(self, run_id: str, dag_name: str, data: bytes, request_id: str = "") -> str:
         try:
-            instance = self.scripts.start_dag(args=self._argv(run_id, dag_name, data))
+            instance = self.scripts.start_dag(args=self._argv(run_id, dag_name, data, request_id))
         except redis.ResponseError as err:
             message = str(err)
             if message.startswith("UNKNOWN_DAG"):
@@ -728,6 +754,7 @@ class SchedulerCore:
                         data=common_pb2.Payload.FromString(data),
                     )
                 )
+            session.handed[(queue, entry_id)] = (run_id, instance)
             code_key = (definition_hash, dag, task)
             if code_key not in session.code_sent:
                 lease.code.ParseFromString(graph.code[(dag, task)])
@@ -804,6 +831,7 @@ class SchedulerCore:
     ) -> tuple[str, list[scheduler_pb2.TaskLease]]:
         """Records a result and, in the same script, hands the worker up to `credit` (which
         the caller reserved) next tasks. Returns the outcome and those leases."""
+        session.handed.pop((result.lease.queue, result.lease.entry_id), None)
         status = _TASK_STATUS_NAME.get(result.status)
         if status not in {"succeeded", "failed", "stopped", "aborted"}:
             raise InvalidArgumentError(
@@ -862,7 +890,11 @@ class SchedulerCore:
             )
         )
 
-    def heartbeat(self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]) -> None:
+    def heartbeat(
+        self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]
+    ) -> list[scheduler_pb2.LeaseRef]:
+        """Renews the worker's leases; returns those whose task is to be ended now (its run or
+        DAG instance stopped longer than the stop grace ago)."""
         for lease in leases:
             _check_lease_ref(lease)
         pipe = self.redis.pipeline(transaction=False)
@@ -878,6 +910,38 @@ class SchedulerCore:
             )
         pipe.execute()
         self.worker_seen(session, len(leases))
+        return self._overdue(session, leases)
+
+    def _overdue(
+        self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]
+    ) -> list[scheduler_pb2.LeaseRef]:
+        owners = []
+        for lease in leases:
+            owner = session.handed.get((lease.queue, lease.entry_id))
+            if owner is None:  # handed out on an earlier stream: read it from the queue
+                entries = self.redis.xrange(
+                    self.keys.queue(lease.queue), lease.entry_id, lease.entry_id
+                )
+                if not entries:
+                    continue
+                fields = entries[0][1]
+                owner = (_s(fields[b"r"]), _s(fields[b"i"]))
+                session.handed[(lease.queue, lease.entry_id)] = owner
+            owners.append((lease, owner))
+        if not owners:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for _, (run_id, instance) in owners:
+            pipe.hget(self.keys.run(run_id), "stopping_since")
+            pipe.hget(self.keys.run_dags(run_id), f"{instance}|stop")
+        marks = pipe.execute()
+        horizon = time.time() * 1000 - self.config.stop_grace_s * 1000
+        overdue = []
+        for index, (lease, _) in enumerate(owners):
+            since = [int(m) for m in marks[2 * index : 2 * index + 2] if m and m.isdigit()]
+            if since and min(since) <= horizon:
+                overdue.append(lease)
+        return overdue
 
     def release_leases(self, leases: list[scheduler_pb2.TaskLease]) -> None:
         """Puts back leases that never reached the worker (its stream closed)."""

@@ -45,6 +45,8 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "deadlines": ("{p}:deadlines", ()),
     # string: a lock's owner token
     "lock": ("{p}:lock:{name}", ("name",)),
+    # string: the run a StartRun request id started (expires with the run's retention)
+    "request": ("{p}:request:{rid}", ("rid",)),
 }
 
 
@@ -111,6 +113,9 @@ class Keys:
 
     def lock(self, name: str) -> str:
         return self._key("lock", name=name)
+
+    def request(self, request_id: str) -> str:
+        return self._key("request", rid=request_id)
 
 
 def lua_key_builders() -> str:

@@ -97,6 +97,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
                 dict(request.arguments),
                 request.keep_data,
                 request.deadline_s,
+                request.request_id,
             ),
         )
         return scheduler_pb2.StartRunResponse(run_id=run_id)
@@ -153,7 +154,10 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     ) -> scheduler_pb2.StartDagResponse:
         data = request.data.SerializeToString() if request.HasField("data") else b""
         instance = _guard(
-            context, lambda: self._core.start_dag(request.run_id, request.dag_name, data)
+            context,
+            lambda: self._core.start_dag(
+                request.run_id, request.dag_name, data, request.request_id
+            ),
         )
         return scheduler_pb2.StartDagResponse(dag_instance=instance)
 
@@ -301,7 +305,10 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                     # A missed heartbeat costs nothing while redis is away: no lease can
                     # expire without redis either.
                     with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-                        self._core.heartbeat(session, list(request.heartbeat.leases))
+                        for overdue in self._core.heartbeat(
+                            session, list(request.heartbeat.leases)
+                        ):
+                            outbox.put(scheduler_pb2.WorkResponse(cancel=overdue))
                 elif kind == "release":
                     self._core.release_refs(list(request.release.leases))
                 elif kind == "stop_leases":
@@ -362,8 +369,10 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                     return
                 time.sleep(0.2)
                 continue
-            except redis.RedisError as err:
-                log.warning("lease_read_failed", error=str(err))
+            except Exception as err:  # the stream must not look open with nobody leasing
+                log.exception("lease_read_failed", error=str(err))
+                session.refund(credit)
+                session.error = (grpc.StatusCode.INTERNAL, "the scheduler failed to hand out work")
                 session.close()
                 outbox.put(_CLOSED)
                 return

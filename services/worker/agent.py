@@ -239,6 +239,8 @@ class WorkerAgent:
                         heartbeat.start()
                 elif kind == "lease":
                     self._start(response.lease)
+                elif kind == "cancel":
+                    self._cancel(lease_key(response.cancel))
                 elif kind == "result_recorded":
                     with self._lock:
                         self._unacked.pop(lease_key(response.result_recorded), None)
@@ -397,6 +399,30 @@ class WorkerAgent:
             task=f"{result.dag_instance}/{result.task_name}",
             status=common_pb2.TaskStatus.Name(result.status),
         )
+
+    def _cancel(self, key: str) -> None:
+        """The task's run or DAG instance was stopped and its grace is over: end it."""
+        with self._lock:
+            task = self._running.get(key)
+        if task is None:
+            return
+        lease = task.lease
+        result = scheduler_pb2.TaskResult(
+            lease=lease.lease,
+            run_id=lease.run_id,
+            dag_instance=lease.dag_instance,
+            task_name=lease.task_name,
+            attempt=lease.attempt,
+            status=common_pb2.TASK_STATUS_STOPPED,
+            has_limit=True,  # its successors are not to run
+            failure=common_pb2.Failure(
+                type="Stopped",
+                message=f"task '{lease.task_name}' was ended: its run or DAG was stopped"
+                " and the task ran past the stop grace",
+            ),
+        )
+        self._finish(None, key, result)
+        task.process.process.kill()
 
     def _time_out(self, key: str) -> None:
         with self._lock:

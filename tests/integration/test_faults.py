@@ -250,3 +250,26 @@ def test_a_run_past_its_deadline_ends_failed(start_stack: Callable[..., LocalSta
             scheduler_pb2.StartRunRequest(workflow_name="sleepy_chain", deadline_s=-1), timeout=10
         )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_retried_start_starts_nothing_twice(start_stack: Callable[..., LocalStack]) -> None:
+    # A client whose replica died after starting a run, but before answering, tries again
+    # elsewhere with the same request id; so does a task's start_dag.
+    stack = start_stack(schedulers=2)
+    client = _client(stack)
+    client.register(WORKFLOWS / "sleepy_chain.py")
+    first, second = (
+        scheduler_pb2_grpc.SchedulerServiceStub(open_channel(address, stack.options.token))
+        for address in stack.scheduler_addresses
+    )
+    request = scheduler_pb2.StartRunRequest(workflow_name="sleepy_chain", request_id="r-1")
+    run_id = first.StartRun(request, timeout=10).run_id
+    assert second.StartRun(request, timeout=10).run_id == run_id
+    signal = scheduler_pb2_grpc.SignalServiceStub(
+        open_channel(stack.scheduler_addresses[1], stack.options.token)
+    )
+    start_dag = scheduler_pb2.StartDagRequest(run_id=run_id, dag_name="main_dag", request_id="d")
+    instance = signal.StartDag(start_dag, timeout=10).dag_instance
+    assert signal.StartDag(start_dag, timeout=10).dag_instance == instance == "main_dag:1"
+    assert client.run(run_id).wait(timeout=60) == "succeeded"
+    assert len(client.list_runs()) == 1

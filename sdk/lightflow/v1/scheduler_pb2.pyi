@@ -80,7 +80,7 @@ class WorkflowSummary(_message.Message):
     def __init__(self, name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., description: _Optional[str] = ..., dag_names: _Optional[_Iterable[str]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
-    __slots__ = ("workflow_name", "arguments", "keep_data", "deadline_s")
+    __slots__ = ("workflow_name", "arguments", "keep_data", "deadline_s", "request_id")
     class ArgumentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -92,11 +92,13 @@ class StartRunRequest(_message.Message):
     ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     KEEP_DATA_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_S_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     workflow_name: str
     arguments: _containers.ScalarMap[str, str]
     keep_data: bool
     deadline_s: float
-    def __init__(self, workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., keep_data: _Optional[bool] = ..., deadline_s: _Optional[float] = ...) -> None: ...
+    request_id: str
+    def __init__(self, workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., keep_data: _Optional[bool] = ..., deadline_s: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartRunResponse(_message.Message):
     __slots__ = ("run_id",)
@@ -279,14 +281,16 @@ class WorkerInfo(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., queues: _Optional[_Iterable[str]] = ..., concurrency: _Optional[int] = ..., running: _Optional[int] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StartDagRequest(_message.Message):
-    __slots__ = ("run_id", "dag_name", "data")
+    __slots__ = ("run_id", "dag_name", "data", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     DAG_NAME_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     dag_name: str
     data: _common_pb2.Payload
-    def __init__(self, run_id: _Optional[str] = ..., dag_name: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., dag_name: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartDagResponse(_message.Message):
     __slots__ = ("dag_instance",)
@@ -433,14 +437,16 @@ class Heartbeat(_message.Message):
     def __init__(self, leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
 
 class WorkResponse(_message.Message):
-    __slots__ = ("welcome", "lease", "result_recorded")
+    __slots__ = ("welcome", "lease", "result_recorded", "cancel")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RESULT_RECORDED_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
     welcome: WorkerWelcome
     lease: TaskLease
     result_recorded: LeaseRef
-    def __init__(self, welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., result_recorded: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
+    cancel: LeaseRef
+    def __init__(self, welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., result_recorded: _Optional[_Union[LeaseRef, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
 
 class WorkerWelcome(_message.Message):
     __slots__ = ("store_address", "lease_timeout_ms")

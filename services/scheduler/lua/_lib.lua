@@ -73,7 +73,7 @@ local function halt(r, outcome, failure, reason)
   if redis.call('HGET', key_run(r), 'status') ~= 'running' then
     return
   end
-  redis.call('HSET', key_run(r), 'status', 'stopping', 'outcome', outcome)
+  redis.call('HSET', key_run(r), 'status', 'stopping', 'outcome', outcome, 'stopping_since', NOW)
   if failure ~= '' then
     redis.call('HSET', key_run(r), 'failure', failure)
   end

@@ -1,7 +1,14 @@
 -- Starts a new instance "dag:N" of a DAG of the run's workflow (signal.start_dag).
--- ARGV: 4 run, 5 dag name, 6 input data (may be empty).
--- Returns the instance name, '' when the run is not running, or an error.
-local r, dag, data = ARGV[4], ARGV[5], ARGV[6]
+-- ARGV: 4 run, 5 dag name, 6 input data (may be empty), 7 request id (may be empty).
+-- Returns the instance name, '' when the run is not running, or an error. A request id seen
+-- before returns the instance it started (a retry after a replica died mid-call).
+local r, dag, data, rid = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if rid ~= '' then
+  local earlier = redis.call('HGET', key_run_dags(r), 'req|' .. rid)
+  if earlier then
+    return earlier
+  end
+end
 local run = redis.call('HMGET', key_run(r), 'status', 'def')
 if not run[1] then
   return redis.error_reply('NOT_FOUND run ' .. r)
@@ -17,4 +24,7 @@ if data ~= '' then
   redis.call('HSET', key_run_data(r), inst .. '/', data)
 end
 start_dag_instance(r, run[2], inst, dag)
+if rid ~= '' then
+  redis.call('HSET', key_run_dags(r), 'req|' .. rid, inst)
+end
 return inst

@@ -9,7 +9,7 @@ if not status then
   return redis.error_reply('NOT_FOUND dag ' .. inst)
 end
 if status == 'running' and not redis.call('HGET', key_run_dags(r), inst .. '|stop') then
-  redis.call('HSET', key_run_dags(r), inst .. '|stop', 1)
+  redis.call('HSET', key_run_dags(r), inst .. '|stop', NOW)
   event(r, 'dag_stopping', {i = inst})
   settle_dag(r, inst)
   settle_run(r)
