@@ -150,6 +150,11 @@ def _check_lease_ref(ref: scheduler_pb2.LeaseRef) -> None:
         )
 
 
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def check_event_id(event_id: str) -> None:
     if event_id and not _ENTRY_ID.fullmatch(event_id):
         raise InvalidArgumentError(
@@ -498,6 +503,9 @@ class SchedulerCore:
         until the run's final event."""
         check_event_id(after_event_id)
         self._run_fields(run_id)
+        if types == {scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED}:
+            yield from self._watch_end(run_id, after_event_id, active)
+            return
         key = self.keys.run_events(run_id)
         cursor = after_event_id or "0-0"
         while active():
@@ -519,6 +527,25 @@ class SchedulerCore:
                 yield event
                 if event.type == scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED:
                     return
+
+    def _watch_end(
+        self, run_id: str, after_event_id: str, active: Callable[[], bool]
+    ) -> Iterator[scheduler_pb2.RunEvent]:
+        """Only the final event: blocks on the run's one-entry end stream, so the replica
+        does not wake for every event of the run."""
+        while active():
+            reply = self.redis.xread({self.keys.run_end(run_id): "0-0"}, count=1, block=2000)
+            if not reply:
+                if self.redis.hget(self.keys.run(run_id), "status") is None:
+                    return  # past its retention
+                continue
+            event_id = _s(reply[0][1][0][1][b"e"])
+            if after_event_id and _stream_id(event_id) <= _stream_id(after_event_id):
+                return
+            entries = self.redis.xrange(self.keys.run_events(run_id), event_id, event_id)
+            if entries:
+                yield self.event_proto(run_id, event_id, entries[0][1])
+            return
 
     @staticmethod
     def event_proto(

@@ -29,6 +29,8 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "run_data": ("{p}:run:{r}:data", ("r",)),
     # stream: the run's events
     "run_events": ("{p}:run:{r}:events", ("r",)),
+    # stream: one entry when the run ended, holding the id of its run_ended event
+    "run_end": ("{p}:run:{r}:end", ("r",)),
     # sorted set: run id by start time (ms)
     "runs": ("{p}:runs", ()),
     # stream per queue: ready tasks; read through the consumer group QUEUE_GROUP
@@ -83,6 +85,9 @@ class Keys:
 
     def run_events(self, run_id: str) -> str:
         return self._key("run_events", r=run_id)
+
+    def run_end(self, run_id: str) -> str:
+        return self._key("run_end", r=run_id)
 
     @property
     def runs(self) -> str:

@@ -297,8 +297,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                         partial(self._core.complete, session, request.result, credit)
                     )
                     session.refund(credit - len(leases))
-                    outbox.put(scheduler_pb2.WorkResponse(result_recorded=request.result.lease))
-                    self._hand_out(session, outbox, leases)
+                    self._hand_out(session, outbox, leases, recorded=request.result.lease)
                 elif kind == "output":
                     _retry_redis(partial(self._core.task_output, request.output))
                 elif kind == "heartbeat":
@@ -332,14 +331,20 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
         session: WorkerSession,
         outbox: queue.Queue[Any],
         leases: list[scheduler_pb2.TaskLease],
+        recorded: scheduler_pb2.LeaseRef | None = None,
     ) -> bool:
-        """Queues leases for the stream; False (and the leases released) if it closed."""
+        """Queues leases for the stream, the acknowledgement of a recorded result riding on
+        the first; False (and the leases released) if the stream closed."""
         # Under the session's lock: either the stream is open and the leases are queued for
         # it (and released from the queue if it closes), or they are released here.
         with session.changed:
             if not session.closed:
+                acknowledged = [recorded] if recorded is not None else []
                 for lease in leases:
-                    outbox.put(scheduler_pb2.WorkResponse(lease=lease))
+                    outbox.put(scheduler_pb2.WorkResponse(lease=lease, recorded=acknowledged))
+                    acknowledged = []
+                if acknowledged:
+                    outbox.put(scheduler_pb2.WorkResponse(recorded=acknowledged))
                 return True
         if leases:
             with contextlib.suppress(redis.RedisError):

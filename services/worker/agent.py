@@ -217,6 +217,10 @@ class WorkerAgent:
         heartbeat: threading.Thread | None = None
         try:
             for response in responses:
+                if response.recorded:
+                    with self._lock:
+                        for ref in response.recorded:
+                            self._unacked.pop(lease_key(ref), None)
                 kind = response.WhichOneof("kind")
                 if kind == "welcome":
                     self._store_address = response.welcome.store_address

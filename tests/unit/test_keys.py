@@ -15,6 +15,7 @@ def test_keys_are_pinned() -> None:
     assert keys.run_dags("r1") == "lf:run:r1:dags"
     assert keys.run_data("r1") == "lf:run:r1:data"
     assert keys.run_events("r1") == "lf:run:r1:events"
+    assert keys.run_end("r1") == "lf:run:r1:end"
     assert keys.runs == "lf:runs"
     assert keys.queue("task") == "lf:queue:task"
     assert keys.queues == "lf:queues"

@@ -59,11 +59,14 @@ local function finish_run(r)
     end
   end
   local failure = redis.call('HGET', key_run(r), 'failure')
-  event(r, 'run_ended', {s = outcome, f = failure or ''})
+  local ended = event(r, 'run_ended', {s = outcome, f = failure or ''})
+  -- Who waits only for the end reads this one-entry stream, not every event of the run.
+  redis.call('XADD', key_run_end(r), '*', 'e', ended)
   redis.call('ZADD', key_cleanup(), NOW, r)
   redis.call('ZREM', key_deadlines(), r)
   redis.call('DEL', key_run_data(r))
-  for _, key in ipairs({key_run(r), key_run_tasks(r), key_run_dags(r), key_run_events(r)}) do
+  for _, key in ipairs({key_run(r), key_run_tasks(r), key_run_dags(r), key_run_events(r),
+      key_run_end(r)}) do
     redis.call('EXPIRE', key, RETENTION)
   end
 end
