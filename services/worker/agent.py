@@ -245,9 +245,6 @@ class WorkerAgent:
                     self._start(response.lease)
                 elif kind == "cancel":
                     self._cancel(lease_key(response.cancel))
-                elif kind == "result_recorded":
-                    with self._lock:
-                        self._unacked.pop(lease_key(response.result_recorded), None)
         finally:
             stream.outbox.put(_CLOSE)
 

@@ -906,7 +906,7 @@ def test_a_result_for_an_unknown_run_is_acknowledged_and_changes_nothing(
     worker.send(result=_ghost_result())
     answer = worker.next()
     assert not isinstance(answer, tuple), answer
-    assert answer.result_recorded.entry_id == "0-1"
+    assert [ref.entry_id for ref in answer.recorded] == ["0-1"]
     assert redis_client.keys(KEYS.run("ghost-run") + "*") == []
 
 
@@ -1010,7 +1010,7 @@ def test_a_bad_message_on_a_work_stream_is_refused_or_ignored_never_silent(
         assert code == grpc.StatusCode.INVALID_ARGUMENT, (code, details)
         assert details
     else:  # or the bad message was ignored and the stream goes on
-        assert answer.result_recorded.entry_id == "0-2"
+        assert [ref.entry_id for ref in answer.recorded] == ["0-2"]
 
 
 # -- lfctl ----------------------------------------------------------------------------------

@@ -437,18 +437,16 @@ class Heartbeat(_message.Message):
     def __init__(self, leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
 
 class WorkResponse(_message.Message):
-    __slots__ = ("recorded", "welcome", "lease", "result_recorded", "cancel")
+    __slots__ = ("recorded", "welcome", "lease", "cancel")
     RECORDED_FIELD_NUMBER: _ClassVar[int]
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     LEASE_FIELD_NUMBER: _ClassVar[int]
-    RESULT_RECORDED_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
     recorded: _containers.RepeatedCompositeFieldContainer[LeaseRef]
     welcome: WorkerWelcome
     lease: TaskLease
-    result_recorded: LeaseRef
     cancel: LeaseRef
-    def __init__(self, recorded: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ..., welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., result_recorded: _Optional[_Union[LeaseRef, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
+    def __init__(self, recorded: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ..., welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
 
 class WorkerWelcome(_message.Message):
     __slots__ = ("store_address", "lease_timeout_ms")
