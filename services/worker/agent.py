@@ -26,7 +26,7 @@ from lightflow._store import StoreClient
 from lightflow._tls import TlsOptions
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_worker.config import WorkerConfig
-from lightflow_worker.runner import child_main, lease_key
+from lightflow_worker.runner import child_main, ended_result, lease_key
 
 log = structlog.get_logger(__name__)
 
@@ -86,15 +86,7 @@ class _Stream:
 
 
 def _failed(lease: scheduler_pb2.TaskLease, kind: str, message: str) -> scheduler_pb2.TaskResult:
-    return scheduler_pb2.TaskResult(
-        lease=lease.lease,
-        run_id=lease.run_id,
-        dag_instance=lease.dag_instance,
-        task_name=lease.task_name,
-        attempt=lease.attempt,
-        status=common_pb2.TASK_STATUS_FAILED,
-        failure=common_pb2.Failure(type=kind, message=message),
-    )
+    return ended_result(lease, common_pb2.Failure(type=kind, message=message))
 
 
 class MetaBatcher:
@@ -408,20 +400,16 @@ class WorkerAgent:
         if task is None:
             return
         lease = task.lease
-        result = scheduler_pb2.TaskResult(
-            lease=lease.lease,
-            run_id=lease.run_id,
-            dag_instance=lease.dag_instance,
-            task_name=lease.task_name,
-            attempt=lease.attempt,
-            status=common_pb2.TASK_STATUS_STOPPED,
-            has_limit=True,  # its successors are not to run
-            failure=common_pb2.Failure(
-                type="Stopped",
-                message=f"task '{lease.task_name}' was ended: its run or DAG was stopped"
-                " and the task ran past the stop grace",
-            ),
+        message = (
+            f"task '{lease.task_name}' was ended: its run or DAG was stopped"
+            " and the task ran past the stop grace"
         )
+        result = ended_result(
+            lease,
+            common_pb2.Failure(type="Stopped", message=message),
+            common_pb2.TASK_STATUS_STOPPED,
+        )
+        result.has_limit = True  # its successors are not to run
         self._finish(None, key, result)
         task.process.process.kill()
 

@@ -181,15 +181,20 @@ def run_task(
     return result
 
 
-def _failed_result(lease: scheduler_pb2.TaskLease, err: BaseException) -> scheduler_pb2.TaskResult:
+def ended_result(
+    lease: scheduler_pb2.TaskLease,
+    failure: common_pb2.Failure,
+    status: common_pb2.TaskStatus = common_pb2.TASK_STATUS_FAILED,
+) -> scheduler_pb2.TaskResult:
+    """The result of a task that ended without output (failed, or stopped from outside)."""
     return scheduler_pb2.TaskResult(
         lease=lease.lease,
         run_id=lease.run_id,
         dag_instance=lease.dag_instance,
         task_name=lease.task_name,
         attempt=lease.attempt,
-        status=common_pb2.TASK_STATUS_FAILED,
-        failure=_failure(err),
+        status=status,
+        failure=failure,
     )
 
 
@@ -279,7 +284,7 @@ def child_main(
                 # Unpickled once per definition and task, then reused by every run.
                 tasks[key] = decode_task(common_pb2.Payload.FromString(code_bytes))
         except LightflowError as err:
-            result = _failed_result(lease, err)
+            result = ended_result(lease, _failure(err))
         else:
             result = run_task(lease, tasks[key], store, signal, hostname, blobs)
         stdout.flush()
