@@ -328,32 +328,7 @@ class StoreCore:
 
     def set(self, run_id: str, key: str, value: Value, section: Section = Section.DATA) -> None:
         """Set the value at `key`, creating the path."""
-        _validate_run_id(run_id)
-        segments = validate_key(key, run_id)
-        new_blobs: list[Any] = []
-        stored = self._to_stored(value, run_id, key, new_blobs)
-        path = f"{section.value}.{key}"
-        try:
-            before = self._backend(
-                lambda: self._runs.find_one_and_update(
-                    _target(run_id, section, segments),
-                    {"$set": {path: stored}},
-                    _projection(section, segments),
-                    return_after=False,
-                ),
-                run_id=run_id,
-                key=key,
-                action="set",
-            )
-        except StoreError:
-            self._drop_blobs(run_id, new_blobs)
-            raise
-        if before is None:
-            self._drop_blobs(run_id, new_blobs)
-            self._explain_no_match(run_id, key, "set")
-        found, old = _navigate(before, section, segments)
-        if found:
-            self._drop_blobs(run_id, _blob_refs(old))
+        self.set_many(run_id, [(key, value)], section)
 
     def set_many(
         self, run_id: str, items: list[tuple[str, Value]], section: Section = Section.DATA
