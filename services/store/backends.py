@@ -1,4 +1,4 @@
-"""Where run documents live: MongoDB, or montydb embedded in the process.
+"""Where run documents live: MongoDB, or a sqlite table embedded in the process.
 
 Both sit behind `RunsCollection`, the few pymongo collection calls the core issues, and
 `BlobStore`, where values too large for a document go (GridFS on MongoDB; files in the data
@@ -6,22 +6,21 @@ folder, or memory, for the embedded store). The adapters turn each library's err
 `BackendWriteError` / `BackendUnavailableError`, so the core has one code path and never
 imports pymongo or montydb.
 
-The embedded store is montydb on its sqlite engine, with one collection (one sqlite file)
-per run, reached through striped locks that each own a montydb client:
-- montydb has no `_id` index: every find/update decodes every document of the collection, so a
-  collection shared by all runs would make each call cost the data of all live runs;
-- montydb's sqlite engine keeps one connection per client in a plain attribute, so a client
-  used from two threads at once fails even on different documents; and `update_one` reads,
-  changes and rewrites the whole document, so two writers to one run would lose an update.
-  A lock per stripe (by hash of the run id) with a client of its own fixes both, and runs on
-  different stripes never wait for each other;
-- sqlite writes a row per update (WAL journal) and survives a crash mid-write; the flatfile
-  engine rewrites the whole file on every change and loses everything when killed while
-  writing.
+The embedded store keeps each run's document as one BSON row of a sqlite table keyed by run id
+(`<data_dir>/<database>.sqlite3`, or an in-memory database), and applies the core's queries,
+updates and projections with montydb's engine, a Python implementation of MongoDB's
+semantics (error codes included). montydb's own storage is not used: its sqlite engine opens
+a connection, sets its pragmas and closes it on every call, and has no `_id` index, so a find
+decodes every document of a collection; a collection (a file) per run made creating and
+deleting a run's document cost 3 and 2 ms. Here one connection stays open, a document is
+found by its primary key, and creating one is an INSERT (about 0.1 ms).
+
+A document is read, changed and written back under its run's lock (striped by run id), so
+two writers to one run never lose an update and runs on different stripes never wait for each
+other beyond a sqlite statement.
 
 Large values of the embedded store are files (`<data_dir>/large-values/<run digest>/<blob id>`)
-rather than chunk documents in montydb: without an index a chunk lookup would decode every
-chunk of the run, and each montydb write re-encodes a whole document.
+rather than parts of the document: every write re-encodes the whole document.
 """
 
 from __future__ import annotations
@@ -29,26 +28,38 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
+import sqlite3
 import tempfile
 import threading
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import bson
 import bson.errors
 import gridfs
 import gridfs.errors
-import montydb
 import montydb.errors
+import montydb.types
 import pymongo
 import pymongo.errors
 import structlog
 
 from lightflow_store.config import StoreConfig
+
+# montydb's engine on pymongo's bson types: Binary, datetime and int64 stay as MongoDB keeps
+# them. Set before the engine modules are used.
+montydb.types.init_bson(use_bson=True)
+
+from montydb.engine.field_walker import FieldWalker  # noqa: E402
+from montydb.engine.project import Projector  # noqa: E402
+from montydb.engine.queries import QueryFilter  # noqa: E402
+from montydb.engine.update import Updator  # noqa: E402
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +71,8 @@ CODE_TYPE_MISMATCH = 14  # e.g. $inc of a field that is not a number
 CODE_OVERFLOW = -1  # ours: a number left the int64 range (montydb raises OverflowError)
 
 _STRIPES = 64
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MONGODB_TIMEOUT_MS = 5_000
-_PROBE_COLLECTION = "__lightflow_probe__"
 # Under the data folder: the large values of documents (not the task-data blobs of BlobService).
 LARGE_VALUES_FOLDER = "large-values"
 
@@ -385,83 +396,127 @@ class FileBlobs:
         shutil.rmtree(self._run_folder(run_id), ignore_errors=True)
 
 
-@dataclass
-class _Stripe:
-    lock: threading.Lock
-    client: Any = None  # a montydb.MontyClient, made on first use
+class _Outcome:
+    """What an update or delete did: the documents it matched (or deleted)."""
+
+    def __init__(self, count: int) -> None:
+        self.matched_count = count
+        self.deleted_count = count
 
 
 class EmbeddedRuns:
-    """montydb, one collection per run, one client and lock per stripe (see module doc)."""
+    """The embedded store (see module doc): one sqlite table of BSON documents keyed by run id,
+    changed by montydb's MongoDB query, update and projection engine."""
 
     def __init__(self, data_dir: Path | None, database: str, collection: str) -> None:
-        self._database = database
-        self._collection = collection
         self._data_dir = data_dir
-        # use_bson: pymongo's bson keeps Binary, datetime and int64 exactly as MongoDB would.
         if data_dir is None:
-            self._repository = ":memory:"
-            montydb.set_storage(self._repository, storage="memory", use_bson=True)
+            location = ":memory:"
         else:
             data_dir.mkdir(parents=True, exist_ok=True)
-            self._repository = str(data_dir)
-            montydb.set_storage(self._repository, storage="sqlite", use_bson=True)
-        self._stripes = [_Stripe(threading.Lock()) for _ in range(_STRIPES)]
-        # Creating the database folder is not safe against two first writers at once: make
-        # it now, while there is only one thread.
-        probe = self._new_client()[database]
-        probe[_PROBE_COLLECTION].insert_one({})
-        probe.drop_collection(_PROBE_COLLECTION)
+            location = str(data_dir / f"{database}.sqlite3")
+        # One connection, its statements serialized by a lock (each is a few µs); the
+        # read-change-write of a document is serialized per run by the stripe locks.
+        self._db = sqlite3.connect(location, check_same_thread=False, isolation_level=None)
+        self._db_lock = threading.Lock()
+        # WAL with synchronous=NORMAL: a commit is a write to the log, without an fsync; a
+        # killed store process loses nothing, a power cut may lose the last commits.
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        if not _TABLE_NAME.fullmatch(collection):
+            raise ValueError(f"collection name {collection!r} is not a plain identifier")
+        # The table's name is the collection's, checked above; values are always parameters.
+        self._create = f"CREATE TABLE IF NOT EXISTS {collection} (id TEXT PRIMARY KEY, document BLOB NOT NULL) WITHOUT ROWID"  # noqa: E501
+        self._select = f"SELECT document FROM {collection} WHERE id = ?"  # noqa: S608
+        self._insert = f"INSERT INTO {collection} (id, document) VALUES (?, ?)"  # noqa: S608
+        self._update_row = f"UPDATE {collection} SET document = ? WHERE id = ?"  # noqa: S608
+        self._delete = f"DELETE FROM {collection} WHERE id = ?"  # noqa: S608
+        self._db.execute(self._create)
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         log.info(
             "backend_opened",
             backend="embedded",
-            engine="memory" if data_dir is None else "sqlite",
-            data_dir=self._repository,
-            database=database,
+            location=location,
+            collection=collection,
         )
 
-    def _new_client(self) -> Any:
-        return montydb.MontyClient(self._repository)
+    def _stripe(self, run_id: str) -> threading.Lock:
+        return self._stripes[zlib.crc32(run_id.encode()) % _STRIPES]
 
-    def _run_collection_name(self, run_id: str) -> str:
-        # Run ids are free text; a digest makes a safe, fixed-length file name.
-        digest = hashlib.sha256(run_id.encode()).hexdigest()[:40]
-        return f"{self._collection}.{digest}"
+    def _sql(self, statement: str, *parameters: Any) -> list[Any]:
+        try:
+            with self._db_lock:
+                return self._db.execute(statement, parameters).fetchall()
+        except sqlite3.Error as err:
+            log.error("embedded_store_failed", error=str(err))
+            raise BackendUnavailableError(f"the embedded store cannot be used: {err}") from err
 
-    def _call(self, filter: Mapping[str, Any], action: Callable[[Any], Any]) -> Any:
-        run_id = filter["_id"]
-        stripe = self._stripes[zlib.crc32(run_id.encode()) % _STRIPES]
-        with stripe.lock:
-            if stripe.client is None:
-                stripe.client = self._new_client()
-            collection = stripe.client[self._database][self._run_collection_name(run_id)]
-            try:
-                return action(collection)
-            except montydb.errors.OperationFailure as err:
-                raise BackendWriteError(err.code or 0, str(err)) from err
-            except bson.errors.InvalidDocument as err:
-                raise BackendWriteError(CODE_INVALID_DOCUMENT, str(err)) from err
-            except OverflowError as err:
-                raise BackendWriteError(CODE_OVERFLOW, str(err)) from err
+    def _load(self, run_id: str) -> dict[str, Any] | None:
+        rows = self._sql(self._select, run_id)
+        return bson.decode(rows[0][0]) if rows else None
+
+    def _save(self, run_id: str, document: Mapping[str, Any], *, new: bool) -> None:
+        with _engine_errors():
+            encoded = bson.encode(document)
+        if new:
+            self._sql(self._insert, run_id, encoded)
+        else:
+            self._sql(self._update_row, encoded, run_id)
+
+    def _matching(self, filter: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        """The filter's query, and the run's document if it matches the filter."""
+        query = QueryFilter(filter)
+        document = self._load(filter["_id"])
+        if document is None:
+            return query, None
+        with _engine_errors():
+            return query, document if query(document) else None
+
+    @staticmethod
+    def _project(
+        document: dict[str, Any], projection: Mapping[str, Any] | None, query: Any
+    ) -> dict[str, Any]:
+        if not projection:
+            return document
+        walker = FieldWalker(document)
+        with _engine_errors():
+            Projector(projection, query)(walker)
+        projected: dict[str, Any] = walker.doc
+        return projected
 
     def find_one(
         self, filter: Mapping[str, Any], projection: Mapping[str, Any] | None = None
     ) -> Mapping[str, Any] | None:
-        result: Mapping[str, Any] | None = self._call(
-            filter, lambda collection: collection.find_one(filter, projection)
-        )
-        return result
+        with self._stripe(filter["_id"]):
+            query, document = self._matching(filter)
+            return None if document is None else self._project(document, projection, query)
+
+    def _update(
+        self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool
+    ) -> tuple[Any, dict[str, Any] | None, dict[str, Any] | None]:
+        """(the filter's query, the document before, after); before is None when nothing
+        matched (after too, unless upserted). Call it under the run's stripe lock."""
+        with _engine_errors():
+            steps = [Updator(step) for step in _with_empty_documents_first(update)]
+        query, before = self._matching(filter)
+        if before is None and not upsert:
+            return query, None, None
+        walker = FieldWalker({"_id": filter["_id"]} if before is None else before)
+        changed = False
+        with _engine_errors():
+            for updator in steps:  # each returns a new document; `before` stays as it was
+                changed = updator(walker, do_insert=before is None) or changed
+                walker = FieldWalker(walker.doc)
+        if changed or before is None:
+            self._save(filter["_id"], walker.doc, new=before is None)
+        return query, before, walker.doc
 
     def update_one(
         self, filter: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
     ) -> UpdateOutcome:
-        def action(collection: Any) -> UpdateOutcome:
-            _set_empty_documents_first(collection, filter, update)
-            result: UpdateOutcome = collection.update_one(filter, update, upsert=upsert)
-            return result
-
-        result: UpdateOutcome = self._call(filter, action)
-        return result
+        with self._stripe(filter["_id"]):
+            _, before, _ = self._update(filter, update, upsert=upsert)
+        return _Outcome(0 if before is None else 1)
 
     def find_one_and_update(
         self,
@@ -471,56 +526,48 @@ class EmbeddedRuns:
         *,
         return_after: bool,
     ) -> Mapping[str, Any] | None:
-        def action(collection: Any) -> Mapping[str, Any] | None:
-            before = _set_empty_documents_first(collection, filter, update, projection)
-            result: Mapping[str, Any] | None = collection.find_one_and_update(
-                filter, update, projection, return_document=return_after
-            )
-            return result if return_after or before is None else before
-
-        result: Mapping[str, Any] | None = self._call(filter, action)
-        return result
+        with self._stripe(filter["_id"]):
+            query, before, after = self._update(filter, update, upsert=False)
+        if before is None or after is None:
+            return None
+        return self._project(after if return_after else before, projection, query)
 
     def delete_one(self, filter: Mapping[str, Any]) -> DeleteOutcome:
-        def delete(collection: Any) -> DeleteOutcome:
-            result: DeleteOutcome = collection.delete_one(filter)
-            # The run's collection held only this document: free its file too.
-            collection.database.drop_collection(collection.name)
-            return result
-
-        result: DeleteOutcome = self._call(filter, delete)
-        return result
+        with self._stripe(filter["_id"]):
+            _, document = self._matching(filter)
+            if document is None:
+                return _Outcome(0)
+            self._sql(self._delete, filter["_id"])
+        return _Outcome(1)
 
     def ping(self) -> bool:
         return self._data_dir is None or os.access(self._data_dir, os.W_OK)
 
     def close(self) -> None:
-        for stripe in self._stripes:
-            with stripe.lock:
-                if stripe.client is not None:
-                    stripe.client.close()
-                    stripe.client = None
+        with self._db_lock:
+            self._db.close()
 
 
-def _set_empty_documents_first(
-    collection: Any,
-    filter: Mapping[str, Any],
-    update: Any,
-    projection: Mapping[str, Any] | None = None,
-) -> Mapping[str, Any] | None:
-    """Work around montydb taking `$set: {path: {}}` of a missing field for no change (it
-    reads a missing field as {}): set such fields to null first, in the same locked call, so
-    the real update sees a change. On the paths of the real update, so it fails the same way
-    (leaving nothing changed) wherever the real update would. Returns the document before
-    (projected), or None when nothing was done."""
+@contextlib.contextmanager
+def _engine_errors() -> Iterator[None]:
+    """montydb's engine and bson errors as backend errors (the same codes MongoDB uses)."""
+    try:
+        yield
+    except montydb.errors.OperationFailure as err:
+        raise BackendWriteError(err.code or 0, str(err)) from err
+    except bson.errors.InvalidDocument as err:
+        raise BackendWriteError(CODE_INVALID_DOCUMENT, str(err)) from err
+    except OverflowError as err:
+        raise BackendWriteError(CODE_OVERFLOW, str(err)) from err
+
+
+def _with_empty_documents_first(update: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The update as steps, working around montydb taking `$set: {path: {}}` of a missing
+    field for no change (it reads a missing field as {}): such fields are first set to null,
+    on the paths of the real update, so the steps fail wherever the real update would."""
     placeholders = {
         path: None
         for path, value in update.get("$set", {}).items()
         if isinstance(value, Mapping) and not value
     }
-    if not placeholders:
-        return None
-    before: Mapping[str, Any] | None = collection.find_one_and_update(
-        filter, {"$set": placeholders}, projection, return_document=False
-    )
-    return before
+    return [{"$set": placeholders}, update] if placeholders else [update]

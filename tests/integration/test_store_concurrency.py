@@ -167,7 +167,11 @@ def test_a_busy_run_does_not_hold_up_another_run(tmp_path: Path) -> None:
         holding.set()
         release.wait(30)
 
-    holder = threading.Thread(target=runs._call, args=({"_id": busy}, hold))
+    def hold_stripe() -> None:
+        with runs._stripe(busy):
+            hold(None)
+
+    holder = threading.Thread(target=hold_stripe)
     holder.start()
     try:
         assert holding.wait(10)
