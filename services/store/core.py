@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
@@ -66,6 +67,8 @@ REF_KEY = "chunked"
 REF_SIZE_KEY = "size"
 # Reads of a value whose blob a concurrent write removed meanwhile.
 _READ_ATTEMPTS = 5
+# How many deleted runs the store remembers, to fail calls on them at once.
+_DELETED_REMEMBERED = 100_000
 
 
 class StoreError(Exception):
@@ -189,6 +192,9 @@ class StoreCore:
         self._runs = runs
         # Runs whose document a call waits for, or that were created since this start.
         self._created: dict[str, threading.Event] = {}
+        # Runs whose document was deleted since this start (the latest few): a call on one
+        # fails at once rather than waiting for a creation that will not come.
+        self._deleted: OrderedDict[str, None] = OrderedDict()
         self._created_lock = threading.Lock()
         self._create_wait_s = create_wait_s
         self._blobs = blobs
@@ -208,6 +214,8 @@ class StoreCore:
 
     def _wait_for_document(self, run_id: str) -> bool:
         with self._created_lock:
+            if run_id in self._deleted:
+                return False
             created = self._created.setdefault(run_id, threading.Event())
         if created.wait(self._create_wait_s):
             return True
@@ -217,6 +225,7 @@ class StoreCore:
 
     def _announce_document(self, run_id: str) -> None:
         with self._created_lock:
+            self._deleted.pop(run_id, None)
             created = self._created.setdefault(run_id, threading.Event())
         created.set()
 
@@ -250,7 +259,7 @@ class StoreCore:
             raise
         if outcome.matched_count > 0:
             self._drop_blobs(run_id, new_blobs)  # the existing document stays as it was
-        log.info("document_created", run_id=run_id, existed=outcome.matched_count > 0)
+        log.debug("document_created", run_id=run_id, existed=outcome.matched_count > 0)
         self._announce_document(run_id)
 
     def delete_document(self, run_id: str) -> None:
@@ -258,6 +267,9 @@ class StoreCore:
         _validate_run_id(run_id)
         with self._created_lock:
             self._created.pop(run_id, None)
+            self._deleted[run_id] = None
+            while len(self._deleted) > _DELETED_REMEMBERED:
+                self._deleted.popitem(last=False)
         outcome = self._backend(
             lambda: self._runs.delete_one({"_id": run_id}),
             run_id=run_id,
@@ -270,7 +282,7 @@ class StoreCore:
             key=None,
             action="delete the large values of",
         )
-        log.info("document_deleted", run_id=run_id, existed=outcome.deleted_count > 0)
+        log.debug("document_deleted", run_id=run_id, existed=outcome.deleted_count > 0)
 
     def get(self, run_id: str, key: str, section: Section = Section.DATA) -> Value | None:
         """The value at `key`, or None when the key is missing."""
