@@ -150,9 +150,10 @@ class StoreClient:
         )
         self._call(lambda timeout: self._stub.CreateDocument(request, timeout=timeout))
 
-    def delete_document(self, run_id: str) -> None:
-        """Remove the document of a run; a missing one is not an error."""
-        request = store_pb2.DeleteDocumentRequest(run_id=run_id)
+    def delete_document(self, run_id: str, *, with_task_data: bool = False) -> None:
+        """Remove the document of a run (and its task data, if asked); a missing one is not
+        an error."""
+        request = store_pb2.DeleteDocumentRequest(run_id=run_id, with_task_data=with_task_data)
         self._call(lambda timeout: self._stub.DeleteDocument(request, timeout=timeout))
 
     def get(self, run_id: str, key: str, default: Any = None, *, section: object = "data") -> Any:

@@ -104,7 +104,7 @@ class RunStore(Protocol):
         initial_meta: Mapping[str, Any] | None = None,
     ) -> None: ...
 
-    def delete_document(self, run_id: str) -> None: ...
+    def delete_document(self, run_id: str, *, with_task_data: bool = False) -> None: ...
 
     def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None: ...
 
@@ -855,9 +855,10 @@ class SchedulerCore:
 
     def complete(
         self, session: WorkerSession, result: scheduler_pb2.TaskResult, credit: int
-    ) -> tuple[str, list[scheduler_pb2.TaskLease]]:
+    ) -> tuple[str, list[scheduler_pb2.TaskLease], bool]:
         """Records a result and, in the same script, hands the worker up to `credit` (which
-        the caller reserved) next tasks. Returns the outcome and those leases."""
+        the caller reserved) next tasks. Returns the outcome, those leases, and whether the
+        result ended its run and the run's store document goes with it."""
         session.handed.pop((result.lease.queue, result.lease.entry_id), None)
         status = _TASK_STATUS_NAME.get(result.status)
         if status not in {"succeeded", "failed", "stopped", "aborted"}:
@@ -866,7 +867,7 @@ class SchedulerCore:
                 f" {status or result.status}; a result is succeeded, failed, stopped or aborted"
             )
         _check_lease_ref(result.lease)
-        outcome, dag_status, pulled = self.scripts.complete(
+        outcome, dag_status, pulled, kept = self.scripts.complete(
             args=self._argv(
                 result.run_id,
                 result.dag_instance,
@@ -886,7 +887,8 @@ class SchedulerCore:
             )
         )
         outcome_name = _s(outcome)
-        if dag_status:
+        # A DAG that ends its run is written by clean_up_run, if the run's data is kept.
+        if dag_status and outcome_name != "ended":
             self._background.submit(self.write_dag_meta, result.run_id, result.dag_instance)
         if outcome_name == "stale":
             log.info(
@@ -903,7 +905,8 @@ class SchedulerCore:
             (_s(q), _s(e), _s(r), _s(i), _s(d), _s(t), int(a), res)
             for q, e, r, i, d, t, a, res in pulled
         ]
-        return outcome_name, self._leases(session, handed)
+        document_dropped = outcome_name == "ended" and kept != b"1"
+        return outcome_name, self._leases(session, handed), document_dropped
 
     def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
         self.scripts.output(
@@ -1086,10 +1089,10 @@ class SchedulerCore:
                 for name in dags:
                     if b"|" not in name:
                         self.write_dag_meta(run_id, name.decode())
+                # Task data dies with the run, like its copy in redis.
+                self.blobs.delete_run(run_id)
             else:
-                self.store.delete_document(run_id)
-            # Task data dies with the run, like its copy in redis.
-            self.blobs.delete_run(run_id)
+                self.store.delete_document(run_id, with_task_data=True)
         except Exception as err:
             log.warning("store_cleanup_failed", run_id=run_id, error=str(err))
             return

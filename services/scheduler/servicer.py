@@ -293,11 +293,17 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 if kind == "result":
                     # The fast path: the result and the worker's next tasks in one script.
                     credit = session.reserve()
-                    _, leases = _retry_redis(
+                    _, leases, document_dropped = _retry_redis(
                         partial(self._core.complete, session, request.result, credit)
                     )
                     session.refund(credit - len(leases))
-                    self._hand_out(session, outbox, leases, recorded=request.result.lease)
+                    self._hand_out(
+                        session,
+                        outbox,
+                        leases,
+                        recorded=request.result.lease,
+                        run_gone=request.result.run_id if document_dropped else "",
+                    )
                 elif kind == "output":
                     _retry_redis(partial(self._core.task_output, request.output))
                 elif kind == "heartbeat":
@@ -332,19 +338,26 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
         outbox: queue.Queue[Any],
         leases: list[scheduler_pb2.TaskLease],
         recorded: scheduler_pb2.LeaseRef | None = None,
+        run_gone: str = "",
     ) -> bool:
-        """Queues leases for the stream, the acknowledgement of a recorded result riding on
-        the first; False (and the leases released) if the stream closed."""
+        """Queues leases for the stream, the acknowledgement of a recorded result (and the
+        run it ended, `run_gone`) riding on the first; False (and the leases released) if the
+        stream closed."""
         # Under the session's lock: either the stream is open and the leases are queued for
         # it (and released from the queue if it closes), or they are released here.
         with session.changed:
             if not session.closed:
                 acknowledged = [recorded] if recorded is not None else []
+                gone = [run_gone] if run_gone else []
                 for lease in leases:
-                    outbox.put(scheduler_pb2.WorkResponse(lease=lease, recorded=acknowledged))
-                    acknowledged = []
-                if acknowledged:
-                    outbox.put(scheduler_pb2.WorkResponse(recorded=acknowledged))
+                    outbox.put(
+                        scheduler_pb2.WorkResponse(
+                            lease=lease, recorded=acknowledged, runs_gone=gone
+                        )
+                    )
+                    acknowledged, gone = [], []
+                if acknowledged or gone:
+                    outbox.put(scheduler_pb2.WorkResponse(recorded=acknowledged, runs_gone=gone))
                 return True
         if leases:
             with contextlib.suppress(redis.RedisError):

@@ -114,7 +114,7 @@ def main(
     blob_store = BlobStore(config.data_dir / "blobs" if config.data_dir is not None else None)
 
     def add_servicers(server: grpc.Server) -> None:
-        register(server, core)
+        register(server, core, drop_task_data=blob_store.delete_run_if_valid)
         blob_pb2_grpc.add_BlobServiceServicer_to_server(BlobServicer(blob_store), server)
 
     try:

@@ -52,6 +52,11 @@ class BlobStore:
         if not _SAFE_RUN_ID.match(run_id) or run_id in (".", ".."):
             raise ValueError(f"invalid run id {run_id!r}")
 
+    def delete_run_if_valid(self, run_id: str) -> None:
+        """`delete_run`, for a run id that may not be one a blob was ever stored under."""
+        if _SAFE_RUN_ID.match(run_id) and run_id not in (".", ".."):
+            self.delete_run(run_id)
+
     def put(self, run_id: str, chunks: Iterator[bytes]) -> tuple[str, int]:
         self.check_run_id(run_id)
         blob_id = uuid.uuid4().hex

@@ -44,8 +44,11 @@ _STATUS_OF_ERROR: list[tuple[type[StoreError], grpc.StatusCode]] = [
 class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     """Each RPC is one core call; the method names are the proto's."""
 
-    def __init__(self, core: StoreCore) -> None:
+    def __init__(
+        self, core: StoreCore, drop_task_data: Callable[[str], None] | None = None
+    ) -> None:
         self._core = core
+        self._drop_task_data = drop_task_data
 
     def CreateDocument(
         self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext
@@ -59,6 +62,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.DeleteDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteDocumentResponse:
         _call(context, lambda: self._core.delete_document(request.run_id))
+        if request.with_task_data and self._drop_task_data is not None:
+            self._drop_task_data(request.run_id)
         return store_pb2.DeleteDocumentResponse()
 
     def Get(
@@ -205,8 +210,12 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         return store_pb2.GetDocumentResponse(document_bson=document)
 
 
-def register(server: grpc.Server, core: StoreCore) -> None:
-    store_pb2_grpc.add_StoreServiceServicer_to_server(StoreServicer(core), server)
+def register(
+    server: grpc.Server, core: StoreCore, drop_task_data: Callable[[str], None] | None = None
+) -> None:
+    """Serve the store; `drop_task_data(run_id)` removes a run's task data (the process's
+    BlobService) when DeleteDocument asks for it."""
+    store_pb2_grpc.add_StoreServiceServicer_to_server(StoreServicer(core, drop_task_data), server)
 
 
 def _value(payload: common_pb2.Payload) -> Value:

@@ -115,6 +115,11 @@ class MetaBatcher:
         with self._lock:
             self._pending.setdefault(run_id, {})[key] = entry
 
+    def drop(self, run_id: str) -> None:
+        """Forget what is pending for a run whose document is gone (it ended, not kept)."""
+        with self._lock:
+            self._pending.pop(run_id, None)
+
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
@@ -213,6 +218,8 @@ class WorkerAgent:
                     with self._lock:
                         for ref in response.recorded:
                             self._unacked.pop(lease_key(ref), None)
+                for run_id in response.runs_gone:
+                    self.meta.drop(run_id)
                 kind = response.WhichOneof("kind")
                 if kind == "welcome":
                     self._store_address = response.welcome.store_address

@@ -437,16 +437,18 @@ class Heartbeat(_message.Message):
     def __init__(self, leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
 
 class WorkResponse(_message.Message):
-    __slots__ = ("recorded", "welcome", "lease", "cancel")
+    __slots__ = ("recorded", "runs_gone", "welcome", "lease", "cancel")
     RECORDED_FIELD_NUMBER: _ClassVar[int]
+    RUNS_GONE_FIELD_NUMBER: _ClassVar[int]
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     LEASE_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
     recorded: _containers.RepeatedCompositeFieldContainer[LeaseRef]
+    runs_gone: _containers.RepeatedScalarFieldContainer[str]
     welcome: WorkerWelcome
     lease: TaskLease
     cancel: LeaseRef
-    def __init__(self, recorded: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ..., welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
+    def __init__(self, recorded: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ..., runs_gone: _Optional[_Iterable[str]] = ..., welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
 
 class WorkerWelcome(_message.Message):
     __slots__ = ("store_address", "lease_timeout_ms")

@@ -32,10 +32,12 @@ class CreateDocumentResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class DeleteDocumentRequest(_message.Message):
-    __slots__ = ("run_id",)
+    __slots__ = ("run_id", "with_task_data")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    WITH_TASK_DATA_FIELD_NUMBER: _ClassVar[int]
     run_id: str
-    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+    with_task_data: bool
+    def __init__(self, run_id: _Optional[str] = ..., with_task_data: _Optional[bool] = ...) -> None: ...
 
 class DeleteDocumentResponse(_message.Message):
     __slots__ = ()

@@ -7,7 +7,8 @@
 -- Returns {outcome, dag, pulled}: outcome 'stale' when the attempt is not the current one (a
 -- late duplicate), 'retry' when the failed attempt will be tried again, 'ended' when the run
 -- ended with it, else 'ok'; dag the instance's final status when it ended with it, else '';
--- pulled what `pull` handed out.
+-- pulled what `pull` handed out; kept, for an ended run, '1' when its store document is kept
+-- (else the worker may drop the provenance it holds for the run).
 local r, inst, task, attempt, status, output, failure, queue, entry, jitter, has_limit, limit =
   ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13],
   ARGV[14], ARGV[15]
@@ -92,4 +93,5 @@ end
 
 local outcome = record()
 outcome[3] = pull(worker, credit, queues)
+outcome[4] = outcome[1] == 'ended' and redis.call('HGET', key_run(r), 'keep') or ''
 return outcome
