@@ -106,6 +106,8 @@ class StackOptions:
     lease_timeout_s: float | None = None
     # Seconds a stopped run's tasks may run on before their workers end them (None: 30).
     stop_grace_s: float | None = None
+    # Seconds after a run's start its store document is created (None: the scheduler's 1).
+    document_delay_s: float | None = None
     redis_url: str | None = None  # use this redis instead of starting one
     # redis persists every write to its append-only file (as in docker-compose.yml).
     redis_appendonly: bool = False
@@ -177,6 +179,8 @@ class LocalStack:
             args += ["--lease-timeout", str(self.options.lease_timeout_s)]
         if self.options.stop_grace_s is not None:
             args += ["--stop-grace", str(self.options.stop_grace_s)]
+        if self.options.document_delay_s is not None:
+            args += ["--document-delay", str(self.options.document_delay_s)]
         return start_service(
             f"scheduler-{index}",
             "lightflow_scheduler",

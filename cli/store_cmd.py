@@ -25,6 +25,8 @@ from lightflow._codec import (
     wrap,
 )
 from lightflow._errors import LightflowError
+from lightflow._grpc import split_addresses
+from lightflow._replicas import Replicas
 from lightflow._stackfile import read_stack_file
 from lightflow._store import StoreClient, StoreNotFoundError
 from lightflow.v1 import common_pb2
@@ -58,10 +60,16 @@ def store() -> None:
 )
 def get(run_id: str, key: str | None, section: str, store_address: str | None) -> None:
     """Show what run RUN_ID holds: its whole SECTION, or the value at the dotted KEY."""
-    address, token = _connection(store_address)
+    address, token, schedulers = _connection(store_address)
+    # The schedulers create a document late: with them known, one not there yet is asked for.
+    replicas = Replicas(schedulers, token) if schedulers else None
     try:
         with StoreClient(
-            address, token, call_timeout=_CALL_TIMEOUT_SECONDS, retry_seconds=_RETRY_SECONDS
+            address,
+            token,
+            call_timeout=_CALL_TIMEOUT_SECONDS,
+            retry_seconds=_RETRY_SECONDS,
+            ensure_document=replicas.ensure_document if replicas is not None else None,
         ) as client:
             if key is None:
                 raw = client.get_document_bson(run_id, section=section)
@@ -85,9 +93,10 @@ def get(run_id: str, key: str | None, section: str, store_address: str | None) -
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
 
 
-def _connection(store_address: str | None) -> tuple[str, str | None]:
+def _connection(store_address: str | None) -> tuple[str, str | None, list[str]]:
     """The store's address and the shared token: from the option or LIGHTFLOW_STORE_ADDRESS,
-    else from the stack of this folder; the token from LIGHTFLOW_TOKEN, else the stack."""
+    else from the stack of this folder; the token from LIGHTFLOW_TOKEN, else the stack; the
+    schedulers from LIGHTFLOW_ADDRESS, else the stack (none: no document is asked for)."""
     stack = read_stack_file(Path.cwd())
     address = store_address or (stack.store_address if stack is not None else None)
     if not address:
@@ -96,7 +105,11 @@ def _connection(store_address: str | None) -> tuple[str, str | None]:
             "(or LIGHTFLOW_STORE_ADDRESS)"
         )
     token = os.environ.get("LIGHTFLOW_TOKEN") or (stack.token if stack is not None else None)
-    return address, token
+    given = os.environ.get("LIGHTFLOW_ADDRESS", "")
+    schedulers = split_addresses(given) if given.strip(" ,") else []
+    if not schedulers and stack is not None:
+        schedulers = stack.scheduler_addresses
+    return address, token, schedulers
 
 
 def _readable_payload(payload: common_pb2.Payload) -> Any:

@@ -12,12 +12,14 @@ import grpc
 
 from lightflow._grpc import RETRYABLE_CODES, split_addresses
 from lightflow._tls import TlsOptions, connect
-from lightflow.v1 import scheduler_pb2_grpc
+from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
 
 T = TypeVar("T")
 
 # A replica that refused a call is passed over by balanced calls for this long.
 _DOWN_SECONDS = 5.0
+# A document's creation is one store call.
+_ENSURE_TIMEOUT_S = 30.0
 
 
 class SchedulerStubs:
@@ -119,6 +121,11 @@ class Replicas:
                 if tried % len(self.addresses) == 0:  # every replica failed once: back off
                     time.sleep(delay)
                     delay = min(delay * 2, 1.0)
+
+    def ensure_document(self, run_id: str) -> None:
+        """Ask for a run's store document (see StoreClient's `ensure_document`)."""
+        request = scheduler_pb2.EnsureDocumentRequest(run_id=run_id)
+        self.call(lambda stubs: stubs.signal.EnsureDocument(request, timeout=_ENSURE_TIMEOUT_S))
 
     def close(self) -> None:
         """Close every channel; the object opens new ones if used again."""

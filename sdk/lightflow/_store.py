@@ -7,6 +7,7 @@ run's provenance, written by the engine), addressed by dotted keys such as
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import random
 import time
@@ -37,6 +38,11 @@ CALL_TIMEOUT_SECONDS = 30.0
 RETRY_SECONDS = 30.0
 _BACKOFF_FIRST_SECONDS = 0.05
 _BACKOFF_MAX_SECONDS = 2.0
+
+# Call metadata: fail at once on a missing document rather than wait for one on its way.
+MISSING_DOCUMENT_HEADER = "lightflow-missing-document"
+_FAIL_IF_MISSING = ((MISSING_DOCUMENT_HEADER, "fail"),)
+_Metadata = tuple[tuple[str, str], ...]
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -116,14 +122,18 @@ class StoreClient:
         call_timeout: float = CALL_TIMEOUT_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
         tls: TlsOptions | None = None,
+        ensure_document: Callable[[str], None] | None = None,
     ) -> None:
         """Connect (lazily) to the store service at `address` ("host:port"); over TLS when
-        `tls` is given."""
+        `tls` is given. `ensure_document(run_id)` asks the schedulers for a run's document
+        (SignalService.EnsureDocument): the schedulers create documents late, so a client
+        that can reach them finds out at once that one is missing, asks, and calls again."""
         self._address = address
         self._channel = connect(address, token, tls)
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
         self._call_timeout = call_timeout
         self._retry_seconds = retry_seconds
+        self._ensure_document = ensure_document
 
     def close(self) -> None:
         """Close the channel; the client cannot be used afterwards."""
@@ -143,18 +153,36 @@ class StoreClient:
     ) -> None:
         """Create the document of a run, its `data` section holding `initial_data` and its
         `meta` section `initial_meta`. An existing document is left as it is."""
+        self.create_document_bson(
+            run_id,
+            encode_document(initial_data) if initial_data else b"",
+            encode_document(initial_meta) if initial_meta else b"",
+        )
+
+    def create_document_bson(
+        self, run_id: str, initial_data_bson: bytes, initial_meta_bson: bytes
+    ) -> None:
+        """`create_document` with the sections already encoded (b"": empty)."""
         request = store_pb2.CreateDocumentRequest(
             run_id=run_id,
-            initial_data_bson=encode_document(initial_data) if initial_data else b"",
-            initial_meta_bson=encode_document(initial_meta) if initial_meta else b"",
+            initial_data_bson=initial_data_bson,
+            initial_meta_bson=initial_meta_bson,
         )
-        self._call(lambda timeout: self._stub.CreateDocument(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.CreateDocument(
+                request, timeout=timeout, metadata=metadata
+            )
+        )
 
     def delete_document(self, run_id: str, *, with_task_data: bool = False) -> None:
         """Remove the document of a run (and its task data, if asked); a missing one is not
         an error."""
         request = store_pb2.DeleteDocumentRequest(run_id=run_id, with_task_data=with_task_data)
-        self._call(lambda timeout: self._stub.DeleteDocument(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.DeleteDocument(
+                request, timeout=timeout, metadata=metadata
+            )
+        )
 
     def get(self, run_id: str, key: str, default: Any = None, *, section: object = "data") -> Any:
         """The value at the dotted `key`, or `default` when the key is missing."""
@@ -169,7 +197,10 @@ class StoreClient:
         """The value at the dotted `key` as it travels (encoding and bytes, nothing
         unpickled), or None when the key is missing."""
         request = store_pb2.GetRequest(run_id=run_id, key=key, section=section_value(section))
-        response = self._call(lambda timeout: self._stub.Get(request, timeout=timeout))
+        response = self._call(
+            lambda timeout, metadata: self._stub.Get(request, timeout=timeout, metadata=metadata),
+            run_id,
+        )
         return response.value if response.found else None
 
     def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
@@ -180,7 +211,10 @@ class StoreClient:
             value=_encode(run_id, key, value),
             section=section_value(section),
         )
-        self._call(lambda timeout: self._stub.Set(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.Set(request, timeout=timeout, metadata=metadata),
+            run_id,
+        )
 
     def set_many(self, run_id: str, values: Mapping[str, Any], *, section: object = "data") -> None:
         """Set several dotted keys in one write: all of them, or none on an error."""
@@ -192,7 +226,12 @@ class StoreClient:
             ],
             section=section_value(section),
         )
-        self._call(lambda timeout: self._stub.SetMany(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.SetMany(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
 
     def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
         """Append `value` to the list at `key`, creating the list when the key is missing."""
@@ -202,7 +241,10 @@ class StoreClient:
             value=_encode(run_id, key, value),
             section=section_value(section),
         )
-        self._call(lambda timeout: self._stub.Push(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.Push(request, timeout=timeout, metadata=metadata),
+            run_id,
+        )
 
     def extend(
         self, run_id: str, key: str, values: Iterable[Any], *, section: object = "data"
@@ -214,17 +256,32 @@ class StoreClient:
             values=[_encode(run_id, key, value) for value in values],
             section=section_value(section),
         )
-        self._call(lambda timeout: self._stub.Extend(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.Extend(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
 
     def delete(self, run_id: str, key: str, *, section: object = "data") -> None:
         """Remove the dotted `key`; a missing key is not an error."""
         request = store_pb2.DeleteRequest(run_id=run_id, key=key, section=section_value(section))
-        self._call(lambda timeout: self._stub.Delete(request, timeout=timeout))
+        self._call(
+            lambda timeout, metadata: self._stub.Delete(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
 
     def exists(self, run_id: str, key: str, *, section: object = "data") -> bool:
         """Whether the dotted `key` holds a value (a stored None counts)."""
         request = store_pb2.ExistsRequest(run_id=run_id, key=key, section=section_value(section))
-        response = self._call(lambda timeout: self._stub.Exists(request, timeout=timeout))
+        response = self._call(
+            lambda timeout, metadata: self._stub.Exists(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
         return bool(response.exists)
 
     def list_keys(
@@ -235,7 +292,12 @@ class StoreClient:
         request = store_pb2.ListKeysRequest(
             run_id=run_id, prefix=prefix, recursive=recursive, section=section_value(section)
         )
-        response = self._call(lambda timeout: self._stub.ListKeys(request, timeout=timeout))
+        response = self._call(
+            lambda timeout, metadata: self._stub.ListKeys(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
         return list(response.keys)
 
     def increment(
@@ -256,7 +318,12 @@ class StoreClient:
             request.int_amount = amount
         else:
             request.float_amount = amount
-        response = self._call(lambda timeout: self._stub.Increment(request, timeout=timeout))
+        response = self._call(
+            lambda timeout, metadata: self._stub.Increment(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
         if response.WhichOneof("value") == "float_value":
             return float(response.float_value)
         return int(response.int_value)
@@ -265,7 +332,12 @@ class StoreClient:
         """A whole section of the run's document as BSON: native values as they are, other
         values as their payload sub-documents (nothing unpickled)."""
         request = store_pb2.GetDocumentRequest(run_id=run_id, section=section_value(section))
-        response = self._call(lambda timeout: self._stub.GetDocument(request, timeout=timeout))
+        response = self._call(
+            lambda timeout, metadata: self._stub.GetDocument(
+                request, timeout=timeout, metadata=metadata
+            ),
+            run_id,
+        )
         return bytes(response.document_bson)
 
     def get_document(self, run_id: str, *, section: object = "data") -> dict[str, Any]:
@@ -279,13 +351,27 @@ class StoreClient:
         assert isinstance(decoded, dict)  # unwrap keeps a plain document a dict
         return decoded
 
-    def _call(self, call: Callable[[float], _T]) -> _T:
+    def _call(self, call: Callable[[float, _Metadata], _T], run_id: str = "") -> _T:
+        """Make one RPC on `run_id`'s document. With `ensure_document`, a document the
+        schedulers have not created yet is asked for and the call made again."""
+        if not run_id or self._ensure_document is None:
+            return self._attempt(call, ())
+        try:
+            return self._attempt(call, _FAIL_IF_MISSING)
+        except StoreNotFoundError:
+            # Best effort: if no scheduler answers, the second call still waits a while for
+            # a creation on its way.
+            with contextlib.suppress(Exception):
+                self._ensure_document(run_id)
+            return self._attempt(call, ())
+
+    def _attempt(self, call: Callable[[float, _Metadata], _T], metadata: _Metadata) -> _T:
         """Make one RPC, retrying UNAVAILABLE; a failure becomes a StoreError."""
         give_up_at = time.monotonic() + self._retry_seconds
         backoff = _BACKOFF_FIRST_SECONDS
         while True:
             try:
-                return call(self._call_timeout)
+                return call(self._call_timeout, metadata)
             except grpc.RpcError as err:
                 code = err.code()
                 # Only UNAVAILABLE is retried: the call did not reach a working server. After

@@ -95,6 +95,16 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     help="Seconds a stopped run's running tasks get to finish before they are ended.",
 )
 @click.option(
+    "--document-delay",
+    envvar="LIGHTFLOW_DOCUMENT_DELAY",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Seconds after a run's start its store document is created (sooner when a store "
+    "user asks for it, at once for a run with arguments; never for a run that ends first "
+    "without keeping its data).",
+)
+@click.option(
     "--ready-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -110,6 +120,7 @@ def main(
     namespace: str,
     lease_timeout: float,
     stop_grace: float,
+    document_delay: float,
     ready_file: Path | None,
     log_level: str,
     tls_cert: Path | None,
@@ -125,6 +136,7 @@ def main(
         namespace=namespace,
         lease_timeout_s=lease_timeout,
         stop_grace_s=stop_grace,
+        document_delay_s=document_delay,
         ready_file=ready_file,
         log_level=log_level,
     )

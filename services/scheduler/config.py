@@ -25,6 +25,10 @@ class SchedulerConfig:
     # Seconds a stopped run's (or DAG instance's) running tasks get to finish before their
     # workers are told to end them.
     stop_grace_s: float = 30.0
+    # A run's store document is created this long after the run starts (a run that ends
+    # sooner, keeps no data and never touches the store has none); a store user asks for it
+    # earlier (SignalService.EnsureDocument), and a run with arguments gets it at once.
+    document_delay_s: float = 1.0
     # How long an ended run's state and events stay readable.
     retention_s: int = 24 * 3600
     ready_file: Path | None = None

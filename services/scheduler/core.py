@@ -3,7 +3,6 @@ replica can serve any request and a replica that dies mid-call leaves nothing ha
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import re
@@ -20,8 +19,10 @@ import redis
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from lightflow._codec import encode_document
 from lightflow._meta import dag_key, span
 from lightflow._parameters import ArgumentError, Parameters
+from lightflow._taskdata import ENCODING_BLOB
 from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
 from lightflow_scheduler import meta
 from lightflow_scheduler.config import SchedulerConfig
@@ -75,6 +76,8 @@ _EVENT_TYPE = {
     "task_retrying": scheduler_pb2.RUN_EVENT_TYPE_TASK_RETRYING,
 }
 _FINAL_RUN_STATES = frozenset({"succeeded", "failed", "aborted", "stopped"})
+# How long a replica may take to create a run's document before another may try.
+_DOCUMENT_CLAIM_MS = 60_000
 
 
 class SchedulerError(Exception):
@@ -97,11 +100,8 @@ class RunStore(Protocol):
     """What the scheduler needs of the store service (lightflow._store.StoreClient): a run's
     document comes and goes, and the engine writes the run's provenance into its meta section."""
 
-    def create_document(
-        self,
-        run_id: str,
-        initial_data: Mapping[str, Any] | None = None,
-        initial_meta: Mapping[str, Any] | None = None,
+    def create_document_bson(
+        self, run_id: str, initial_data_bson: bytes, initial_meta_bson: bytes
     ) -> None: ...
 
     def delete_document(self, run_id: str, *, with_task_data: bool = False) -> None: ...
@@ -363,12 +363,11 @@ class SchedulerCore:
             },
             "dags": meta.dags_started(autostart, started),
         }
-        # The document is created beside the run, not before it: a run's first tasks need
-        # no store, and the store holds back calls on a document that is on its way.
-        creation = self._creations.submit(self._create_document, run_id, values, run_meta)
-        self._created[run_id] = creation
-        creation.add_done_callback(lambda _: self._created.pop(run_id, None))
-        deadline_ms = int((time.time() + deadline_s) * 1000) if deadline_s > 0 else 0
+        now_ms = int(time.time() * 1000)
+        deadline_ms = now_ms + int(deadline_s * 1000) if deadline_s > 0 else 0
+        # The store document is created late (see document.lua), unless the run has arguments:
+        # they are the document's first data, which its first tasks read.
+        due_ms = now_ms if values else now_ms + int(self.config.document_delay_s * 1000)
         winner = _s(
             self.scripts.start_run(
                 args=self._argv(
@@ -378,31 +377,68 @@ class SchedulerCore:
                     int(keep_data),
                     deadline_ms,
                     request_id,
+                    encode_document(values),
+                    encode_document(run_meta),
+                    due_ms,
                     *autostart,
                 )
             )
         )
-        if winner != run_id:  # a concurrent retry of the same request started it first
-            self._background.submit(self._discard_document, run_id)
+        if winner != run_id:  # a retry of the same request started it first
             return winner
+        if values:
+            creation = self._creations.submit(self._create_document_logged, run_id)
+            self._created[run_id] = creation
+            creation.add_done_callback(lambda _: self._created.pop(run_id, None))
         log.info("run_started", run_id=run_id, workflow=workflow_name)
         return run_id
 
-    def _discard_document(self, run_id: str) -> None:
-        creation = self._created.pop(run_id, None)
-        if creation is not None:
-            creation.result()
-        with contextlib.suppress(Exception):
-            self.store.delete_document(run_id)
+    # -- the run's store document (see document.lua) ---------------------------------------
 
-    def _create_document(
-        self, run_id: str, data: Mapping[str, Any], run_meta: Mapping[str, Any]
+    def _mark_blobs(self, run_id: str) -> None:
+        """The run has task data in blobs: its clean-up removes them even without a document."""
+        self.redis.hset(self.keys.run(run_id), "blobs", 1)
+
+    def create_document(self, run_id: str) -> None:
+        """Creates the run's store document if it is still to be created. Once this returns,
+        it exists, or another replica is creating it, or the run ended without it."""
+        claimed = self._claim_document(run_id)
+        if claimed is not None:
+            self._create_claimed(run_id, claimed)
+
+    def _claim_document(self, run_id: str) -> tuple[bytes, bytes] | None:
+        expiry = int(time.time() * 1000) + _DOCUMENT_CLAIM_MS
+        claimed = self.scripts.document(args=self._argv(run_id, "claim", expiry))
+        return (claimed[0], claimed[1]) if claimed else None
+
+    def _create_claimed(self, run_id: str, contents: tuple[bytes, bytes]) -> None:
+        try:
+            self.store.create_document_bson(run_id, *contents)
+        except Exception:
+            self.scripts.document(args=self._argv(run_id, "release"))
+            raise
+        self.scripts.document(args=self._argv(run_id, "created"))
+
+    def _create_document_logged(
+        self, run_id: str, contents: tuple[bytes, bytes] | None = None
     ) -> None:
         try:
-            # The arguments are the document's first data: tasks read them with store.get.
-            self.store.create_document(run_id, data, run_meta)
-        except Exception as err:
+            if contents is None:
+                self.create_document(run_id)
+            else:
+                self._create_claimed(run_id, contents)
+        except Exception as err:  # due again: a timer tries later
             log.error("store_document_not_created", run_id=run_id, error=str(err))
+
+    def _create_due_documents(self, now_ms: int) -> None:
+        """Claims the documents that are due (here, so a timer does not see them again) and
+        creates them off the timer's thread."""
+        due = self.redis.zrangebyscore(self.keys.documents_due, "-inf", now_ms, start=0, num=100)
+        for raw in due:
+            run_id = raw.decode()
+            claimed = self._claim_document(run_id)
+            if claimed is not None:
+                self._creations.submit(self._create_document_logged, run_id, claimed)
 
     def _run_fields(self, run_id: str) -> dict[bytes, bytes]:
         fields: dict[bytes, bytes] = self.redis.hgetall(self.keys.run(run_id))
@@ -592,9 +628,12 @@ class SchedulerCore:
                 ) from err
             raise NotFoundError(f"run '{run_id}' not found") from err
         name = _s(instance)
+        if name and data and common_pb2.Payload.FromString(data).encoding == ENCODING_BLOB:
+            self._mark_blobs(run_id)
         if name:
             entry = {"dag": dag_name, "status": "running", **span(datetime.now(UTC), None)}
             try:
+                self.create_document(run_id)
                 self.store.set(run_id, dag_key(name), entry, section="meta")
             except Exception as err:  # provenance must not fail the task that asked
                 log.warning("meta_not_written", run_id=run_id, dag=name, error=str(err))
@@ -665,6 +704,7 @@ class SchedulerCore:
             return
         entry = meta.dag_entry(_s(fields[1]), _s(fields[0]), fields[2], fields[3])
         try:
+            self.create_document(run_id)
             self.store.set(run_id, dag_key(instance), entry, section="meta")
         except Exception as err:  # the run may have ended and its document gone
             log.info("meta_not_written", run_id=run_id, dag=instance, error=str(err))
@@ -887,6 +927,8 @@ class SchedulerCore:
             )
         )
         outcome_name = _s(outcome)
+        if outcome_name != "stale" and result.output.encoding == ENCODING_BLOB:
+            self._mark_blobs(result.run_id)
         # A DAG that ends its run is written by clean_up_run, if the run's data is kept.
         if dag_status and outcome_name != "ended":
             self._background.submit(self.write_dag_meta, result.run_id, result.dag_instance)
@@ -997,9 +1039,11 @@ class SchedulerCore:
     # -- timers: retries and deadlines ---------------------------------------------------
 
     def fire_due(self) -> float:
-        """Queues the retries whose delay passed and stops the runs past their deadline;
-        returns the seconds until the next is due (at most 1)."""
+        """Queues the retries whose delay passed, stops the runs past their deadline and
+        creates the store documents that are due; returns the seconds until the next is due
+        (at most 1)."""
         now = int(time.time() * 1000)
+        self._create_due_documents(now)
         for member in self.redis.zrangebyscore(self.keys.delayed, "-inf", now, start=0, num=100):
             self.scripts.promote(args=self._argv(member))
         for run_id in self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=100):
@@ -1015,7 +1059,7 @@ class SchedulerCore:
                 self._background.submit(self.clean_up_run, run_id.decode())
         upcoming = [
             float(score)
-            for key in (self.keys.delayed, self.keys.deadlines)
+            for key in (self.keys.delayed, self.keys.deadlines, self.keys.documents_due)
             for _, score in self.redis.zrange(key, 0, 0, withscores=True)
         ]
         if not upcoming:
@@ -1074,11 +1118,14 @@ class SchedulerCore:
         replica that dies half-way leaves the run in the cleanup set for the sweeper."""
         creation = self._created.pop(run_id, None)
         if creation is not None:
-            creation.result()  # never delete a document before it was created
-        fields = self.redis.hmget(self.keys.run(run_id), ["keep", "status", "started", "ended"])
+            creation.result()  # never race a creation started here
+        fields = self.redis.hmget(
+            self.keys.run(run_id), ["keep", "status", "started", "ended", "blobs"]
+        )
         try:
             if fields[0] == b"1":
                 # A kept run's provenance is complete: its end and every DAG instance's.
+                self.create_document(run_id)
                 run_meta = {
                     "status": _s(fields[1]),
                     **span(meta.from_ms(fields[2]), meta.from_ms(fields[3])),
@@ -1092,7 +1139,13 @@ class SchedulerCore:
                 # Task data dies with the run, like its copy in redis.
                 self.blobs.delete_run(run_id)
             else:
-                self.store.delete_document(run_id, with_task_data=True)
+                document = _s(self.scripts.document(args=self._argv(run_id, "finish"))[0])
+                if document == "busy":
+                    return  # another replica is creating it; the sweeper comes back
+                if document == "created":
+                    self.store.delete_document(run_id, with_task_data=True)
+                elif fields[4] == b"1":  # no document, but task data in blobs
+                    self.blobs.delete_run(run_id)
         except Exception as err:
             log.warning("store_cleanup_failed", run_id=run_id, error=str(err))
             return

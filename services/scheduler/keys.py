@@ -45,6 +45,9 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "delayed": ("{p}:delayed", ()),
     # sorted set: run ids by their deadline (ms)
     "deadlines": ("{p}:deadlines", ()),
+    # sorted set: run ids whose store document is still to be created, by when it is due
+    # (ms); what the document will hold is in the run's hash (see document.lua)
+    "documents_due": ("{p}:documents-due", ()),
     # string: a lock's owner token
     "lock": ("{p}:lock:{name}", ("name",)),
     # string: the run a StartRun request id started (expires with the run's retention)
@@ -115,6 +118,10 @@ class Keys:
     @property
     def deadlines(self) -> str:
         return self._key("deadlines")
+
+    @property
+    def documents_due(self) -> str:
+        return self._key("documents_due")
 
     def lock(self, name: str) -> str:
         return self._key("lock", name=name)

@@ -19,6 +19,7 @@ _NAMES = (
     "promote",
     "deadline",
     "output",
+    "document",
 )
 
 

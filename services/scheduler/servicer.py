@@ -187,6 +187,14 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
         )
         return scheduler_pb2.IsStoppedResponse(run_stopped=run_stopped, dag_stopped=dag_stopped)
 
+    def EnsureDocument(
+        self, request: scheduler_pb2.EnsureDocumentRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.EnsureDocumentResponse:
+        if not request.run_id:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "run_id is empty")
+        _guard(context, lambda: self._core.create_document(request.run_id))
+        return scheduler_pb2.EnsureDocumentResponse()
+
 
 _CLOSED = object()
 # How long a worker's message waits for redis to come back before its stream is closed.

@@ -201,14 +201,14 @@ class StoreCore:
         self._inline_limit = inline_limit
         self._native_inline_limit = max(native_inline_limit, inline_limit)
 
-    def awaiting(self, run_id: str, action: Callable[[], _T]) -> _T:
+    def awaiting(self, run_id: str, action: Callable[[], _T], *, wait: bool = True) -> _T:
         """Runs a call on a run's document; if the document is not there yet, waits (up to
-        `create_wait_s`) for its creation, which the schedulers send without waiting for it,
-        and runs the call again."""
+        `create_wait_s`, unless not to `wait`) for its creation, which the schedulers send
+        without waiting for it, and runs the call again."""
         try:
             return action()
         except RunNotFoundError:
-            if not self._wait_for_document(run_id):
+            if not wait or not self._wait_for_document(run_id):
                 raise
             return action()
 

@@ -8,6 +8,7 @@ from typing import NoReturn, TypeVar
 import grpc
 import structlog
 
+from lightflow._store import MISSING_DOCUMENT_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_store.core import (
     ConflictError,
@@ -50,6 +51,12 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self._core = core
         self._drop_task_data = drop_task_data
 
+    def _awaiting(self, context: grpc.ServicerContext, run_id: str, action: Callable[[], _T]) -> _T:
+        """The core call, waiting for a document on its way unless the caller asked to hear
+        at once that there is none (it then asks the schedulers for it: EnsureDocument)."""
+        wait = (MISSING_DOCUMENT_HEADER, "fail") not in (context.invocation_metadata() or ())
+        return self._core.awaiting(run_id, action, wait=wait)
+
     def CreateDocument(
         self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.CreateDocumentResponse:
@@ -72,8 +79,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         value = _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.get(request.run_id, request.key, section)
+            lambda: self._awaiting(
+                context,
+                request.run_id,
+                lambda: self._core.get(request.run_id, request.key, section),
             ),
         )
         if value is None:
@@ -88,8 +97,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section, value = _section(request.section, context), _value(request.value)
         _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.set(request.run_id, request.key, value, section)
+            lambda: self._awaiting(
+                context,
+                request.run_id,
+                lambda: self._core.set(request.run_id, request.key, value, section),
             ),
         )
         return store_pb2.SetResponse()
@@ -101,8 +112,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         items = [(item.key, _value(item.value)) for item in request.items]
         _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.set_many(request.run_id, items, section)
+            lambda: self._awaiting(
+                context, request.run_id, lambda: self._core.set_many(request.run_id, items, section)
             ),
         )
         return store_pb2.SetManyResponse()
@@ -113,8 +124,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section, value = _section(request.section, context), _value(request.value)
         _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.push(request.run_id, request.key, value, section)
+            lambda: self._awaiting(
+                context,
+                request.run_id,
+                lambda: self._core.push(request.run_id, request.key, value, section),
             ),
         )
         return store_pb2.PushResponse()
@@ -126,7 +139,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         values = [_value(payload) for payload in request.values]
         _call(
             context,
-            lambda: self._core.awaiting(
+            lambda: self._awaiting(
+                context,
                 request.run_id,
                 lambda: self._core.extend(request.run_id, request.key, values, section),
             ),
@@ -139,8 +153,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.delete(request.run_id, request.key, section)
+            lambda: self._awaiting(
+                context,
+                request.run_id,
+                lambda: self._core.delete(request.run_id, request.key, section),
             ),
         )
         return store_pb2.DeleteResponse()
@@ -151,8 +167,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         exists = _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.exists(request.run_id, request.key, section)
+            lambda: self._awaiting(
+                context,
+                request.run_id,
+                lambda: self._core.exists(request.run_id, request.key, section),
             ),
         )
         return store_pb2.ExistsResponse(exists=exists)
@@ -163,7 +181,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         keys = _call(
             context,
-            lambda: self._core.awaiting(
+            lambda: self._awaiting(
+                context,
                 request.run_id,
                 lambda: self._core.list_keys(
                     request.run_id, request.prefix, section, recursive=request.recursive
@@ -188,7 +207,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         )
         value = _call(
             context,
-            lambda: self._core.awaiting(
+            lambda: self._awaiting(
+                context,
                 request.run_id,
                 lambda: self._core.increment(request.run_id, request.key, amount, section),
             ),
@@ -203,8 +223,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         document = _call(
             context,
-            lambda: self._core.awaiting(
-                request.run_id, lambda: self._core.get_document(request.run_id, section)
+            lambda: self._awaiting(
+                context, request.run_id, lambda: self._core.get_document(request.run_id, section)
             ),
         )
         return store_pb2.GetDocumentResponse(document_bson=document)

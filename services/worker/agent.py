@@ -95,8 +95,11 @@ class MetaBatcher:
 
     INTERVAL_S = 0.25
 
-    def __init__(self, token: str | None, tls: TlsOptions | None = None) -> None:
+    def __init__(
+        self, token: str | None, replicas: Replicas, tls: TlsOptions | None = None
+    ) -> None:
         self._token = token
+        self._replicas = replicas
         self._tls = tls
         self._pending: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -109,7 +112,13 @@ class MetaBatcher:
         with self._lock:
             if address != self._address:
                 self._address = address
-                self._store = StoreClient(address, self._token, retry_seconds=5.0, tls=self._tls)
+                self._store = StoreClient(
+                    address,
+                    self._token,
+                    retry_seconds=5.0,
+                    tls=self._tls,
+                    ensure_document=self._replicas.ensure_document,
+                )
 
     def add(self, run_id: str, key: str, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -157,7 +166,7 @@ class WorkerAgent:
         self._draining = False
         self._stopped = threading.Event()
         self.connected = threading.Event()
-        self.meta = MetaBatcher(config.token, config.tls)
+        self.meta = MetaBatcher(config.token, self.replicas, config.tls)
 
     # -- the work stream -----------------------------------------------------------------
 

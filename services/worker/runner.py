@@ -265,7 +265,9 @@ def child_main(
         lease = scheduler_pb2.TaskLease.FromString(lease_bytes)
         link.lease_key = lease_key(lease.lease)
         if store_address not in stores:
-            stores[store_address] = StoreClient(store_address, token, tls=tls)
+            stores[store_address] = StoreClient(
+                store_address, token, tls=tls, ensure_document=replicas.ensure_document
+            )
             blob_clients[store_address] = BlobClient(store_address, token, tls=tls)
         store = TaskStore(stores[store_address], lease.run_id)
         blobs = blob_clients[store_address]

@@ -23,6 +23,7 @@ def test_keys_are_pinned() -> None:
     assert keys.cleanup == "lf:cleanup"
     assert keys.delayed == "lf:delayed"
     assert keys.deadlines == "lf:deadlines"
+    assert keys.documents_due == "lf:documents-due"
     assert keys.lock("sweeper") == "lf:lock:sweeper"
     assert keys.request("abc") == "lf:request:abc"
     assert QUEUE_GROUP == "workers"

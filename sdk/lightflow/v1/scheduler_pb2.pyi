@@ -280,6 +280,16 @@ class WorkerInfo(_message.Message):
     last_seen: _timestamp_pb2.Timestamp
     def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., queues: _Optional[_Iterable[str]] = ..., concurrency: _Optional[int] = ..., running: _Optional[int] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class EnsureDocumentRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class EnsureDocumentResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class StartDagRequest(_message.Message):
     __slots__ = ("run_id", "dag_name", "data", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]

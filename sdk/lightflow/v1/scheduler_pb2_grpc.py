@@ -442,6 +442,11 @@ class SignalServiceStub:
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedResponse.FromString,
                 _registered_method=True)
+        self.EnsureDocument = channel.unary_unary(
+                '/lightflow.v1.SignalService/EnsureDocument',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class SignalServiceServicer:
@@ -476,6 +481,17 @@ class SignalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EnsureDocument(self, request, context):
+        """Creates the run's store document now if it is still to be created. The schedulers
+        create a run's document late (or never, for a short run that keeps no data), so a
+        store call sent with the metadata `lightflow-missing-document: fail` may find none: the
+        caller then asks for it here and calls the store again. Once this returns, the document
+        exists, or is being created (the store holds calls back until it is), or the run ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -498,6 +514,11 @@ def add_SignalServiceServicer_to_server(servicer, server):
                     servicer.IsStopped,
                     request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_scheduler__pb2.IsStoppedResponse.SerializeToString,
+            ),
+            'EnsureDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnsureDocument,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -609,6 +630,33 @@ class SignalService:
             '/lightflow.v1.SignalService/IsStopped',
             lightflow_dot_v1_dot_scheduler__pb2.IsStoppedRequest.SerializeToString,
             lightflow_dot_v1_dot_scheduler__pb2.IsStoppedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnsureDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SignalService/EnsureDocument',
+            lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,

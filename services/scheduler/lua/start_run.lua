@@ -1,5 +1,7 @@
 -- ARGV: 4 run id, 5 workflow name, 6 definition hash, 7 keep data (0/1), 8 deadline in ms
--- since the epoch (0: none), 9 request id (may be empty), 10.. autostart DAGs.
+-- since the epoch (0: none), 9 request id (may be empty), 10 and 11 the store document's
+-- initial data and meta sections (BSON), 12 when the document is due (ms since the epoch;
+-- see document.lua), 13.. autostart DAGs.
 -- Returns the run id; for a request id seen before, the run that request started.
 local r, wf, h, keep, deadline = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local rid = ARGV[9]
@@ -11,14 +13,16 @@ if rid ~= '' then
   redis.call('SET', key_request(rid), r, 'EX', RETENTION)
 end
 redis.call('HSET', key_run(r), 'wf', wf, 'def', h, 'status', 'running', 'started', NOW,
-  'keep', keep, 'running', 0, 'queued', 0, 'dags_active', 0, 'dag_count', 0)
+  'keep', keep, 'running', 0, 'queued', 0, 'dags_active', 0, 'dag_count', 0,
+  'docdata', ARGV[10], 'docmeta', ARGV[11])
+redis.call('ZADD', key_documents_due(), ARGV[12], r)
 redis.call('ZADD', key_runs(), NOW, r)
 event(r, 'run_started', {})
 if deadline > 0 then
   redis.call('HSET', key_run(r), 'deadline', deadline)
   redis.call('ZADD', key_deadlines(), deadline, r)
 end
-for i = 10, #ARGV do
+for i = 13, #ARGV do
   start_dag_instance(r, h, ARGV[i], ARGV[i])
 end
 if tonumber(redis.call('HGET', key_run(r), 'dags_active')) == 0 then
