@@ -242,6 +242,8 @@ class SchedulerCore:
         self.blobs = blobs
         self.scripts = Scripts(client)
         self._graphs: dict[str, WorkflowGraph] = {}
+        # Workflow name -> the definition hash last seen registered under it.
+        self._registered: dict[str, str] = {}
         self._graphs_lock = threading.Lock()
         self._lease_ms = int(config.lease_timeout_s * 1000)
         # Store writes that need not hold up a task hop: meta of ended DAGs, clean-ups.
@@ -296,6 +298,7 @@ class SchedulerCore:
         self.ensure_queue_groups(queues)
         with self._graphs_lock:
             self._graphs[graph.definition_hash] = graph
+        self._registered[definition.name] = graph.definition_hash
         log.info("workflow_registered", workflow=definition.name, hash=graph.definition_hash)
         return graph
 
@@ -332,10 +335,28 @@ class SchedulerCore:
         deadline_s: float = 0.0,
         request_id: str = "",
     ) -> str:
-        if request_id:
-            earlier = self.redis.get(self.keys.request(request_id))
-            if earlier is not None:  # a retry of a start that went through
-                return _s(earlier)
+        # The definition last seen under this name; start_run.lua refuses a stale one.
+        definition_hash = self._registered.get(workflow_name) or self._registered_hash(
+            workflow_name
+        )
+        try:
+            return self._start_run(
+                workflow_name, definition_hash, arguments, keep_data, deadline_s, request_id
+            )
+        except redis.ResponseError as err:
+            if "STALE_DEFINITION" not in str(err):
+                raise
+        # Registered anew (or removed) since: once more with what is registered now.
+        return self._start_run(
+            workflow_name,
+            self._registered_hash(workflow_name),
+            arguments,
+            keep_data,
+            deadline_s,
+            request_id,
+        )
+
+    def _registered_hash(self, workflow_name: str) -> str:
         raw = self.redis.hget(self.keys.workflows, workflow_name)
         if raw is None:
             known = sorted(n.decode() for n in self.redis.hkeys(self.keys.workflows))
@@ -343,7 +364,19 @@ class SchedulerCore:
                 f"workflow '{workflow_name}' is not registered"
                 f" (registered: {', '.join(known) or 'none'})"
             )
-        definition_hash = json.loads(raw)["hash"]
+        definition_hash: str = json.loads(raw)["hash"]
+        self._registered[workflow_name] = definition_hash
+        return definition_hash
+
+    def _start_run(
+        self,
+        workflow_name: str,
+        definition_hash: str,
+        arguments: dict[str, str],
+        keep_data: bool,
+        deadline_s: float,
+        request_id: str,
+    ) -> str:
         graph = self.graph(definition_hash)
         try:
             # The SDK's own rules, so that every client language gets the same checks.

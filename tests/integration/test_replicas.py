@@ -86,3 +86,28 @@ def test_a_killed_worker_loses_its_lease_and_the_task_runs_again(
     # Each task's completion is recorded once.
     ended = sorted(e.task_name for e in events if e.type == "task_ended")
     assert ended == ["after_task", "slow_task"]
+
+
+def test_a_workflow_registered_anew_on_one_replica_starts_its_new_version_on_another(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    stack = start_stack(schedulers=2)
+    a, b = stack.scheduler_addresses
+    on_a, on_b = Client(a, token=stack.options.token), Client(b, token=stack.options.token)
+    path = tmp_path / "versioned.py"
+    source = (
+        "from lightflow.models import Dag\n"
+        "from lightflow.tasks import PythonTask\n\n\n"
+        "def say(data, store, signal, context):\n"
+        "    print({text!r})\n\n\n"
+        "d = Dag('main')\n"
+        "d.define({{PythonTask(name='say', callback=say): None}})\n"
+    )
+    path.write_text(source.format(text="version 1"))
+    on_a.register(path)
+    first = list(on_a.start("versioned").events(timeout=60))
+    path.write_text(source.format(text="version 2"))
+    on_b.register(path)  # replica A still remembers version 1's definition
+    second = list(on_a.start("versioned").events(timeout=60))
+    assert [line for _, line in output_lines(first)] == ["version 1"], dump_logs(stack)
+    assert [line for _, line in output_lines(second)] == ["version 2"], dump_logs(stack)

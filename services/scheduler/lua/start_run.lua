@@ -2,7 +2,8 @@
 -- since the epoch (0: none), 9 request id (may be empty), 10 and 11 the store document's
 -- initial data and meta sections (BSON), 12 when the document is due (ms since the epoch;
 -- see document.lua), 13.. autostart DAGs.
--- Returns the run id; for a request id seen before, the run that request started.
+-- Returns the run id; for a request id seen before, the run that request started. Fails with
+-- STALE_DEFINITION when the workflow is no longer registered with the definition hash.
 local r, wf, h, keep, deadline = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
 local rid = ARGV[9]
 if rid ~= '' then
@@ -10,6 +11,12 @@ if rid ~= '' then
   if earlier then
     return earlier
   end
+end
+local registered = redis.call('HGET', key_workflows(), wf)
+if not registered or cjson.decode(registered)['hash'] ~= h then
+  return redis.error_reply('STALE_DEFINITION')
+end
+if rid ~= '' then
   redis.call('SET', key_request(rid), r, 'EX', RETENTION)
 end
 redis.call('HSET', key_run(r), 'wf', wf, 'def', h, 'status', 'running', 'started', NOW,
