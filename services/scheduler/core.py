@@ -571,10 +571,10 @@ class SchedulerCore:
         """The run's events after `after_event_id` (only those of `types`, when given), live,
         until the run's final event."""
         check_event_id(after_event_id)
-        self._run_fields(run_id)
         if types == {scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED}:
             yield from self._watch_end(run_id, after_event_id, active)
             return
+        self._run_fields(run_id)
         key = self.keys.run_events(run_id)
         cursor = after_event_id or "0-0"
         while active():
@@ -602,19 +602,31 @@ class SchedulerCore:
     ) -> Iterator[scheduler_pb2.RunEvent]:
         """Only the final event: blocks on the run's one-entry end stream, so the replica
         does not wake for every event of the run."""
-        while active():
-            reply = self.redis.xread({self.keys.run_end(run_id): "0-0"}, count=1, block=2000)
-            if not reply:
-                if self.redis.hget(self.keys.run(run_id), "status") is None:
-                    return  # past its retention
-                continue
-            event_id = _s(reply[0][1][0][1][b"e"])
-            if after_event_id and _stream_id(event_id) <= _stream_id(after_event_id):
-                return
-            entries = self.redis.xrange(self.keys.run_events(run_id), event_id, event_id)
-            if entries:
-                yield self.event_proto(run_id, event_id, entries[0][1])
+        end = self.keys.run_end(run_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(self.keys.run(run_id))
+        pipe.xrange(end, count=1)
+        exists, entries = pipe.execute()
+        if not exists:
+            raise NotFoundError(f"run '{run_id}' not found (unknown, or its retention ended)")
+        while not entries and active():
+            reply = self.redis.xread({end: "0-0"}, count=1, block=2000)
+            if reply:
+                entries = reply[0][1]
+            elif not self.redis.exists(self.keys.run(run_id)):
+                return  # past its retention
+        if not entries:
             return
+        fields = entries[0][1]
+        event_id = _s(fields[b"e"])
+        if after_event_id and _stream_id(event_id) <= _stream_id(after_event_id):
+            return
+        if b"ty" not in fields:  # ended before end entries held the event: read it
+            found = self.redis.xrange(self.keys.run_events(run_id), event_id, event_id)
+            if not found:
+                return
+            fields = found[0][1]
+        yield self.event_proto(run_id, event_id, fields)
 
     @staticmethod
     def event_proto(

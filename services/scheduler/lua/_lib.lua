@@ -60,8 +60,10 @@ local function finish_run(r)
   end
   local failure = redis.call('HGET', key_run(r), 'failure')
   local ended = event(r, 'run_ended', {s = outcome, f = failure or ''})
-  -- Who waits only for the end reads this one-entry stream, not every event of the run.
-  redis.call('XADD', key_run_end(r), '*', 'e', ended)
+  -- Who waits only for the end reads this one-entry stream, not every event of the run: it
+  -- holds the run_ended event's id ('e') and its fields.
+  redis.call('XADD', key_run_end(r), '*', 'e', ended, 'ty', 'run_ended', 'ts', NOW,
+    's', outcome, 'f', failure or '')
   redis.call('ZADD', key_cleanup(), NOW, r)
   redis.call('ZREM', key_deadlines(), r)
   redis.call('DEL', key_run_data(r))
