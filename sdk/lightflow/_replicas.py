@@ -122,10 +122,14 @@ class Replicas:
                     time.sleep(delay)
                     delay = min(delay * 2, 1.0)
 
-    def ensure_document(self, run_id: str) -> None:
-        """Ask for a run's store document (see StoreClient's `ensure_document`)."""
+    def ensure_document(self, run_id: str) -> bool:
+        """Ask for a run's store document (see StoreClient's `ensure_document`); False when
+        the run ended without one, or is unknown."""
         request = scheduler_pb2.EnsureDocumentRequest(run_id=run_id)
-        self.call(lambda stubs: stubs.signal.EnsureDocument(request, timeout=_ENSURE_TIMEOUT_S))
+        response = self.call(
+            lambda stubs: stubs.signal.EnsureDocument(request, timeout=_ENSURE_TIMEOUT_S)
+        )
+        return bool(response.available)
 
     def close(self) -> None:
         """Close every channel; the object opens new ones if used again."""

@@ -7,7 +7,6 @@ run's provenance, written by the engine), addressed by dotted keys such as
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import random
 import time
@@ -122,7 +121,7 @@ class StoreClient:
         call_timeout: float = CALL_TIMEOUT_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
         tls: TlsOptions | None = None,
-        ensure_document: Callable[[str], None] | None = None,
+        ensure_document: Callable[[str], bool] | None = None,
     ) -> None:
         """Connect (lazily) to the store service at `address` ("host:port"); over TLS when
         `tls` is given. `ensure_document(run_id)` asks the schedulers for a run's document
@@ -359,10 +358,12 @@ class StoreClient:
         try:
             return self._attempt(call, _FAIL_IF_MISSING)
         except StoreNotFoundError:
-            # Best effort: if no scheduler answers, the second call still waits a while for
-            # a creation on its way.
-            with contextlib.suppress(Exception):
-                self._ensure_document(run_id)
+            try:
+                available = self._ensure_document(run_id)
+            except Exception:  # no scheduler answers: the call below still waits a while
+                available = True  # for a creation on its way
+            if not available:
+                raise  # the run ended without a document, or is unknown
             return self._attempt(call, ())
 
     def _attempt(self, call: Callable[[float, _Metadata], _T], metadata: _Metadata) -> _T:

@@ -428,21 +428,24 @@ class SchedulerCore:
 
     # -- the run's store document (see document.lua) ---------------------------------------
 
-    def _mark_blobs(self, run_id: str) -> None:
-        """The run has task data in blobs: its clean-up removes them even without a document."""
-        self.redis.hset(self.keys.run(run_id), "blobs", 1)
-
-    def create_document(self, run_id: str) -> None:
-        """Creates the run's store document if it is still to be created. Once this returns,
-        it exists, or another replica is creating it, or the run ended without it."""
+    def create_document(self, run_id: str) -> bool:
+        """Creates the run's store document if it is still to be created. True when it now
+        exists or another replica is creating it (the store holds calls back until it is);
+        False when the run ended without one, or is unknown."""
         claimed = self._claim_document(run_id)
-        if claimed is not None:
+        if isinstance(claimed, tuple):
             self._create_claimed(run_id, claimed)
+            return True
+        return claimed
 
-    def _claim_document(self, run_id: str) -> tuple[bytes, bytes] | None:
+    def _claim_document(self, run_id: str) -> tuple[bytes, bytes] | bool:
+        """What to create the document with, if this replica is to create it; else whether
+        it exists or is on its way."""
         expiry = int(time.time() * 1000) + _DOCUMENT_CLAIM_MS
         claimed = self.scripts.document(args=self._argv(run_id, "claim", expiry))
-        return (claimed[0], claimed[1]) if claimed else None
+        if isinstance(claimed, list):
+            return claimed[0], claimed[1]
+        return claimed in (b"busy", b"created")
 
     def _create_claimed(self, run_id: str, contents: tuple[bytes, bytes]) -> None:
         try:
@@ -470,7 +473,7 @@ class SchedulerCore:
         for raw in due:
             run_id = raw.decode()
             claimed = self._claim_document(run_id)
-            if claimed is not None:
+            if isinstance(claimed, tuple):
                 self._creations.submit(self._create_document_logged, run_id, claimed)
 
     def _run_fields(self, run_id: str) -> dict[bytes, bytes]:
@@ -662,7 +665,10 @@ class SchedulerCore:
 
     def start_dag(self, run_id: str, dag_name: str, data: bytes, request_id: str = "") -> str:
         try:
-            instance = self.scripts.start_dag(args=self._argv(run_id, dag_name, data, request_id))
+            in_blob = bool(data) and common_pb2.Payload.FromString(data).encoding == ENCODING_BLOB
+            instance = self.scripts.start_dag(
+                args=self._argv(run_id, dag_name, data, request_id, int(in_blob))
+            )
         except redis.ResponseError as err:
             message = str(err)
             if message.startswith("UNKNOWN_DAG"):
@@ -673,8 +679,6 @@ class SchedulerCore:
                 ) from err
             raise NotFoundError(f"run '{run_id}' not found") from err
         name = _s(instance)
-        if name and data and common_pb2.Payload.FromString(data).encoding == ENCODING_BLOB:
-            self._mark_blobs(run_id)
         if name:
             entry = {"dag": dag_name, "status": "running", **span(datetime.now(UTC), None)}
             try:
@@ -952,7 +956,7 @@ class SchedulerCore:
                 f" {status or result.status}; a result is succeeded, failed, stopped or aborted"
             )
         _check_lease_ref(result.lease)
-        outcome, dag_status, pulled, kept = self.scripts.complete(
+        outcome, dag_status, pulled, document = self.scripts.complete(
             args=self._argv(
                 result.run_id,
                 result.dag_instance,
@@ -968,12 +972,11 @@ class SchedulerCore:
                 json.dumps(list(result.limit)),
                 session.worker_id,
                 credit,
+                int(result.output.encoding == ENCODING_BLOB),
                 *session.queues,
             )
         )
         outcome_name = _s(outcome)
-        if outcome_name != "stale" and result.output.encoding == ENCODING_BLOB:
-            self._mark_blobs(result.run_id)
         # A DAG that ends its run is written by clean_up_run, if the run's data is kept.
         if dag_status and outcome_name != "ended":
             self._background.submit(self.write_dag_meta, result.run_id, result.dag_instance)
@@ -985,14 +988,14 @@ class SchedulerCore:
                 attempt=result.attempt,
                 worker_id=session.worker_id,
             )
-        elif outcome_name == "ended":
+        elif outcome_name == "ended" and document != b"none":
             # Off the worker's stream thread: a slow store must not delay its heartbeats.
             self._background.submit(self.clean_up_run, result.run_id)
         handed = [
             (_s(q), _s(e), _s(r), _s(i), _s(d), _s(t), int(a), res)
             for q, e, r, i, d, t, a, res in pulled
         ]
-        document_dropped = outcome_name == "ended" and kept != b"1"
+        document_dropped = outcome_name == "ended" and document != b"kept"
         return outcome_name, self._leases(session, handed), document_dropped
 
     def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
@@ -1169,18 +1172,19 @@ class SchedulerCore:
         )
         try:
             if fields[0] == b"1":
-                # A kept run's provenance is complete: its end and every DAG instance's.
+                # A kept run's provenance is complete: every DAG instance's end, then the
+                # run's (its final status is written last: once it is there, all is).
                 self.create_document(run_id)
-                run_meta = {
-                    "status": _s(fields[1]),
-                    **span(meta.from_ms(fields[2]), meta.from_ms(fields[3])),
-                }
-                for key, value in run_meta.items():
-                    self.store.set(run_id, f"run.{key}", value, section="meta")
                 dags = self.redis.hgetall(self.keys.run_dags(run_id))
                 for name in dags:
                     if b"|" not in name:
                         self.write_dag_meta(run_id, name.decode())
+                run_meta = {
+                    **span(meta.from_ms(fields[2]), meta.from_ms(fields[3])),
+                    "status": _s(fields[1]),
+                }
+                for key, value in run_meta.items():
+                    self.store.set(run_id, f"run.{key}", value, section="meta")
                 # Task data dies with the run, like its copy in redis.
                 self.blobs.delete_run(run_id)
             else:

@@ -192,8 +192,8 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     ) -> scheduler_pb2.EnsureDocumentResponse:
         if not request.run_id:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "run_id is empty")
-        _guard(context, lambda: self._core.create_document(request.run_id))
-        return scheduler_pb2.EnsureDocumentResponse()
+        available = _guard(context, lambda: self._core.create_document(request.run_id))
+        return scheduler_pb2.EnsureDocumentResponse(available=available)
 
 
 _CLOSED = object()

@@ -287,8 +287,10 @@ class EnsureDocumentRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
 class EnsureDocumentResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("available",)
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    available: bool
+    def __init__(self, available: _Optional[bool] = ...) -> None: ...
 
 class StartDagRequest(_message.Message):
     __slots__ = ("run_id", "dag_name", "data", "request_id")

@@ -485,8 +485,7 @@ class SignalServiceServicer:
         """Creates the run's store document now if it is still to be created. The schedulers
         create a run's document late (or never, for a short run that keeps no data), so a
         store call sent with the metadata `lightflow-missing-document: fail` may find none: the
-        caller then asks for it here and calls the store again. Once this returns, the document
-        exists, or is being created (the store holds calls back until it is), or the run ended.
+        caller then asks for it here and calls the store again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

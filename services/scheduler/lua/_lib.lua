@@ -45,6 +45,16 @@ local function end_dag(r, inst, status)
   event(r, 'dag_ended', {i = inst, s = status})
 end
 
+-- The run's store document will not be created (any more): what it was to hold goes, and the
+-- run's 'doc' field says what became of it ('created' or 'none'; see document.lua).
+local function forget_document(r, became)
+  if redis.call('EXISTS', key_run(r)) == 1 then
+    redis.call('HDEL', key_run(r), 'docdata', 'docmeta', 'docclaim')
+    redis.call('HSET', key_run(r), 'doc', became)
+  end
+  redis.call('ZREM', key_documents_due(), r)
+end
+
 local function finish_run(r)
   local outcome = redis.call('HGET', key_run(r), 'outcome')
   if not outcome then outcome = 'succeeded' end
@@ -64,7 +74,14 @@ local function finish_run(r)
   -- holds the run_ended event's id ('e') and its fields.
   redis.call('XADD', key_run_end(r), '*', 'e', ended, 'ty', 'run_ended', 'ts', NOW,
     's', outcome, 'f', failure or '')
-  redis.call('ZADD', key_cleanup(), NOW, r)
+  -- A run that keeps no data, whose store document was never created (nor is being created)
+  -- and that put no task data in blobs has nothing to clean up.
+  local doc = redis.call('HMGET', key_run(r), 'keep', 'docdata', 'docclaim', 'blobs')
+  if doc[1] ~= '1' and doc[2] and not doc[3] and not doc[4] then
+    forget_document(r, 'none')
+  else
+    redis.call('ZADD', key_cleanup(), NOW, r)
+  end
   redis.call('ZREM', key_deadlines(), r)
   redis.call('DEL', key_run_data(r))
   for _, key in ipairs({key_run(r), key_run_tasks(r), key_run_dags(r), key_run_events(r),

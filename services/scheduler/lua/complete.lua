@@ -3,18 +3,19 @@
 -- ARGV: 4 run, 5 instance, 6 task, 7 attempt, 8 status, 9 output, 10 failure JSON,
 --       11 queue, 12 entry id, 13 retry jitter factor, 14 has limit (0/1), 15 the limit's
 --       task names (JSON list), 16 worker id, 17 credit (how many tasks to hand out),
---       18.. the worker's queues.
+--       18 the output is in a blob (0/1), 19.. the worker's queues.
 -- Returns {outcome, dag, pulled}: outcome 'stale' when the attempt is not the current one (a
 -- late duplicate), 'retry' when the failed attempt will be tried again, 'ended' when the run
 -- ended with it, else 'ok'; dag the instance's final status when it ended with it, else '';
--- pulled what `pull` handed out; kept, for an ended run, '1' when its store document is kept
--- (else the worker may drop the provenance it holds for the run).
+-- pulled what `pull` handed out; document, for an ended run: 'kept' when its store document
+-- stays, 'none' when there is none and nothing to clean up (finish_run), else 'remove' (the
+-- worker may drop the provenance it holds for a run whose document is not kept).
 local r, inst, task, attempt, status, output, failure, queue, entry, jitter, has_limit, limit =
   ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13],
   ARGV[14], ARGV[15]
-local worker, credit = ARGV[16], tonumber(ARGV[17])
+local worker, credit, in_blob = ARGV[16], tonumber(ARGV[17]), ARGV[18]
 local queues = {}
-for i = 18, #ARGV do queues[#queues + 1] = ARGV[i] end
+for i = 19, #ARGV do queues[#queues + 1] = ARGV[i] end
 
 local function record()
   local tk = inst .. '/' .. task
@@ -26,6 +27,9 @@ local function record()
   end
   redis.call('XACK', key_queue(queue), GROUP, entry)
   redis.call('XDEL', key_queue(queue), entry)
+  if in_blob == '1' then  -- the run's clean-up removes its blobs
+    redis.call('HSET', key_run(r), 'blobs', 1)
+  end
   local dag_was = redis.call('HGET', key_run_dags(r), inst)
   local function dag_ended()
     local now = redis.call('HGET', key_run_dags(r), inst)
@@ -93,5 +97,9 @@ end
 
 local outcome = record()
 outcome[3] = pull(worker, credit, queues)
-outcome[4] = outcome[1] == 'ended' and redis.call('HGET', key_run(r), 'keep') or ''
+outcome[4] = ''
+if outcome[1] == 'ended' then
+  local doc = redis.call('HMGET', key_run(r), 'keep', 'doc')
+  outcome[4] = (doc[1] == '1' and 'kept') or (doc[2] == 'none' and 'none') or 'remove'
+end
 return outcome

@@ -3,36 +3,34 @@
 -- what the document will hold into the run's hash ('docdata', 'docmeta': BSON) and the run
 -- into documents_due; a creator (the replica that started a run with arguments, any
 -- replica's timer once it is due, or a store user asking for it) claims it, creates it and
--- reports it created. A claim expires, so a creator that dies is replaced.
+-- reports it created. A claim expires, so a creator that dies is replaced. The run's 'doc'
+-- field says what became of it: 'created', or 'none' (the run ended without one).
 -- ARGV: 4 run id, 5 action, 6 (claim) the claim's expiry, ms since the epoch.
---   claim   -> {data, meta} to create it with, or false: created already, gone, or claimed
---              by a live creator (the store holds calls back until that one is done)
+--   claim   -> {data, meta}: create it with these; 'busy': a live creator is at it (the
+--              store holds calls back until it is done); 'created'; 'none'; false: no such
+--              run
 --   created -> 1: forget what it was to hold
 --   release -> 1: a creator failed; the document is due again
---   finish  -> (the run ended) {'created'}: it exists, or may (remove it); {'busy'}: a live
---              creator holds it (try again later); {'never', data, meta}: it was never
---              created and now never will be
+--   finish  -> (the run ended; only clean_up_run) {'created'}: it exists, or may: remove it;
+--              {'busy'}: try again later; {'never', data, meta}: it was never created and
+--              now never will be; {'none'}: finish_run found nothing to clean up
 local r, action, now = ARGV[4], ARGV[5], tonumber(NOW)
 local run = key_run(r)
 
-local function forget()
-  redis.call('HDEL', run, 'docdata', 'docmeta', 'docclaim')
-  redis.call('ZREM', key_documents_due(), r)
-end
-
 if action == 'created' then
-  forget()
+  forget_document(r, 'created')
   return 1
 end
-local pending = redis.call('HMGET', run, 'docdata', 'docmeta', 'docclaim')
+local pending = redis.call('HMGET', run, 'docdata', 'docmeta', 'docclaim', 'doc')
 if not pending[1] then
   redis.call('ZREM', key_documents_due(), r)
-  if action == 'finish' then return {'created'} end
-  return false
+  if action == 'finish' then return {pending[4] == 'none' and 'none' or 'created'} end
+  if action == 'claim' then return pending[4] or false end
+  return 1
 end
 local claim = tonumber(pending[3] or '0')
 if action == 'claim' then
-  if claim > now then return false end
+  if claim > now then return 'busy' end
   redis.call('HSET', run, 'docclaim', ARGV[6])
   -- Due again when the claim expires, so a timer neither spins on it nor forgets it.
   redis.call('ZADD', key_documents_due(), ARGV[6], r)
@@ -43,9 +41,12 @@ elseif action == 'release' then
   return 1
 elseif action == 'finish' then
   if claim > now then return {'busy'} end
-  forget()
   -- An expired claim's creator may have created it before it died.
-  if claim > 0 then return {'created'} end
+  if claim > 0 then
+    forget_document(r, 'created')
+    return {'created'}
+  end
+  forget_document(r, 'none')
   return {'never', pending[1], pending[2]}
 end
 return redis.error_reply('unknown document action ' .. tostring(action))

@@ -1,5 +1,6 @@
 -- Starts a new instance "dag:N" of a DAG of the run's workflow (signal.start_dag).
--- ARGV: 4 run, 5 dag name, 6 input data (may be empty), 7 request id (may be empty).
+-- ARGV: 4 run, 5 dag name, 6 input data (may be empty), 7 request id (may be empty), 8 the
+-- data is in a blob (0/1).
 -- Returns the instance name, '' when the run is not running, or an error. A request id seen
 -- before returns the instance it started (a retry after a replica died mid-call).
 local r, dag, data, rid = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -22,6 +23,9 @@ end
 local inst = dag .. ':' .. redis.call('HINCRBY', key_run(r), 'seq:' .. dag, 1)
 if data ~= '' then
   redis.call('HSET', key_run_data(r), inst .. '/', data)
+end
+if ARGV[8] == '1' then  -- the run's clean-up removes its blobs
+  redis.call('HSET', key_run(r), 'blobs', 1)
 end
 start_dag_instance(r, run[2], inst, dag)
 if rid ~= '' then
