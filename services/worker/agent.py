@@ -54,11 +54,25 @@ class TaskProcess:
         self.process.start()
         child_end.close()
         self.lease_key = ""
+        # (definition, DAG, task) whose code this process was sent.
+        self._tasks_sent: set[tuple[str, str, str]] = set()
         threading.Thread(target=agent.read_task_process, args=(self,), daemon=True).start()
 
     def run(
-        self, lease_bytes: bytes, code: bytes, store_address: str, hostname: str, worker_id: str
+        self,
+        lease_bytes: bytes,
+        task: tuple[str, str, str],
+        code: bytes,
+        store_address: str,
+        hostname: str,
+        worker_id: str,
     ) -> None:
+        """Runs a lease; the task's code crosses the pipe only the first time (the process
+        keeps the task it unpickled, per definition and task)."""
+        if task in self._tasks_sent:
+            code = b""
+        else:
+            self._tasks_sent.add(task)
         self.conn.send(("run", lease_bytes, code, store_address, hostname, worker_id))
 
     def stop(self) -> None:
@@ -326,6 +340,7 @@ class WorkerAgent:
                     running.timer.start()
             process.run(
                 lease.SerializeToString(),
+                key,
                 code,
                 self._store_address,
                 self.config.hostname,
@@ -361,10 +376,10 @@ class WorkerAgent:
                         task.blocked = kind == "blocked"
                         self._grant_credit()
             elif kind == "result":
+                # Provenance first: a run the result ends drops it (runs_gone) right after.
+                self.meta.add(message[3], message[4], message[5])
                 result = scheduler_pb2.TaskResult.FromString(message[2])
                 self._finish(process, message[1], result)
-            elif kind == "meta":
-                self.meta.add(message[1], message[2], message[3])
 
     def _output(self, key: str, stream: str, text: str) -> None:
         with self._lock:

@@ -253,7 +253,9 @@ def child_main(
     replicas = Replicas(addresses, token, tls=tls)
     stores: dict[str, StoreClient] = {}
     blob_clients: dict[str, BlobClient] = {}
-    tasks: dict[tuple[str, str, str], BaseTask] = {}
+    # The task of each (definition, DAG, task), unpickled once (its code is sent only once),
+    # or why it could not be.
+    tasks: dict[tuple[str, str, str], BaseTask | LightflowError] = {}
     while True:
         try:
             message = conn.recv()
@@ -281,16 +283,26 @@ def child_main(
         )
         started = datetime.now(UTC)
         key = (lease.definition_hash, lease.dag_name, lease.task_name)
-        try:
-            if key not in tasks:
-                # Unpickled once per definition and task, then reused by every run.
+        if key not in tasks:
+            try:
                 tasks[key] = decode_task(common_pb2.Payload.FromString(code_bytes))
-        except LightflowError as err:
-            result = ended_result(lease, _failure(err))
+            except LightflowError as err:
+                tasks[key] = err
+        task = tasks[key]
+        if isinstance(task, LightflowError):
+            result = ended_result(lease, _failure(task))
         else:
-            result = run_task(lease, tasks[key], store, signal, hostname, blobs)
+            result = run_task(lease, task, store, signal, hostname, blobs)
         stdout.flush()
         stderr.flush()
-        link.send(("result", link.lease_key, result.SerializeToString()))
-        # Provenance after the result: the worker writes it in batches (see agent.MetaBatcher).
-        link.send(("meta", lease.run_id, *_task_meta(lease, result, started, worker_id)))
+        # With the result, its provenance: the worker writes that in batches (see
+        # agent.MetaBatcher). One message, one wake-up of the worker's reader.
+        link.send(
+            (
+                "result",
+                link.lease_key,
+                result.SerializeToString(),
+                lease.run_id,
+                *_task_meta(lease, result, started, worker_id),
+            )
+        )
