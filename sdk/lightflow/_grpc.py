@@ -48,48 +48,128 @@ def token_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return ((TOKEN_METADATA_KEY, f"Bearer {token}"),) if token else ()
 
 
-class _TokenInterceptor(
-    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
-    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
-):
-    """Adds the shared token to every call, so call sites need not remember it."""
+class TokenChannel(grpc.Channel):  # type: ignore[misc]
+    """A channel that adds the shared token (if any) to every call's metadata, so call sites
+    need not remember it. (grpc's client interceptors do the same for about 30 us of CPU and
+    50 us of latency more per call, measured on a unary call here.) A server stream holds on
+    to its channel: with SingleThreadedUnaryStream a stream whose channel was collected
+    fails ("closed channel")."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, channel: grpc.Channel, token: str | None) -> None:
+        self._channel = channel
         self._metadata = token_metadata(token)
 
-    def _details(self, details: Any) -> Any:
-        metadata = tuple(details.metadata or ()) + self._metadata
-        return details._replace(metadata=metadata)
+    def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _WithToken(self._channel.unary_unary(method, *args, **kwargs), self._metadata)
 
-    def intercept_unary_unary(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
-        return continuation(self._details(details), request)
+    def unary_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        multicallable = self._channel.unary_stream(method, *args, **kwargs)
+        return _WithToken(multicallable, self._metadata, owner=self)
 
-    def intercept_unary_stream(
-        self, continuation: Callable[..., Any], details: Any, request: Any
-    ) -> Any:
-        return continuation(self._details(details), request)
+    def stream_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return _WithToken(self._channel.stream_unary(method, *args, **kwargs), self._metadata)
 
-    def intercept_stream_unary(
-        self, continuation: Callable[..., Any], details: Any, requests: Any
-    ) -> Any:
-        return continuation(self._details(details), requests)
+    def stream_stream(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        multicallable = self._channel.stream_stream(method, *args, **kwargs)
+        return _WithToken(multicallable, self._metadata, owner=self)
 
-    def intercept_stream_stream(
-        self, continuation: Callable[..., Any], details: Any, requests: Any
+    def subscribe(self, callback: Callable[..., Any], try_to_connect: bool = False) -> None:
+        self._channel.subscribe(callback, try_to_connect)
+
+    def unsubscribe(self, callback: Callable[..., Any]) -> None:
+        self._channel.unsubscribe(callback)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> TokenChannel:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class _WithToken:
+    """A multi-callable whose calls carry the token; a stream call keeps `owner` alive."""
+
+    __slots__ = ("_callable", "_metadata", "_owner")
+
+    def __init__(
+        self,
+        multicallable: Any,
+        metadata: tuple[tuple[str, str], ...],
+        owner: TokenChannel | None = None,
+    ) -> None:
+        self._callable = multicallable
+        self._metadata = metadata
+        self._owner = owner
+
+    def _join(self, metadata: Sequence[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
+        return (*metadata, *self._metadata) if metadata else self._metadata
+
+    def __call__(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kw: Any
     ) -> Any:
-        return continuation(self._details(details), requests)
+        call = self._callable(request, timeout=timeout, metadata=self._join(metadata), **kw)
+        return call if self._owner is None else _Stream(call, self._owner)
+
+    def with_call(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kw: Any
+    ) -> Any:
+        return self._callable.with_call(
+            request, timeout=timeout, metadata=self._join(metadata), **kw
+        )
+
+    def future(
+        self, request: Any, timeout: float | None = None, metadata: Any = None, **kw: Any
+    ) -> Any:
+        return self._callable.future(request, timeout=timeout, metadata=self._join(metadata), **kw)
+
+
+class _Stream(grpc.Call):  # type: ignore[misc]
+    """A stream call (an iterator and a grpc.Call) that keeps its channel alive."""
+
+    def __init__(self, call: Any, owner: TokenChannel) -> None:
+        self._call = call
+        self._owner = owner
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._call)
+
+    def initial_metadata(self) -> Any:
+        return self._call.initial_metadata()
+
+    def trailing_metadata(self) -> Any:
+        return self._call.trailing_metadata()
+
+    def code(self) -> grpc.StatusCode:
+        code: grpc.StatusCode = self._call.code()
+        return code
+
+    def details(self) -> str | None:
+        details: str | None = self._call.details()
+        return details
+
+    def is_active(self) -> bool:
+        return bool(self._call.is_active())
+
+    def time_remaining(self) -> float | None:
+        remaining: float | None = self._call.time_remaining()
+        return remaining
+
+    def cancel(self) -> bool:
+        return bool(self._call.cancel())
+
+    def add_callback(self, callback: Callable[[], None]) -> bool:
+        return bool(self._call.add_callback(callback))
 
 
 def open_channel(address: str, token: str | None = None) -> grpc.Channel:
     """A channel to one service address ("host:port"), carrying the token when given."""
-    channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-    if token:
-        channel = grpc.intercept_channel(channel, _TokenInterceptor(token))
-    return channel
+    return TokenChannel(grpc.insecure_channel(address, options=CHANNEL_OPTIONS), token)
 
 
 def split_addresses(addresses: str | Sequence[str]) -> list[str]:

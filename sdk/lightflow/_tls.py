@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 
 from lightflow._errors import LightflowError
-from lightflow._grpc import CHANNEL_OPTIONS, _TokenInterceptor, open_channel
+from lightflow._grpc import CHANNEL_OPTIONS, TokenChannel, open_channel
 
 PathLike = str | os.PathLike[str]
 
@@ -87,6 +87,4 @@ def connect(address: str, token: str | None = None, tls: TlsOptions | None = Non
     if tls.server_name:
         options.append(("grpc.ssl_target_name_override", tls.server_name))
     channel = grpc.secure_channel(address, tls.credentials(), options=options)
-    if token:
-        channel = grpc.intercept_channel(channel, _TokenInterceptor(token))
-    return channel
+    return TokenChannel(channel, token)
