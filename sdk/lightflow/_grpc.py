@@ -39,9 +39,12 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
 
 TOKEN_METADATA_KEY = "authorization"  # noqa: S105 - a header name, not a secret
 
-# Status codes worth trying on another replica: the call did not reach a working server.
-# (Not DEADLINE_EXCEEDED: the call may have taken effect, and not every call is idempotent.)
-RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE})
+# Status codes worth trying again (on another replica, or once a restarting service is back):
+# the call did not reach a working server. A server that shuts down (SIGTERM) cancels the
+# calls it has not started (CANCELLED; our clients never cancel their own unary calls) and
+# gives the started ones its grace period. (Not DEADLINE_EXCEEDED: the call may have taken
+# effect, and not every call is idempotent.)
+RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
 
 def token_metadata(token: str | None) -> tuple[tuple[str, str], ...]:

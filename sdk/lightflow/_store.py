@@ -26,6 +26,7 @@ from lightflow._codec import (
     unwrap,
 )
 from lightflow._errors import LightflowError
+from lightflow._grpc import RETRYABLE_CODES
 from lightflow._tls import TlsOptions, connect
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
@@ -89,6 +90,7 @@ _ERROR_OF_STATUS: dict[grpc.StatusCode, type[StoreError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: StoreInvalidArgumentError,
     grpc.StatusCode.FAILED_PRECONDITION: StoreConflictError,
     grpc.StatusCode.UNAVAILABLE: StoreUnavailableError,
+    grpc.StatusCode.CANCELLED: StoreUnavailableError,  # by a store shutting down
     grpc.StatusCode.DEADLINE_EXCEEDED: StoreUnavailableError,
 }
 
@@ -375,15 +377,15 @@ class StoreClient:
                 return call(self._call_timeout, metadata)
             except grpc.RpcError as err:
                 code = err.code()
-                # Only UNAVAILABLE is retried: the call did not reach a working server. After
-                # DEADLINE_EXCEEDED a push may have been applied, so it is not repeated.
-                if code == grpc.StatusCode.UNAVAILABLE and time.monotonic() + backoff < give_up_at:
+                # Only a call that did not reach a working server is retried (RETRYABLE_CODES).
+                # After DEADLINE_EXCEEDED a push may have been applied: it is not repeated.
+                if code in RETRYABLE_CODES and time.monotonic() + backoff < give_up_at:
                     time.sleep(backoff * random.uniform(0.5, 1.0))  # jitter spreads reconnects
                     backoff = min(backoff * 2, _BACKOFF_MAX_SECONDS)
                     continue
                 kind = _ERROR_OF_STATUS.get(code, StoreError)
                 message = err.details() or code.name
-                if code == grpc.StatusCode.UNAVAILABLE:
+                if code in RETRYABLE_CODES:
                     message = f"store service at {self._address} is unavailable: {message}"
                 raise kind(message) from err
 
