@@ -342,7 +342,7 @@ def _report(
         per_hop_client.append((times.returned - times.submitted) / hops)
         # The run's edges, before the first hop and after the last.
         head, tail = ordered[0], ordered[-1]
-        edges["submit -> run_started (StartRun: store document, start_run.lua)"].append(
+        edges["submit -> run_started (StartRun, start_run.lua)"].append(
             times.run_started - times.submitted
         )
         edges["run_started -> first task_started (hand-out)"].append(

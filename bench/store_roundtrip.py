@@ -7,8 +7,10 @@ Measures, in one run on this machine, one set followed by one get of a small val
   separate process on the embedded store persisting to a folder, as `lfctl up` runs it), and
   the same service keeping documents in memory;
 - a direct redis SET + GET (redis-server started here, as `lfctl up` starts it);
-- direct pymongo-API calls on embedded montydb, as the service makes them (update_one $set +
-  find_one, sqlite engine, BSON), in this process, no gRPC.
+- the embedded backend the service uses (`EmbeddedRuns`: a sqlite table, montydb's update
+  engine), called in this process: update_one $set + find_one, no gRPC;
+- montydb's own sqlite storage doing the same (what the embedded store used before: one
+  connection per call, no _id index), in this process.
 
 Prints median / min / max / p99 in microseconds as a Markdown table (see docs/benchmarks.md).
 Not a test: numbers depend on the machine.
@@ -31,6 +33,7 @@ import redis
 from lightflow._store import StoreClient
 from lightflow_cli._procs import start_service
 from lightflow_cli.stack import start_redis
+from lightflow_store.backends import EmbeddedRuns
 
 TOKEN = "bench-token"  # noqa: S105 - a benchmark-only shared token
 VALUE = {"step": 42, "name": "sample", "scores": [0.5, 0.25, 0.125]}
@@ -85,6 +88,21 @@ def redis_direct(folder: Path, iterations: int, warmup: int) -> list[float]:
         server.stop()
 
 
+def backend_direct(folder: Path, iterations: int, warmup: int) -> list[float]:
+    runs = EmbeddedRuns(folder / "backend", "lightflow", "runs")
+    try:
+        run_id = "bench"
+        runs.update_one({"_id": run_id}, {"$setOnInsert": {"data": {}, "meta": {}}}, upsert=True)
+
+        def round_trip(index: int) -> None:
+            runs.update_one({"_id": run_id}, {"$set": {"data.bench.value": {**VALUE}}})
+            assert runs.find_one({"_id": run_id}, {"data.bench.value": 1}) is not None
+
+        return measure(round_trip, iterations, warmup)
+    finally:
+        runs.close()
+
+
 def montydb_direct(folder: Path, iterations: int, warmup: int) -> list[float]:
     repository = str(folder / "montydb")
     montydb.set_storage(repository, storage="sqlite", use_bson=True)
@@ -134,7 +152,11 @@ def main() -> int:
                 redis_direct(folder, options.iterations, options.warmup),
             ),
             (
-                "montydb sqlite update_one + find_one (in process)",
+                "embedded backend update_one + find_one (in process)",
+                backend_direct(folder, options.iterations, options.warmup),
+            ),
+            (
+                "montydb's own sqlite storage, update_one + find_one (in process)",
                 montydb_direct(folder, options.iterations, options.warmup),
             ),
         ]
