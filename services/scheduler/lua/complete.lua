@@ -19,6 +19,10 @@ for i = 19, #ARGV do queues[#queues + 1] = ARGV[i] end
 
 local function record()
   local tk = inst .. '/' .. task
+  -- Even a late duplicate's blob must go with the run: its clean-up removes the run's blobs.
+  if in_blob == '1' and redis.call('EXISTS', key_run(r)) == 1 then
+    redis.call('HSET', key_run(r), 'blobs', 1)
+  end
   local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a', tk .. '|e')
   -- Fenced first: only the current attempt's own entry is acknowledged, so a late or bogus
   -- result can neither change the task nor drop another hand-out's lease.
@@ -27,9 +31,6 @@ local function record()
   end
   redis.call('XACK', key_queue(queue), GROUP, entry)
   redis.call('XDEL', key_queue(queue), entry)
-  if in_blob == '1' then  -- the run's clean-up removes its blobs
-    redis.call('HSET', key_run(r), 'blobs', 1)
-  end
   local dag_was = redis.call('HGET', key_run_dags(r), inst)
   local function dag_ended()
     local now = redis.call('HGET', key_run_dags(r), inst)
