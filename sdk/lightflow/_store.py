@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -41,6 +42,9 @@ _BACKOFF_MAX_SECONDS = 2.0
 
 # Call metadata: fail at once on a missing document rather than wait for one on its way.
 MISSING_DOCUMENT_HEADER = "lightflow-missing-document"
+# Call metadata: a write's id, the same on each retry, so the store applies it at most once
+# (a store that applied a write and died before answering sees the retry as applied).
+REQUEST_ID_HEADER = "lightflow-request-id"
 _FAIL_IF_MISSING = ((MISSING_DOCUMENT_HEADER, "fail"),)
 _Metadata = tuple[tuple[str, str], ...]
 
@@ -215,6 +219,7 @@ class StoreClient:
         self._call(
             lambda timeout, metadata: self._stub.Set(request, timeout=timeout, metadata=metadata),
             run_id,
+            write=True,
         )
 
     def set_many(self, run_id: str, values: Mapping[str, Any], *, section: object = "data") -> None:
@@ -232,6 +237,7 @@ class StoreClient:
                 request, timeout=timeout, metadata=metadata
             ),
             run_id,
+            write=True,
         )
 
     def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
@@ -245,6 +251,7 @@ class StoreClient:
         self._call(
             lambda timeout, metadata: self._stub.Push(request, timeout=timeout, metadata=metadata),
             run_id,
+            write=True,
         )
 
     def extend(
@@ -262,6 +269,7 @@ class StoreClient:
                 request, timeout=timeout, metadata=metadata
             ),
             run_id,
+            write=True,
         )
 
     def delete(self, run_id: str, key: str, *, section: object = "data") -> None:
@@ -324,6 +332,7 @@ class StoreClient:
                 request, timeout=timeout, metadata=metadata
             ),
             run_id,
+            write=True,
         )
         if response.WhichOneof("value") == "float_value":
             return float(response.float_value)
@@ -352,13 +361,17 @@ class StoreClient:
         assert isinstance(decoded, dict)  # unwrap keeps a plain document a dict
         return decoded
 
-    def _call(self, call: Callable[[float, _Metadata], _T], run_id: str = "") -> _T:
+    def _call(
+        self, call: Callable[[float, _Metadata], _T], run_id: str = "", *, write: bool = False
+    ) -> _T:
         """Make one RPC on `run_id`'s document. With `ensure_document`, a document the
-        schedulers have not created yet is asked for and the call made again."""
+        schedulers have not created yet is asked for and the call made again. A `write`
+        carries one request id on every attempt, so the store applies it at most once."""
+        base: _Metadata = ((REQUEST_ID_HEADER, uuid.uuid4().hex),) if write else ()
         if not run_id or self._ensure_document is None:
-            return self._attempt(call, ())
+            return self._attempt(call, base)
         try:
-            return self._attempt(call, _FAIL_IF_MISSING)
+            return self._attempt(call, base + _FAIL_IF_MISSING)
         except StoreNotFoundError:
             try:
                 available = self._ensure_document(run_id)
@@ -366,7 +379,7 @@ class StoreClient:
                 available = True  # for a creation on its way
             if not available:
                 raise  # the run ended without a document, or is unknown
-            return self._attempt(call, ())
+            return self._attempt(call, base)
 
     def _attempt(self, call: Callable[[float, _Metadata], _T], metadata: _Metadata) -> _T:
         """Make one RPC, retrying UNAVAILABLE; a failure becomes a StoreError."""

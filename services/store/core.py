@@ -67,6 +67,10 @@ REF_KEY = "chunked"
 REF_SIZE_KEY = "size"
 # Reads of a value whose blob a concurrent write removed meanwhile.
 _READ_ATTEMPTS = 5
+# The document field holding the request ids of the latest writes (beside data and meta), and
+# how many it keeps: a retried write whose id is there was applied already (see `_once`).
+REQUESTS_FIELD = "_requests"
+REQUESTS_KEPT = 100
 # How many deleted runs the store remembers, to fail calls on them at once.
 _DELETED_REMEMBERED = 100_000
 
@@ -338,14 +342,28 @@ class StoreCore:
             return bson.encode(resolved)
         raise MissingValueError(f"a large value in run {run_id!r} is missing")
 
-    def set(self, run_id: str, key: str, value: Value, section: Section = Section.DATA) -> None:
+    def set(
+        self,
+        run_id: str,
+        key: str,
+        value: Value,
+        section: Section = Section.DATA,
+        *,
+        request_id: str = "",
+    ) -> None:
         """Set the value at `key`, creating the path."""
-        self.set_many(run_id, [(key, value)], section)
+        self.set_many(run_id, [(key, value)], section, request_id=request_id)
 
     def set_many(
-        self, run_id: str, items: list[tuple[str, Value]], section: Section = Section.DATA
+        self,
+        run_id: str,
+        items: list[tuple[str, Value]],
+        section: Section = Section.DATA,
+        *,
+        request_id: str = "",
     ) -> None:
-        """Set several keys in one write: all of them, or none on an error."""
+        """Set several keys in one write: all of them, or none on an error. A `request_id`
+        already applied to the document (a retry) changes nothing (see `_once`)."""
         _validate_run_id(run_id)
         if not items:
             self._require_document(run_id)
@@ -368,10 +386,11 @@ class StoreCore:
         for parts in segments:
             target.update(_target(run_id, section, parts))
             projection.update(_projection(section, parts))
+        target, update = _once(target, {"$set": stored}, request_id)
         try:
             before = self._backend(
                 lambda: self._runs.find_one_and_update(
-                    target, {"$set": stored}, projection, return_after=False
+                    target, update, projection, return_after=False
                 ),
                 run_id=run_id,
                 key=keys[0],
@@ -382,14 +401,25 @@ class StoreCore:
             raise
         if before is None:
             self._drop_blobs(run_id, new_blobs)
+            if self._applied(run_id, request_id):
+                return
             self._explain_no_match(run_id, keys[0], "set")
         for parts in segments:
             found, old = _navigate(before, section, parts)
             if found:
                 self._drop_blobs(run_id, _blob_refs(old))
 
-    def push(self, run_id: str, key: str, value: Value, section: Section = Section.DATA) -> None:
-        """Append a value to the list at `key`, creating the list when missing."""
+    def push(
+        self,
+        run_id: str,
+        key: str,
+        value: Value,
+        section: Section = Section.DATA,
+        *,
+        request_id: str = "",
+    ) -> None:
+        """Append a value to the list at `key`, creating the list when missing; once per
+        `request_id`."""
         _validate_run_id(run_id)
         validate_key(key, run_id)
         new_blobs: list[Any] = []
@@ -402,12 +432,20 @@ class StoreCore:
             operand=stored,
             action="push to",
             new_blobs=new_blobs,
+            request_id=request_id,
         )
 
     def extend(
-        self, run_id: str, key: str, values: Sequence[Value], section: Section = Section.DATA
+        self,
+        run_id: str,
+        key: str,
+        values: Sequence[Value],
+        section: Section = Section.DATA,
+        *,
+        request_id: str = "",
     ) -> None:
-        """Append each value, in order, to the list at `key`, creating it when missing."""
+        """Append each value, in order, to the list at `key`, creating it when missing; once
+        per `request_id`."""
         _validate_run_id(run_id)
         validate_key(key, run_id)
         new_blobs: list[Any] = []
@@ -424,29 +462,40 @@ class StoreCore:
             operand={"$each": stored},
             action="extend",
             new_blobs=new_blobs,
+            request_id=request_id,
         )
 
     def increment(
-        self, run_id: str, key: str, amount: int | float, section: Section = Section.DATA
+        self,
+        run_id: str,
+        key: str,
+        amount: int | float,
+        section: Section = Section.DATA,
+        *,
+        request_id: str = "",
     ) -> int | float:
-        """Add `amount` to the number at `key` (0 when missing) atomically; the new value."""
+        """Add `amount` to the number at `key` (0 when missing) atomically; the new value.
+        Once per `request_id`: a retry of an applied increment returns the value now."""
         _validate_run_id(run_id)
         segments = validate_key(key, run_id)
         path = f"{section.value}.{key}"
+        target, update = _once(
+            _target(run_id, section, segments), {"$inc": {path: amount}}, request_id
+        )
         after = self._backend(
             lambda: self._runs.find_one_and_update(
-                _target(run_id, section, segments),
-                {"$inc": {path: amount}},
-                _projection(section, segments),
-                return_after=True,
+                target, update, _projection(section, segments), return_after=True
             ),
             run_id=run_id,
             key=key,
             action="increment",
         )
         if after is None:
-            self._explain_no_match(run_id, key, "increment")
-        found, node = _navigate(after, section, segments)
+            if not self._applied(run_id, request_id):
+                self._explain_no_match(run_id, key, "increment")
+            found, node = self._read(run_id, key, section, segments)
+        else:
+            found, node = _navigate(after, section, segments)
         if isinstance(node, Decimal128):
             return float(node.to_decimal())
         if not found or isinstance(node, bool) or not isinstance(node, int | float):
@@ -502,22 +551,40 @@ class StoreCore:
         operand: Any,
         action: str,
         new_blobs: list[Any],
+        request_id: str = "",
     ) -> None:
         path = f"{section.value}.{key}"
-        target = _target(run_id, section, key.split("."))
+        target, update = _once(
+            _target(run_id, section, key.split(".")), {operator: {path: operand}}, request_id
+        )
         try:
             outcome = self._backend(
-                lambda: self._runs.update_one(target, {operator: {path: operand}}),
+                lambda: self._runs.update_one(target, update),
                 run_id=run_id,
                 key=key,
                 action=action,
                 expects_list=True,
             )
             if outcome.matched_count == 0:
+                if self._applied(run_id, request_id):
+                    self._drop_blobs(run_id, new_blobs)
+                    return
                 self._explain_no_match(run_id, key, action)
         except StoreError:
             self._drop_blobs(run_id, new_blobs)
             raise
+
+    def _applied(self, run_id: str, request_id: str) -> bool:
+        """Whether the write `request_id` was applied to the run's document already."""
+        if not request_id:
+            return False
+        found = self._backend(
+            lambda: self._runs.find_one({"_id": run_id, REQUESTS_FIELD: request_id}, {"_id": 1}),
+            run_id=run_id,
+            key=None,
+            action="read",
+        )
+        return found is not None
 
     def _explain_no_match(self, run_id: str, key: str, action: str) -> NoReturn:
         """Raise why a write matched no document: there is none, or the key goes through a
@@ -711,6 +778,22 @@ def _collect_keys(
             _collect_keys(item, key, recursive=True, into=into)
         else:
             into.append(key)
+
+
+def _once(
+    target: dict[str, Any], update: dict[str, Any], request_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A write applied at most once per request id: it matches only while the document has
+    not recorded the id, and records it in the same update (so a crash can leave neither
+    the write without the id nor the id without the write). The document keeps the latest
+    REQUESTS_KEPT ids, far more than the writes that can land between a call and its retry."""
+    if not request_id:
+        return target, update
+    record = {"$each": [request_id], "$slice": -REQUESTS_KEPT}
+    return (
+        {**target, REQUESTS_FIELD: {"$ne": request_id}},
+        {**update, "$push": {**update.get("$push", {}), REQUESTS_FIELD: record}},
+    )
 
 
 def _projection(section: Section, segments: list[str]) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import NoReturn, TypeVar
 import grpc
 import structlog
 
-from lightflow._store import MISSING_DOCUMENT_HEADER
+from lightflow._store import MISSING_DOCUMENT_HEADER, REQUEST_ID_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_store.core import (
     ConflictError,
@@ -95,12 +95,13 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.SetRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetResponse:
         section, value = _section(request.section, context), _value(request.value)
+        rid = _request_id(context)
         _call(
             context,
             lambda: self._awaiting(
                 context,
                 request.run_id,
-                lambda: self._core.set(request.run_id, request.key, value, section),
+                lambda: self._core.set(request.run_id, request.key, value, section, request_id=rid),
             ),
         )
         return store_pb2.SetResponse()
@@ -110,10 +111,13 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.SetManyResponse:
         section = _section(request.section, context)
         items = [(item.key, _value(item.value)) for item in request.items]
+        rid = _request_id(context)
         _call(
             context,
             lambda: self._awaiting(
-                context, request.run_id, lambda: self._core.set_many(request.run_id, items, section)
+                context,
+                request.run_id,
+                lambda: self._core.set_many(request.run_id, items, section, request_id=rid),
             ),
         )
         return store_pb2.SetManyResponse()
@@ -122,12 +126,15 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:
         section, value = _section(request.section, context), _value(request.value)
+        rid = _request_id(context)
         _call(
             context,
             lambda: self._awaiting(
                 context,
                 request.run_id,
-                lambda: self._core.push(request.run_id, request.key, value, section),
+                lambda: self._core.push(
+                    request.run_id, request.key, value, section, request_id=rid
+                ),
             ),
         )
         return store_pb2.PushResponse()
@@ -137,12 +144,15 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.ExtendResponse:
         section = _section(request.section, context)
         values = [_value(payload) for payload in request.values]
+        rid = _request_id(context)
         _call(
             context,
             lambda: self._awaiting(
                 context,
                 request.run_id,
-                lambda: self._core.extend(request.run_id, request.key, values, section),
+                lambda: self._core.extend(
+                    request.run_id, request.key, values, section, request_id=rid
+                ),
             ),
         )
         return store_pb2.ExtendResponse()
@@ -205,12 +215,15 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
             if kind == "float_amount"
             else 1
         )
+        rid = _request_id(context)
         value = _call(
             context,
             lambda: self._awaiting(
                 context,
                 request.run_id,
-                lambda: self._core.increment(request.run_id, request.key, amount, section),
+                lambda: self._core.increment(
+                    request.run_id, request.key, amount, section, request_id=rid
+                ),
             ),
         )
         if isinstance(value, float):
@@ -228,6 +241,25 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
             ),
         )
         return store_pb2.GetDocumentResponse(document_bson=document)
+
+
+def _request_id(context: grpc.ServicerContext) -> str:
+    """The write's request id (call metadata REQUEST_ID_HEADER), so that a retry of a write
+    the store applied without answering is not applied twice; "" when none was sent."""
+    for key, value in context.invocation_metadata() or ():
+        if key == REQUEST_ID_HEADER:
+            request_id = value if isinstance(value, str) else value.decode(errors="replace")
+            if not 0 < len(request_id) <= _MAX_REQUEST_ID_CHARS:
+                _abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"{REQUEST_ID_HEADER} must have 1 to {_MAX_REQUEST_ID_CHARS} characters",
+                )
+            return request_id
+    return ""
+
+
+_MAX_REQUEST_ID_CHARS = 128
 
 
 def register(

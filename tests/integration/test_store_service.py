@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import bson
+import grpc
 import numpy as np
 import pytest
 
@@ -709,3 +710,73 @@ def test_empty_documents_are_kept(client: StoreClient) -> None:
     assert store.get("empty") == {}
     assert store.get("a") == {"b": {}}
     assert store.get("big") == {}
+
+
+def test_a_retried_write_is_applied_once(store_service: StoreUnderTest) -> None:
+    # A store that applied a write and died before answering sees the client's retry, with
+    # the same request id, and must not apply it again. Sent here as such a retry would be.
+    from lightflow._grpc import open_channel
+    from lightflow._store import REQUEST_ID_HEADER
+    from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
+
+    with StoreClient(store_service.address, token=TOKEN) as client:
+        store = new_run(client)
+        run_id = store.run_id
+        stub = store_pb2_grpc.StoreServiceStub(open_channel(store_service.address, TOKEN))
+        number = common_pb2.Payload(encoding="application/bson", data=bson.encode({"v": 7}))
+
+        def twice(call: Any, request: Any) -> list[Any]:
+            metadata = ((REQUEST_ID_HEADER, uuid.uuid4().hex),)
+            return [call(request, timeout=10, metadata=metadata) for _ in range(2)]
+
+        twice(stub.Push, store_pb2.PushRequest(run_id=run_id, key="log", value=number))
+        twice(stub.Extend, store_pb2.ExtendRequest(run_id=run_id, key="log", values=[number] * 2))
+        set_many = store_pb2.SetManyRequest(
+            run_id=run_id, items=[store_pb2.KeyValue(key="other", value=number)]
+        )
+        twice(stub.SetMany, set_many)
+        first, retry = twice(
+            stub.Increment,
+            store_pb2.IncrementRequest(run_id=run_id, key="count", int_amount=5),
+        )
+        # Another write with its own id is another write.
+        stub.Push(
+            store_pb2.PushRequest(run_id=run_id, key="log", value=number),
+            timeout=10,
+            metadata=((REQUEST_ID_HEADER, uuid.uuid4().hex),),
+        )
+
+        assert store.get("log") == [7, 7, 7, 7]
+        assert store.get("other") == 7
+        assert (first.int_value, retry.int_value) == (5, 5)
+        assert store.get("count") == 5
+        # What the engine keeps to know is in neither section.
+        assert set(client.get_document(run_id)) == {"log", "other", "count"}
+        assert client.list_keys(run_id) == ["log", "other", "count"]
+
+
+def test_the_sdk_sends_one_request_id_per_write_and_a_bad_one_is_refused(
+    store_service: StoreUnderTest,
+) -> None:
+    from lightflow._grpc import open_channel
+    from lightflow._store import REQUEST_ID_HEADER
+    from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
+
+    with StoreClient(store_service.address, token=TOKEN) as client:
+        store = new_run(client)
+        for number in range(5):  # each an own write
+            store.push("log", number)
+            store.increment("count")
+        assert store.get("log") == [0, 1, 2, 3, 4]
+        assert store.get("count") == 5
+        stub = store_pb2_grpc.StoreServiceStub(open_channel(store_service.address, TOKEN))
+        number = common_pb2.Payload(encoding="application/bson", data=bson.encode({"v": 1}))
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Push(
+                store_pb2.PushRequest(run_id=store.run_id, key="log", value=number),
+                timeout=10,
+                metadata=((REQUEST_ID_HEADER, "x" * 500),),
+            )
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert REQUEST_ID_HEADER in (caught.value.details() or "")
+        assert store.get("log") == [0, 1, 2, 3, 4]
