@@ -33,6 +33,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -112,8 +113,17 @@ class RunsCollection(Protocol):
     ) -> Mapping[str, Any] | None: ...
 
     def update_one(
-        self, filter: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
-    ) -> UpdateOutcome: ...
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        upsert: bool = False,
+        *,
+        request_id: str = "",
+    ) -> UpdateOutcome:
+        """With a `request_id`, the update is applied at most once: it matches nothing when
+        that id was applied to the run before (see `applied`); the id is recorded in the same
+        atomic write."""
+        ...
 
     def find_one_and_update(
         self,
@@ -122,9 +132,14 @@ class RunsCollection(Protocol):
         projection: Mapping[str, Any],
         *,
         return_after: bool,
+        request_id: str = "",
     ) -> Mapping[str, Any] | None:
         """Update one document atomically; the document (projected) before or after the
-        update, None when no document matched."""
+        update, None when no document matched (or `request_id` was applied before)."""
+        ...
+
+    def applied(self, run_id: str, request_id: str) -> bool:
+        """Whether a write with `request_id` was applied to the run's document."""
         ...
 
     def delete_one(self, filter: Mapping[str, Any]) -> DeleteOutcome: ...
@@ -208,8 +223,14 @@ class MongoRuns:
             return self._collection.find_one(filter, projection)
 
     def update_one(
-        self, filter: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        upsert: bool = False,
+        *,
+        request_id: str = "",
     ) -> UpdateOutcome:
+        filter, update = _once(filter, update, request_id)
         with _mongo_errors():
             return self._collection.update_one(filter, update, upsert=upsert)
 
@@ -220,7 +241,9 @@ class MongoRuns:
         projection: Mapping[str, Any],
         *,
         return_after: bool,
+        request_id: str = "",
     ) -> Mapping[str, Any] | None:
+        filter, update = _once(filter, update, request_id)
         with _mongo_errors():
             return self._collection.find_one_and_update(
                 filter,
@@ -229,6 +252,13 @@ class MongoRuns:
                 return_document=(
                     pymongo.ReturnDocument.AFTER if return_after else pymongo.ReturnDocument.BEFORE
                 ),
+            )
+
+    def applied(self, run_id: str, request_id: str) -> bool:
+        with _mongo_errors():
+            return (
+                self._collection.find_one({"_id": run_id, REQUESTS_FIELD: request_id}, {"_id": 1})
+                is not None
             )
 
     def delete_one(self, filter: Mapping[str, Any]) -> DeleteOutcome:
@@ -244,6 +274,27 @@ class MongoRuns:
 
     def close(self) -> None:
         self._client.close()
+
+
+# On MongoDB a document holds the request ids of its latest writes beside data and meta.
+REQUESTS_FIELD = "_requests"
+_REQUESTS_KEPT = 100
+
+
+def _once(
+    filter: Mapping[str, Any], update: Mapping[str, Any], request_id: str
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """On MongoDB, a write applied at most once per request id: it matches only while the
+    document has not recorded the id, and records it in the same update (a crash can leave
+    neither the write without the id nor the id without the write). The latest 100 ids are
+    kept, far more than the writes that can land between a call and its retry."""
+    if not request_id:
+        return filter, update
+    record = {"$each": [request_id], "$slice": -_REQUESTS_KEPT}
+    return (
+        {**filter, REQUESTS_FIELD: {"$ne": request_id}},
+        {**update, "$push": {**update.get("$push", {}), REQUESTS_FIELD: record}},
+    )
 
 
 @contextlib.contextmanager
@@ -432,6 +483,15 @@ class EmbeddedRuns:
         self._update_row = f"UPDATE {collection} SET document = ? WHERE id = ?"  # noqa: S608
         self._delete = f"DELETE FROM {collection} WHERE id = ?"  # noqa: S608
         self._db.execute(self._create)
+        # The request ids of applied writes, by run: a retry of a write applied before a
+        # crash is recognised (see RunsCollection.update_one). Written in the same
+        # transaction as the document; kept an hour, and dropped with the run's document.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS applied_requests (run_id TEXT NOT NULL,"
+            " request_id TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (run_id, request_id))"
+            " WITHOUT ROWID"
+        )
+        self._writes = 0
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         log.info(
             "backend_opened",
@@ -455,13 +515,57 @@ class EmbeddedRuns:
         rows = self._sql(self._select, run_id)
         return bson.decode(rows[0][0]) if rows else None
 
-    def _save(self, run_id: str, document: Mapping[str, Any], *, new: bool) -> None:
-        with _engine_errors():
-            encoded = bson.encode(document)
-        if new:
-            self._sql(self._insert, run_id, encoded)
-        else:
-            self._sql(self._update_row, encoded, run_id)
+    def _save(
+        self, run_id: str, document: Mapping[str, Any] | None, *, new: bool, request_id: str
+    ) -> None:
+        """Writes the document (None: unchanged) and records `request_id`, in one
+        transaction."""
+        encoded = None
+        if document is not None:
+            with _engine_errors():
+                encoded = bson.encode(document)
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        if encoded is not None:
+            if new:
+                statements.append((self._insert, (run_id, encoded)))
+            else:
+                statements.append((self._update_row, (encoded, run_id)))
+        if request_id:
+            statements.append(
+                (
+                    "INSERT OR IGNORE INTO applied_requests VALUES (?, ?, ?)",
+                    (run_id, request_id, time.time()),
+                )
+            )
+            self._writes += 1
+            if self._writes % 10_000 == 0:
+                statements.append(
+                    ("DELETE FROM applied_requests WHERE at < ?", (time.time() - 3600,))
+                )
+        try:
+            with self._db_lock:
+                if len(statements) == 1:
+                    self._db.execute(*statements[0])
+                    return
+                self._db.execute("BEGIN")
+                try:
+                    for statement in statements:
+                        self._db.execute(*statement)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as err:
+            log.error("embedded_store_failed", error=str(err))
+            raise BackendUnavailableError(f"the embedded store cannot be used: {err}") from err
+
+    def applied(self, run_id: str, request_id: str) -> bool:
+        rows = self._sql(
+            "SELECT 1 FROM applied_requests WHERE run_id = ? AND request_id = ?",
+            run_id,
+            request_id,
+        )
+        return bool(rows)
 
     def _matching(self, filter: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
         """The filter's query, and the run's document if it matches the filter."""
@@ -492,12 +596,20 @@ class EmbeddedRuns:
             return None if document is None else self._project(document, projection, query)
 
     def _update(
-        self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        upsert: bool,
+        request_id: str = "",
     ) -> tuple[Any, dict[str, Any] | None, dict[str, Any] | None]:
         """(the filter's query, the document before, after); before is None when nothing
-        matched (after too, unless upserted). Call it under the run's stripe lock."""
+        matched or `request_id` was applied before (after too, unless upserted). Call it
+        under the run's stripe lock."""
         with _engine_errors():
             steps = [Updator(step) for step in _with_empty_documents_first(update)]
+        if request_id and self.applied(filter["_id"], request_id):
+            return QueryFilter(filter), None, None
         query, before = self._matching(filter)
         if before is None and not upsert:
             return query, None, None
@@ -507,15 +619,21 @@ class EmbeddedRuns:
             for updator in steps:  # each returns a new document; `before` stays as it was
                 changed = updator(walker, do_insert=before is None) or changed
                 walker = FieldWalker(walker.doc)
-        if changed or before is None:
-            self._save(filter["_id"], walker.doc, new=before is None)
+        if changed or before is None or request_id:
+            document = walker.doc if changed or before is None else None
+            self._save(filter["_id"], document, new=before is None, request_id=request_id)
         return query, before, walker.doc
 
     def update_one(
-        self, filter: Mapping[str, Any], update: Mapping[str, Any], upsert: bool = False
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        upsert: bool = False,
+        *,
+        request_id: str = "",
     ) -> UpdateOutcome:
         with self._stripe(filter["_id"]):
-            _, before, _ = self._update(filter, update, upsert=upsert)
+            _, before, _ = self._update(filter, update, upsert=upsert, request_id=request_id)
         return _Outcome(0 if before is None else 1)
 
     def find_one_and_update(
@@ -525,9 +643,10 @@ class EmbeddedRuns:
         projection: Mapping[str, Any],
         *,
         return_after: bool,
+        request_id: str = "",
     ) -> Mapping[str, Any] | None:
         with self._stripe(filter["_id"]):
-            query, before, after = self._update(filter, update, upsert=False)
+            query, before, after = self._update(filter, update, upsert=False, request_id=request_id)
         if before is None or after is None:
             return None
         return self._project(after if return_after else before, projection, query)
@@ -538,6 +657,7 @@ class EmbeddedRuns:
             if document is None:
                 return _Outcome(0)
             self._sql(self._delete, filter["_id"])
+            self._sql("DELETE FROM applied_requests WHERE run_id = ?", filter["_id"])
         return _Outcome(1)
 
     def ping(self) -> bool:

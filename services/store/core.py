@@ -67,10 +67,6 @@ REF_KEY = "chunked"
 REF_SIZE_KEY = "size"
 # Reads of a value whose blob a concurrent write removed meanwhile.
 _READ_ATTEMPTS = 5
-# The document field holding the request ids of the latest writes (beside data and meta), and
-# how many it keeps: a retried write whose id is there was applied already (see `_once`).
-REQUESTS_FIELD = "_requests"
-REQUESTS_KEPT = 100
 # How many deleted runs the store remembers, to fail calls on them at once.
 _DELETED_REMEMBERED = 100_000
 
@@ -363,7 +359,7 @@ class StoreCore:
         request_id: str = "",
     ) -> None:
         """Set several keys in one write: all of them, or none on an error. A `request_id`
-        already applied to the document (a retry) changes nothing (see `_once`)."""
+        applied before (a retry) changes nothing (see RunsCollection.update_one)."""
         _validate_run_id(run_id)
         if not items:
             self._require_document(run_id)
@@ -386,11 +382,14 @@ class StoreCore:
         for parts in segments:
             target.update(_target(run_id, section, parts))
             projection.update(_projection(section, parts))
-        target, update = _once(target, {"$set": stored}, request_id)
         try:
             before = self._backend(
                 lambda: self._runs.find_one_and_update(
-                    target, update, projection, return_after=False
+                    target,
+                    {"$set": stored},
+                    projection,
+                    return_after=False,
+                    request_id=request_id,
                 ),
                 run_id=run_id,
                 key=keys[0],
@@ -479,12 +478,13 @@ class StoreCore:
         _validate_run_id(run_id)
         segments = validate_key(key, run_id)
         path = f"{section.value}.{key}"
-        target, update = _once(
-            _target(run_id, section, segments), {"$inc": {path: amount}}, request_id
-        )
         after = self._backend(
             lambda: self._runs.find_one_and_update(
-                target, update, _projection(section, segments), return_after=True
+                _target(run_id, section, segments),
+                {"$inc": {path: amount}},
+                _projection(section, segments),
+                return_after=True,
+                request_id=request_id,
             ),
             run_id=run_id,
             key=key,
@@ -554,12 +554,12 @@ class StoreCore:
         request_id: str = "",
     ) -> None:
         path = f"{section.value}.{key}"
-        target, update = _once(
-            _target(run_id, section, key.split(".")), {operator: {path: operand}}, request_id
-        )
+        target = _target(run_id, section, key.split("."))
         try:
             outcome = self._backend(
-                lambda: self._runs.update_one(target, update),
+                lambda: self._runs.update_one(
+                    target, {operator: {path: operand}}, request_id=request_id
+                ),
                 run_id=run_id,
                 key=key,
                 action=action,
@@ -578,13 +578,13 @@ class StoreCore:
         """Whether the write `request_id` was applied to the run's document already."""
         if not request_id:
             return False
-        found = self._backend(
-            lambda: self._runs.find_one({"_id": run_id, REQUESTS_FIELD: request_id}, {"_id": 1}),
+        applied: bool = self._backend(
+            lambda: self._runs.applied(run_id, request_id),
             run_id=run_id,
             key=None,
             action="read",
         )
-        return found is not None
+        return applied
 
     def _explain_no_match(self, run_id: str, key: str, action: str) -> NoReturn:
         """Raise why a write matched no document: there is none, or the key goes through a
@@ -778,22 +778,6 @@ def _collect_keys(
             _collect_keys(item, key, recursive=True, into=into)
         else:
             into.append(key)
-
-
-def _once(
-    target: dict[str, Any], update: dict[str, Any], request_id: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A write applied at most once per request id: it matches only while the document has
-    not recorded the id, and records it in the same update (so a crash can leave neither
-    the write without the id nor the id without the write). The document keeps the latest
-    REQUESTS_KEPT ids, far more than the writes that can land between a call and its retry."""
-    if not request_id:
-        return target, update
-    record = {"$each": [request_id], "$slice": -REQUESTS_KEPT}
-    return (
-        {**target, REQUESTS_FIELD: {"$ne": request_id}},
-        {**update, "$push": {**update.get("$push", {}), REQUESTS_FIELD: record}},
-    )
 
 
 def _projection(section: Section, segments: list[str]) -> dict[str, int]:
