@@ -19,8 +19,9 @@ for i = 19, #ARGV do queues[#queues + 1] = ARGV[i] end
 
 local function record()
   local tk = inst .. '/' .. task
-  -- Even a late duplicate's blob must go with the run: its clean-up removes the run's blobs.
-  if in_blob == '1' and redis.call('EXISTS', key_run(r)) == 1 then
+  -- The run's clean-up removes its blobs when a result came as one (a late duplicate's too),
+  -- or when a task did not succeed: it may have written one before it failed or was ended.
+  if (in_blob == '1' or status ~= 'succeeded') and redis.call('EXISTS', key_run(r)) == 1 then
     redis.call('HSET', key_run(r), 'blobs', 1)
   end
   local state = redis.call('HMGET', key_run_tasks(r), tk .. '|s', tk .. '|a', tk .. '|e')

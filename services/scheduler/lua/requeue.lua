@@ -27,6 +27,8 @@ if state[1] == 'queued' then
 end
 redis.call('HINCRBY', key_run(r), 'running', -1)
 redis.call('HINCRBY', key_run_dags(r), inst .. '|run', -1)
+-- The lost attempt may have written task data to a blob before its worker went away.
+redis.call('HSET', key_run(r), 'blobs', 1)
 if status ~= 'running' or not dag_open then
   redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled', tk .. '|t1', NOW)
   event(r, 'task_ended', {i = inst, k = task, a = attempt, s = 'cancelled'})
