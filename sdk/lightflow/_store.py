@@ -382,7 +382,8 @@ class StoreClient:
             return self._attempt(call, base)
 
     def _attempt(self, call: Callable[[float, _Metadata], _T], metadata: _Metadata) -> _T:
-        """Make one RPC, retrying UNAVAILABLE; a failure becomes a StoreError."""
+        """Make one RPC, retrying while it does not reach a working store (RETRYABLE_CODES);
+        a failure becomes a StoreError."""
         give_up_at = time.monotonic() + self._retry_seconds
         backoff = _BACKOFF_FIRST_SECONDS
         while True:

@@ -743,8 +743,9 @@ class SchedulerCore:
         dag_stopped = bool(instance) and (dag_status != b"running" or dag_stop is not None)
         return run_stopped, run_stopped or dag_stopped
 
-    def write_dag_meta(self, run_id: str, instance: str) -> None:
-        """The ended DAG instance's span and status, into the run's meta section."""
+    def write_dag_meta(self, run_id: str, instance: str, *, ensure_document: bool = True) -> None:
+        """The ended DAG instance's span and status, into the run's meta section (creating
+        the document first if it is still to be created, unless the caller did)."""
         fields = self.redis.hmget(
             self.keys.run_dags(run_id),
             [instance, f"{instance}|dag", f"{instance}|t0", f"{instance}|t1"],
@@ -753,7 +754,8 @@ class SchedulerCore:
             return
         entry = meta.dag_entry(_s(fields[1]), _s(fields[0]), fields[2], fields[3])
         try:
-            self.create_document(run_id)
+            if ensure_document:
+                self.create_document(run_id)
             self.store.set(run_id, dag_key(instance), entry, section="meta")
         except Exception as err:  # the run may have ended and its document gone
             log.info("meta_not_written", run_id=run_id, dag=instance, error=str(err))
@@ -1178,7 +1180,7 @@ class SchedulerCore:
                 dags = self.redis.hgetall(self.keys.run_dags(run_id))
                 for name in dags:
                     if b"|" not in name:
-                        self.write_dag_meta(run_id, name.decode())
+                        self.write_dag_meta(run_id, name.decode(), ensure_document=False)
                 run_meta = {
                     **span(meta.from_ms(fields[2]), meta.from_ms(fields[3])),
                     "status": _s(fields[1]),

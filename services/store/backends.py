@@ -504,12 +504,23 @@ class EmbeddedRuns:
         return self._stripes[zlib.crc32(run_id.encode()) % _STRIPES]
 
     def _sql(self, statement: str, *parameters: Any) -> list[Any]:
-        try:
-            with self._db_lock:
-                return self._db.execute(statement, parameters).fetchall()
-        except sqlite3.Error as err:
-            log.error("embedded_store_failed", error=str(err))
-            raise BackendUnavailableError(f"the embedded store cannot be used: {err}") from err
+        with _db_errors(), self._db_lock:
+            return self._db.execute(statement, parameters).fetchall()
+
+    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Runs the statements as one transaction: all of them, or none."""
+        with _db_errors(), self._db_lock:
+            if len(statements) == 1:
+                self._db.execute(*statements[0])
+                return
+            self._db.execute("BEGIN")
+            try:
+                for statement in statements:
+                    self._db.execute(*statement)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _load(self, run_id: str) -> dict[str, Any] | None:
         rows = self._sql(self._select, run_id)
@@ -517,23 +528,22 @@ class EmbeddedRuns:
 
     def _save(
         self, run_id: str, document: Mapping[str, Any] | None, *, new: bool, request_id: str
-    ) -> None:
+    ) -> bool:
         """Writes the document (None: unchanged) and records `request_id`, in one
-        transaction."""
-        encoded = None
+        transaction. False, and nothing written, when the request id was recorded before."""
+        statements: list[tuple[str, tuple[Any, ...]]] = []
         if document is not None:
             with _engine_errors():
                 encoded = bson.encode(document)
-        statements: list[tuple[str, tuple[Any, ...]]] = []
-        if encoded is not None:
             if new:
                 statements.append((self._insert, (run_id, encoded)))
             else:
                 statements.append((self._update_row, (encoded, run_id)))
         if request_id:
+            # The primary key refuses an id recorded before: the write is a retry.
             statements.append(
                 (
-                    "INSERT OR IGNORE INTO applied_requests VALUES (?, ?, ?)",
+                    "INSERT INTO applied_requests VALUES (?, ?, ?)",
                     (run_id, request_id, time.time()),
                 )
             )
@@ -543,21 +553,10 @@ class EmbeddedRuns:
                     ("DELETE FROM applied_requests WHERE at < ?", (time.time() - 3600,))
                 )
         try:
-            with self._db_lock:
-                if len(statements) == 1:
-                    self._db.execute(*statements[0])
-                    return
-                self._db.execute("BEGIN")
-                try:
-                    for statement in statements:
-                        self._db.execute(*statement)
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-        except sqlite3.Error as err:
-            log.error("embedded_store_failed", error=str(err))
-            raise BackendUnavailableError(f"the embedded store cannot be used: {err}") from err
+            self._transaction(statements)
+        except sqlite3.IntegrityError:
+            return False
+        return True
 
     def applied(self, run_id: str, request_id: str) -> bool:
         rows = self._sql(
@@ -608,8 +607,6 @@ class EmbeddedRuns:
         under the run's stripe lock."""
         with _engine_errors():
             steps = [Updator(step) for step in _with_empty_documents_first(update)]
-        if request_id and self.applied(filter["_id"], request_id):
-            return QueryFilter(filter), None, None
         query, before = self._matching(filter)
         if before is None and not upsert:
             return query, None, None
@@ -621,7 +618,8 @@ class EmbeddedRuns:
                 walker = FieldWalker(walker.doc)
         if changed or before is None or request_id:
             document = walker.doc if changed or before is None else None
-            self._save(filter["_id"], document, new=before is None, request_id=request_id)
+            if not self._save(filter["_id"], document, new=before is None, request_id=request_id):
+                return query, None, None  # applied before: this is a retry
         return query, before, walker.doc
 
     def update_one(
@@ -656,8 +654,12 @@ class EmbeddedRuns:
             _, document = self._matching(filter)
             if document is None:
                 return _Outcome(0)
-            self._sql(self._delete, filter["_id"])
-            self._sql("DELETE FROM applied_requests WHERE run_id = ?", filter["_id"])
+            self._transaction(
+                [
+                    (self._delete, (filter["_id"],)),
+                    ("DELETE FROM applied_requests WHERE run_id = ?", (filter["_id"],)),
+                ]
+            )
         return _Outcome(1)
 
     def ping(self) -> bool:
@@ -666,6 +668,19 @@ class EmbeddedRuns:
     def close(self) -> None:
         with self._db_lock:
             self._db.close()
+
+
+@contextlib.contextmanager
+def _db_errors() -> Iterator[None]:
+    """sqlite's errors as backend errors, but for IntegrityError: a request id recorded
+    before, which the caller handles."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise
+    except sqlite3.Error as err:
+        log.error("embedded_store_failed", error=str(err))
+        raise BackendUnavailableError(f"the embedded store cannot be used: {err}") from err
 
 
 @contextlib.contextmanager

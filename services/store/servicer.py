@@ -243,6 +243,9 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         return store_pb2.GetDocumentResponse(document_bson=document)
 
 
+_MAX_REQUEST_ID_CHARS = 128
+
+
 def _request_id(context: grpc.ServicerContext) -> str:
     """The write's request id (call metadata REQUEST_ID_HEADER), so that a retry of a write
     the store applied without answering is not applied twice; "" when none was sent."""
@@ -257,9 +260,6 @@ def _request_id(context: grpc.ServicerContext) -> str:
                 )
             return request_id
     return ""
-
-
-_MAX_REQUEST_ID_CHARS = 128
 
 
 def register(
