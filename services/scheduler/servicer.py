@@ -244,7 +244,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
         _guard(context, lambda: self._core.ensure_queue_groups(session.queues))
         _guard(context, lambda: self._core.worker_seen(session, 0))
         log.info("worker_connected", worker_id=session.worker_id, queues=session.queues)
-        outbox: queue.Queue[Any] = queue.Queue()
+        outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
         def on_rpc_end() -> None:
             session.close()
@@ -274,7 +274,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
             self._release_unsent(session, outbox)
             log.info("worker_disconnected", worker_id=session.worker_id)
 
-    def _release_unsent(self, session: WorkerSession, outbox: queue.Queue[Any]) -> None:
+    def _release_unsent(self, session: WorkerSession, outbox: queue.SimpleQueue[Any]) -> None:
         unsent = []
         while True:
             try:
@@ -291,7 +291,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
         self,
         requests: Iterator[scheduler_pb2.WorkRequest],
         session: WorkerSession,
-        outbox: queue.Queue[Any],
+        outbox: queue.SimpleQueue[Any],
     ) -> None:
         try:
             for request in requests:
@@ -343,7 +343,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
     def _hand_out(
         self,
         session: WorkerSession,
-        outbox: queue.Queue[Any],
+        outbox: queue.SimpleQueue[Any],
         leases: list[scheduler_pb2.TaskLease],
         recorded: scheduler_pb2.LeaseRef | None = None,
         run_gone: str = "",
@@ -372,7 +372,7 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 self._core.release_leases(leases)
         return False
 
-    def _lease(self, session: WorkerSession, outbox: queue.Queue[Any]) -> None:
+    def _lease(self, session: WorkerSession, outbox: queue.SimpleQueue[Any]) -> None:
         failing_since: float | None = None
         while not session.closed:
             if session.wait_for_credit(timeout=1.0) <= 0:

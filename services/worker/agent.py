@@ -94,7 +94,7 @@ class RunningTask:
 
 @dataclass
 class _Stream:
-    outbox: queue.Queue[Any] = field(default_factory=queue.Queue)
+    outbox: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
     # Credit sent on this stream that no lease has used yet.
     credit_out: int = 0
 

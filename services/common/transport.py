@@ -1,0 +1,23 @@
+"""The gRPC transport the services run on.
+
+grpcio 1.85 reads and writes sockets on its EventEngine threads by default and hands each
+event to the thread polling the completion queue: two thread wake-ups per message where the
+older iomgr epoll1 transport needs one (the polling thread reads the socket itself). On a
+task hop (four messages, every thread asleep in between) the EventEngine threads added about
+six context switches; with them off, a gRPC round trip costs 15-25 % less latency and CPU here
+(docs/benchmarks.md). Set GRPC_EXPERIMENTS yourself to choose otherwise."""
+
+from __future__ import annotations
+
+import os
+
+# The EventEngine endpoints, clients and listeners; without them grpc uses iomgr's epoll1.
+EPOLL1_EXPERIMENTS = ",".join(
+    ("-event_engine_client", "-event_engine_listener", "-event_engine_for_all_other_endpoints")
+)
+
+
+def use_epoll1_transport() -> None:
+    """Call before grpc creates its first channel or server (it reads the setting once).
+    Processes the service starts (a worker's task processes) inherit it."""
+    os.environ.setdefault("GRPC_EXPERIMENTS", EPOLL1_EXPERIMENTS)
