@@ -15,15 +15,23 @@ from bench import shapes
 
 URL = os.environ.get("LIGHTFLOW_BENCH_CELERY_URL", "redis://127.0.0.1:6379/0")
 
-app = Celery("lightflow_bench", broker=URL, backend=URL)
-app.conf.update(
-    task_serializer="pickle",
-    result_serializer="pickle",
-    accept_content=["pickle"],
-    result_accept_content=["pickle"],
-    broker_connection_retry_on_startup=True,
-    worker_hijack_root_logger=False,
-)
+
+def new_app(url: str) -> Celery:
+    """An app on the redis at `url`: the worker's below, and one per round for the client
+    (an app keeps its result backend, and so the first redis it was given)."""
+    made = Celery("lightflow_bench", broker=url, backend=url)
+    made.conf.update(
+        task_serializer="pickle",
+        result_serializer="pickle",
+        accept_content=["pickle"],
+        result_accept_content=["pickle"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return made
+
+
+app = new_app(URL)
 
 
 @app.task(name="bench.hop")

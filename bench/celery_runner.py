@@ -34,11 +34,10 @@ class CeleryBench:
         try:
             self.redis = start_redis(self.folder / "celery-redis", self.folder)
             os.environ["LIGHTFLOW_BENCH_CELERY_URL"] = self.redis.address
-            from bench import celery_app  # noqa: PLC0415 - reads the URL at import
+            from bench import celery_app  # noqa: PLC0415 - an optional extra
 
-            self.app = celery_app
-            celery_app.app.conf.broker_url = self.redis.address
-            celery_app.app.conf.result_backend = self.redis.address
+            # The client sends tasks by name, as a client without the task code would.
+            self.app = celery_app.new_app(self.redis.address)
             env = {
                 **os.environ,
                 "LIGHTFLOW_BENCH_CELERY_URL": self.redis.address,
@@ -83,7 +82,7 @@ class CeleryBench:
 
         assert self.worker is not None
         deadline = time.monotonic() + timeout
-        pending = self.app.hop.delay(INITIAL_PAYLOAD)
+        pending = self.app.signature("bench.hop", args=(INITIAL_PAYLOAD,)).delay()
         while True:
             if self.worker.poll() is not None:
                 tail = (self.folder / "celery-worker.log").read_text(errors="replace")[-2000:]
@@ -105,7 +104,7 @@ class CeleryBench:
 
     def close(self) -> None:
         if self.app is not None:
-            self.app.app.close()
+            self.app.close()
         if self.worker is not None and self.worker.poll() is None:
             os.killpg(self.worker.pid, signal.SIGTERM)  # warm shutdown of master and pool
             try:
@@ -119,23 +118,25 @@ class CeleryBench:
     def run_once(self, workload: str) -> None:
         from celery import chain, chord  # noqa: PLC0415 - an optional extra
 
-        tasks = self.app
+        def task(name: str, *args: Any) -> Any:
+            return self.app.signature(f"bench.{name}", args=args)
+
         sizes = self.sizes
         if workload in ("W1", "W2"):
             n = sizes.w1_chain if workload == "W1" else sizes.chain
-            canvas = chain(tasks.hop.s(INITIAL_PAYLOAD), *[tasks.hop.s() for _ in range(n - 1)])
+            canvas = chain(task("hop", INITIAL_PAYLOAD), *[task("hop") for _ in range(n - 1)])
             expected: object = {**INITIAL_PAYLOAD, "step": n}
         elif workload == "W3":
             canvas = chain(
-                tasks.source.si(),
-                chord([tasks.fan.s() for _ in range(sizes.fan_out)], tasks.join.s()),
+                self.app.signature("bench.source", immutable=True),
+                chord([task("fan") for _ in range(sizes.fan_out)], task("join")),
             )
             expected = sizes.fan_out
         else:
             canvas = chain(
-                tasks.make_array.s(sizes.array_items),
-                *[tasks.step_array.s() for _ in range(sizes.array_hops - 1)],
-                tasks.summarize.s(),
+                task("make_array", sizes.array_items),
+                *[task("step_array") for _ in range(sizes.array_hops - 1)],
+                task("summarize"),
             )
             expected = float(sizes.array_items - 1 + sizes.array_hops - 1)
         result = canvas.apply_async().get(timeout=_TIMEOUT_S)

@@ -52,7 +52,16 @@ class Result:
         return data
 
 
-def timed_runs(run_once: Callable[[], object], repeat: int, *, warmup: int = 1) -> list[float]:
+# Runs not counted on fresh processes: each engine loads a task's code and its imports at its
+# first use in a process (a Lightflow task process unpickles a task the first time it runs it,
+# one process after the other), and W4's first two runs on a fresh stack took 4-8 times as
+# long as the rest.
+WARMUP_RUNS = 3
+
+
+def timed_runs(
+    run_once: Callable[[], object], repeat: int, *, warmup: int = WARMUP_RUNS
+) -> list[float]:
     """Seconds each of `repeat` calls of `run_once` took, after `warmup` calls not counted."""
     for _ in range(warmup):
         run_once()

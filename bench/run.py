@@ -1,14 +1,17 @@
 """Lightflow, Celery and Dask side by side on the workloads W1-W4 (see docs/benchmarks.md).
 
-    pip install '.[bench]' && python -m bench [--size tiny|full] [--repeat N]
+    pip install '.[bench]' && python -m bench [--size tiny|full] [--repeat N] [--rounds R]
         [--only W1,W3] [--engines lightflow,celery,dask] [--schedulers 1,2,3] [--json PATH]
 
 Lightflow runs a real local stack: three scheduler replicas, one worker process with a pool of
 two slots (redis-server and the store service beside them). Celery: one worker, prefork pool
 of 2, broker and results in redis. Dask: LocalCluster, 2 worker processes of 1 thread. Each
 engine runs alone (the previous one stopped), its workers running and warmed up: every
-workload runs once before it is measured. Times are end to end, from the client: submit →
-final status (Lightflow) or result (Celery, Dask).
+workload runs three times before it is measured. The engines take turns over several rounds
+(3 by default), each round on fresh processes and in the reverse order of the one before, and
+each round runs a share of the measured runs: a machine whose speed drifts during the suite,
+or one stack that started unluckily, weighs on every engine alike. Times are end to end, from
+the client: submit → final status (Lightflow) or result (Celery, Dask).
 
 Prints Markdown tables: per workload and engine the median and min-max, the ratios
 Lightflow / peer and the issue's targets; W3 with 1, 2 and 3 scheduler replicas; and the
@@ -31,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import ENGINES, TITLES, WORKLOADS, Result
+from bench.common import ENGINES, TITLES, WARMUP_RUNS, WORKLOADS, Result
 from bench.lightflow_runner import LightflowBench, RedisCost, redis_cost
 from bench.shapes import FULL, TINY, Sizes
 
@@ -78,10 +81,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=[1, 2, 3],
         help="scheduler replica counts of the W3 scale table (Lightflow); '' for none",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds of fresh engines, in turn (default: full 3, tiny 1); each round runs a"
+        " share of every workload's measured runs",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     options = parser.parse_args(argv)
     if options.repeat is not None and options.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if options.rounds is not None and options.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return options
 
 
@@ -227,52 +238,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = machine()
     log(f"machine: {started['cpus']} cpus, load average {started['load_average']}")
 
+    rounds = options.rounds or (3 if options.size == "full" else 1)
+    engines = [e for e in ENGINES if e in options.engines]
+    for engine in engines:
+        if engine != "lightflow" and not peer_available(engine):
+            log(f"{engine}: not installed, skipped")
+            for workload in workloads:
+                results[workload, engine] = Result(workload, engine, error=SKIPPED)
     with tempfile.TemporaryDirectory(prefix="lightflow-bench-") as tmp:
         folder = Path(tmp)
-        if "lightflow" in options.engines:
-            log("lightflow: stack of 3 scheduler replicas, 1 worker of 2 slots")
-            with LightflowBench(folder, sizes, schedulers=3) as bench:
-                for workload in workloads:
-                    log(f"lightflow {workload}")
-                    results[workload, "lightflow"] = bench.measure(workload, sizes.repeat[workload])
-                if "W2" in workloads:
-                    log("lightflow W2: redis commands per hop")
-                    cost = redis_cost(bench)
-            if "W3" in workloads:
-                for count in options.schedulers:
-                    if count == 3:
-                        scale[count] = results["W3", "lightflow"]
-                        continue
-                    log(f"lightflow W3 with {count} scheduler replica(s)")
-                    with LightflowBench(folder, sizes, schedulers=count) as bench:
-                        scale[count] = bench.measure("W3", sizes.repeat["W3"])
-        for engine in ("celery", "dask"):
-            if engine not in options.engines:
-                continue
-            if not peer_available(engine):
-                log(f"{engine}: not installed, skipped")
-                for workload in workloads:
-                    results[workload, engine] = Result(workload, engine, error=SKIPPED)
-                continue
-            log(f"{engine}: starting")
-            peer = _peer(engine, folder, sizes)
-            try:
-                peer.__enter__()
-            except Exception as err:
-                log(f"{engine} did not start: {type(err).__name__}: {err}")
-                for workload in workloads:
-                    results[workload, engine] = Result(workload, engine, error="did not start")
-                continue
-            try:
-                for workload in workloads:
-                    log(f"{engine} {workload}")
-                    results[workload, engine] = _guarded(
-                        engine,
-                        workload,
-                        functools.partial(peer.measure, workload, sizes.repeat[workload]),
-                    )
-            finally:
-                peer.close()
+        for round_ in range(rounds):
+            # Engines take turns, in another order each round, each on fresh processes: a
+            # machine that speeds up or slows down during the suite, or one stack that
+            # started unluckily, weighs on every engine alike.
+            order = engines if round_ % 2 == 0 else engines[::-1]
+            for engine in order:
+                if (workloads[0], engine) in results and results[workloads[0], engine].error:
+                    continue  # skipped, or did not start
+                share = {w: _share(sizes.repeat[w], rounds, round_) for w in workloads}
+                log(f"round {round_ + 1} of {rounds}: {engine}")
+                if engine == "lightflow":
+                    cost = _measure_lightflow(folder, sizes, workloads, share, results, cost)
+                else:
+                    _measure_peer(engine, folder, sizes, workloads, share, results)
+        if "W3" in workloads:
+            for count in options.schedulers:
+                if count == 3 and ("W3", "lightflow") in results:
+                    scale[count] = results["W3", "lightflow"]
+                    continue
+                log(f"lightflow W3 with {count} scheduler replica(s)")
+                with LightflowBench(folder, sizes, schedulers=count) as bench:
+                    scale[count] = bench.measure("W3", sizes.repeat["W3"])
 
     ended = machine()
     print(
@@ -281,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Python {started['python']}; load average at start "
         f"{_load(started)}, at end {_load(ended)}); median (min-max) of "
         + ", ".join(f"{w}: {sizes.repeat[w]}" for w in workloads)
-        + " runs after one warm-up run"
+        + f" runs, in {rounds} round(s) of fresh engines taking turns,"
+        + f" each after {WARMUP_RUNS} warm-up runs"
     )
     print()
     print("\n".join(results_table(results, sizes)))
@@ -309,6 +306,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     return 0
+
+
+def _share(repeat: int, rounds: int, round_: int) -> int:
+    """This round's part of `repeat` measured runs (every round runs at least one)."""
+    return max(1, repeat // rounds + (1 if round_ < repeat % rounds else 0))
+
+
+def _add(results: dict[tuple[str, str], Result], result: Result) -> None:
+    key = (result.workload, result.engine)
+    if key in results and not result.error:
+        results[key].samples.extend(result.samples)
+    else:
+        results[key] = result
+
+
+def _measure_lightflow(
+    folder: Path,
+    sizes: Sizes,
+    workloads: list[str],
+    share: dict[str, int],
+    results: dict[tuple[str, str], Result],
+    cost: RedisCost | None,
+) -> RedisCost | None:
+    """One round on a fresh stack; the redis cost of W2 is taken in the first round."""
+    with LightflowBench(folder, sizes, schedulers=3) as bench:
+        for workload in workloads:
+            log(f"lightflow {workload}")
+            _add(results, bench.measure(workload, share[workload]))
+        if "W2" in workloads and cost is None:
+            log("lightflow W2: redis commands per hop")
+            cost = redis_cost(bench)
+    return cost
+
+
+def _measure_peer(
+    engine: str,
+    folder: Path,
+    sizes: Sizes,
+    workloads: list[str],
+    share: dict[str, int],
+    results: dict[tuple[str, str], Result],
+) -> None:
+    peer = _peer(engine, folder, sizes)
+    try:
+        peer.__enter__()
+    except Exception as err:
+        log(f"{engine} did not start: {type(err).__name__}: {err}")
+        for workload in workloads:
+            if (workload, engine) not in results:
+                results[workload, engine] = Result(workload, engine, error="did not start")
+        return
+    try:
+        for workload in workloads:
+            log(f"{engine} {workload}")
+            measure = functools.partial(peer.measure, workload, share[workload])
+            _add(results, _guarded(engine, workload, measure))
+    finally:
+        peer.close()
 
 
 def _load(info: dict[str, Any]) -> str:
