@@ -5,7 +5,7 @@ event to the thread polling the completion queue: two thread wake-ups per messag
 older iomgr epoll1 transport needs one (the polling thread reads the socket itself). On a
 task hop (four messages, every thread asleep in between) the EventEngine threads added about
 six context switches; with them off, a gRPC round trip costs 15-25 % less latency and CPU here
-(docs/benchmarks.md). Set GRPC_EXPERIMENTS yourself to choose otherwise."""
+(docs/benchmarks.md). Set these variables yourself to choose otherwise."""
 
 from __future__ import annotations
 
@@ -26,3 +26,8 @@ def use_epoll1_transport() -> None:
     # the worker's health server thread woke 2.3 times per task hop for its work stream.
     # poll() keeps each queue to its own sockets (28.4 -> 25.2 context switches per hop).
     os.environ.setdefault("GRPC_POLL_STRATEGY", "poll")
+    # With iomgr, a channel no call is polling notices that its server is back only when
+    # grpc's backup poller runs (every 5 s by default): a store restart held writes up to
+    # 10 s longer than with the EventEngine (tests/integration/test_faults.py). Every 100 ms
+    # brings it back to the EventEngine's recovery time, for ten timer wake-ups a second.
+    os.environ.setdefault("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "100")
