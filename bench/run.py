@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # started unluckily, weighs on every engine alike.
             order = engines if round_ % 2 == 0 else engines[::-1]
             for engine in order:
-                if (workloads[0], engine) in results and results[workloads[0], engine].error:
+                if all(results.get((w, engine), Result(w, engine)).error for w in workloads):
                     continue  # skipped, or did not start
                 share = {w: _share(sizes.repeat[w], rounds, round_) for w in workloads}
                 log(f"round {round_ + 1} of {rounds}: {engine}")
@@ -261,11 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cost = _measure_lightflow(folder, sizes, workloads, share, results, cost)
                 else:
                     _measure_peer(engine, folder, sizes, workloads, share, results)
-        if "W3" in workloads:
+        if "W3" in workloads and "lightflow" in engines:
+            # Every count on a fresh stack of its own, one after the other, after the rounds.
             for count in options.schedulers:
-                if count == 3 and ("W3", "lightflow") in results:
-                    scale[count] = results["W3", "lightflow"]
-                    continue
                 log(f"lightflow W3 with {count} scheduler replica(s)")
                 with LightflowBench(folder, sizes, schedulers=count) as bench:
                     scale[count] = bench.measure("W3", sizes.repeat["W3"])
