@@ -173,21 +173,13 @@ class StoreClient:
             initial_data_bson=initial_data_bson,
             initial_meta_bson=initial_meta_bson,
         )
-        self._call(
-            lambda timeout, metadata: self._stub.CreateDocument(
-                request, timeout=timeout, metadata=metadata
-            )
-        )
+        self._call(self._stub.CreateDocument, request)
 
     def delete_document(self, run_id: str, *, with_task_data: bool = False) -> None:
         """Remove the document of a run (and its task data, if asked); a missing one is not
         an error."""
         request = store_pb2.DeleteDocumentRequest(run_id=run_id, with_task_data=with_task_data)
-        self._call(
-            lambda timeout, metadata: self._stub.DeleteDocument(
-                request, timeout=timeout, metadata=metadata
-            )
-        )
+        self._call(self._stub.DeleteDocument, request)
 
     def get(self, run_id: str, key: str, default: Any = None, *, section: object = "data") -> Any:
         """The value at the dotted `key`, or `default` when the key is missing."""
@@ -202,10 +194,7 @@ class StoreClient:
         """The value at the dotted `key` as it travels (encoding and bytes, nothing
         unpickled), or None when the key is missing."""
         request = store_pb2.GetRequest(run_id=run_id, key=key, section=section_value(section))
-        response = self._call(
-            lambda timeout, metadata: self._stub.Get(request, timeout=timeout, metadata=metadata),
-            run_id,
-        )
+        response = self._call(self._stub.Get, request, run_id)
         return response.value if response.found else None
 
     def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
@@ -216,11 +205,7 @@ class StoreClient:
             value=_encode(run_id, key, value),
             section=section_value(section),
         )
-        self._call(
-            lambda timeout, metadata: self._stub.Set(request, timeout=timeout, metadata=metadata),
-            run_id,
-            write=True,
-        )
+        self._call(self._stub.Set, request, run_id, write=True)
 
     def set_many(self, run_id: str, values: Mapping[str, Any], *, section: object = "data") -> None:
         """Set several dotted keys in one write: all of them, or none on an error."""
@@ -232,13 +217,7 @@ class StoreClient:
             ],
             section=section_value(section),
         )
-        self._call(
-            lambda timeout, metadata: self._stub.SetMany(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-            write=True,
-        )
+        self._call(self._stub.SetMany, request, run_id, write=True)
 
     def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
         """Append `value` to the list at `key`, creating the list when the key is missing."""
@@ -248,11 +227,7 @@ class StoreClient:
             value=_encode(run_id, key, value),
             section=section_value(section),
         )
-        self._call(
-            lambda timeout, metadata: self._stub.Push(request, timeout=timeout, metadata=metadata),
-            run_id,
-            write=True,
-        )
+        self._call(self._stub.Push, request, run_id, write=True)
 
     def extend(
         self, run_id: str, key: str, values: Iterable[Any], *, section: object = "data"
@@ -264,33 +239,17 @@ class StoreClient:
             values=[_encode(run_id, key, value) for value in values],
             section=section_value(section),
         )
-        self._call(
-            lambda timeout, metadata: self._stub.Extend(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-            write=True,
-        )
+        self._call(self._stub.Extend, request, run_id, write=True)
 
     def delete(self, run_id: str, key: str, *, section: object = "data") -> None:
         """Remove the dotted `key`; a missing key is not an error."""
         request = store_pb2.DeleteRequest(run_id=run_id, key=key, section=section_value(section))
-        self._call(
-            lambda timeout, metadata: self._stub.Delete(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-        )
+        self._call(self._stub.Delete, request, run_id)
 
     def exists(self, run_id: str, key: str, *, section: object = "data") -> bool:
         """Whether the dotted `key` holds a value (a stored None counts)."""
         request = store_pb2.ExistsRequest(run_id=run_id, key=key, section=section_value(section))
-        response = self._call(
-            lambda timeout, metadata: self._stub.Exists(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-        )
+        response = self._call(self._stub.Exists, request, run_id)
         return bool(response.exists)
 
     def list_keys(
@@ -301,12 +260,7 @@ class StoreClient:
         request = store_pb2.ListKeysRequest(
             run_id=run_id, prefix=prefix, recursive=recursive, section=section_value(section)
         )
-        response = self._call(
-            lambda timeout, metadata: self._stub.ListKeys(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-        )
+        response = self._call(self._stub.ListKeys, request, run_id)
         return list(response.keys)
 
     def increment(
@@ -327,13 +281,7 @@ class StoreClient:
             request.int_amount = amount
         else:
             request.float_amount = amount
-        response = self._call(
-            lambda timeout, metadata: self._stub.Increment(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-            write=True,
-        )
+        response = self._call(self._stub.Increment, request, run_id, write=True)
         if response.WhichOneof("value") == "float_value":
             return float(response.float_value)
         return int(response.int_value)
@@ -342,12 +290,7 @@ class StoreClient:
         """A whole section of the run's document as BSON: native values as they are, other
         values as their payload sub-documents (nothing unpickled)."""
         request = store_pb2.GetDocumentRequest(run_id=run_id, section=section_value(section))
-        response = self._call(
-            lambda timeout, metadata: self._stub.GetDocument(
-                request, timeout=timeout, metadata=metadata
-            ),
-            run_id,
-        )
+        response = self._call(self._stub.GetDocument, request, run_id)
         return bytes(response.document_bson)
 
     def get_document(self, run_id: str, *, section: object = "data") -> dict[str, Any]:
@@ -362,16 +305,16 @@ class StoreClient:
         return decoded
 
     def _call(
-        self, call: Callable[[float, _Metadata], _T], run_id: str = "", *, write: bool = False
+        self, method: Callable[..., _T], request: Any, run_id: str = "", *, write: bool = False
     ) -> _T:
         """Make one RPC on `run_id`'s document. With `ensure_document`, a document the
         schedulers have not created yet is asked for and the call made again. A `write`
         carries one request id on every attempt, so the store applies it at most once."""
         base: _Metadata = ((REQUEST_ID_HEADER, uuid.uuid4().hex),) if write else ()
         if not run_id or self._ensure_document is None:
-            return self._attempt(call, base)
+            return self._attempt(method, request, base)
         try:
-            return self._attempt(call, base + _FAIL_IF_MISSING)
+            return self._attempt(method, request, base + _FAIL_IF_MISSING)
         except StoreNotFoundError:
             try:
                 available = self._ensure_document(run_id)
@@ -379,16 +322,16 @@ class StoreClient:
                 available = True  # for a creation on its way
             if not available:
                 raise  # the run ended without a document, or is unknown
-            return self._attempt(call, base)
+            return self._attempt(method, request, base)
 
-    def _attempt(self, call: Callable[[float, _Metadata], _T], metadata: _Metadata) -> _T:
-        """Make one RPC, retrying while it does not reach a working store (RETRYABLE_CODES);
-        a failure becomes a StoreError."""
+    def _attempt(self, method: Callable[..., _T], request: Any, metadata: _Metadata) -> _T:
+        """Make one RPC (`method` of the stub), retrying while it does not reach a working
+        store (RETRYABLE_CODES); a failure becomes a StoreError."""
         give_up_at = time.monotonic() + self._retry_seconds
         backoff = _BACKOFF_FIRST_SECONDS
         while True:
             try:
-                return call(self._call_timeout, metadata)
+                return method(request, timeout=self._call_timeout, metadata=metadata)
             except grpc.RpcError as err:
                 code = err.code()
                 # Only a call that did not reach a working server is retried (RETRYABLE_CODES).

@@ -51,11 +51,14 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self._core = core
         self._drop_task_data = drop_task_data
 
-    def _awaiting(self, context: grpc.ServicerContext, run_id: str, action: Callable[[], _T]) -> _T:
-        """The core call, waiting for a document on its way unless the caller asked to hear
-        at once that there is none (it then asks the schedulers for it: EnsureDocument)."""
+    def _on_document(
+        self, context: grpc.ServicerContext, run_id: str, action: Callable[[], _T]
+    ) -> _T:
+        """A core call on a run's document (as `_call`), waiting for a document on its way
+        unless the caller asked to hear at once that there is none (it then asks the
+        schedulers for it: EnsureDocument)."""
         wait = (MISSING_DOCUMENT_HEADER, "fail") not in (context.invocation_metadata() or ())
-        return self._core.awaiting(run_id, action, wait=wait)
+        return _call(context, lambda: self._core.awaiting(run_id, action, wait=wait))
 
     def CreateDocument(
         self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext
@@ -77,13 +80,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.GetRequest, context: grpc.ServicerContext
     ) -> store_pb2.GetResponse:
         section = _section(request.section, context)
-        value = _call(
+        value = self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.get(request.run_id, request.key, section),
-            ),
+            request.run_id,
+            lambda: self._core.get(request.run_id, request.key, section),
         )
         if value is None:
             return store_pb2.GetResponse(found=False)
@@ -96,13 +96,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.SetResponse:
         section, value = _section(request.section, context), _value(request.value)
         rid = _request_id(context)
-        _call(
+        self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.set(request.run_id, request.key, value, section, request_id=rid),
-            ),
+            request.run_id,
+            lambda: self._core.set(request.run_id, request.key, value, section, request_id=rid),
         )
         return store_pb2.SetResponse()
 
@@ -112,13 +109,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         items = [(item.key, _value(item.value)) for item in request.items]
         rid = _request_id(context)
-        _call(
+        self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.set_many(request.run_id, items, section, request_id=rid),
-            ),
+            request.run_id,
+            lambda: self._core.set_many(request.run_id, items, section, request_id=rid),
         )
         return store_pb2.SetManyResponse()
 
@@ -127,15 +121,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.PushResponse:
         section, value = _section(request.section, context), _value(request.value)
         rid = _request_id(context)
-        _call(
+        self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.push(
-                    request.run_id, request.key, value, section, request_id=rid
-                ),
-            ),
+            request.run_id,
+            lambda: self._core.push(request.run_id, request.key, value, section, request_id=rid),
         )
         return store_pb2.PushResponse()
 
@@ -145,15 +134,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         section = _section(request.section, context)
         values = [_value(payload) for payload in request.values]
         rid = _request_id(context)
-        _call(
+        self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.extend(
-                    request.run_id, request.key, values, section, request_id=rid
-                ),
-            ),
+            request.run_id,
+            lambda: self._core.extend(request.run_id, request.key, values, section, request_id=rid),
         )
         return store_pb2.ExtendResponse()
 
@@ -161,13 +145,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.DeleteRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteResponse:
         section = _section(request.section, context)
-        _call(
+        self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.delete(request.run_id, request.key, section),
-            ),
+            request.run_id,
+            lambda: self._core.delete(request.run_id, request.key, section),
         )
         return store_pb2.DeleteResponse()
 
@@ -175,13 +156,10 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.ExistsRequest, context: grpc.ServicerContext
     ) -> store_pb2.ExistsResponse:
         section = _section(request.section, context)
-        exists = _call(
+        exists = self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.exists(request.run_id, request.key, section),
-            ),
+            request.run_id,
+            lambda: self._core.exists(request.run_id, request.key, section),
         )
         return store_pb2.ExistsResponse(exists=exists)
 
@@ -189,14 +167,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.ListKeysRequest, context: grpc.ServicerContext
     ) -> store_pb2.ListKeysResponse:
         section = _section(request.section, context)
-        keys = _call(
+        keys = self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.list_keys(
-                    request.run_id, request.prefix, section, recursive=request.recursive
-                ),
+            request.run_id,
+            lambda: self._core.list_keys(
+                request.run_id, request.prefix, section, recursive=request.recursive
             ),
         )
         if keys is None:
@@ -216,14 +191,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
             else 1
         )
         rid = _request_id(context)
-        value = _call(
+        value = self._on_document(
             context,
-            lambda: self._awaiting(
-                context,
-                request.run_id,
-                lambda: self._core.increment(
-                    request.run_id, request.key, amount, section, request_id=rid
-                ),
+            request.run_id,
+            lambda: self._core.increment(
+                request.run_id, request.key, amount, section, request_id=rid
             ),
         )
         if isinstance(value, float):
@@ -234,11 +206,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.GetDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.GetDocumentResponse:
         section = _section(request.section, context)
-        document = _call(
-            context,
-            lambda: self._awaiting(
-                context, request.run_id, lambda: self._core.get_document(request.run_id, section)
-            ),
+        document = self._on_document(
+            context, request.run_id, lambda: self._core.get_document(request.run_id, section)
         )
         return store_pb2.GetDocumentResponse(document_bson=document)
 

@@ -12,8 +12,8 @@
 --   created -> 1: forget what it was to hold
 --   release -> 1: a creator failed; the document is due again
 --   finish  -> (the run ended; only clean_up_run) {'created'}: it exists, or may: remove it;
---              {'busy'}: try again later; {'never', data, meta}: it was never created and
---              now never will be; {'none'}: finish_run found nothing to clean up
+--              {'busy'}: try again later; {'never'}: it was never created and now never
+--              will be; {'none'}: finish_run found nothing to clean up
 local r, action, now = ARGV[4], ARGV[5], tonumber(NOW)
 local run = key_run(r)
 
@@ -47,6 +47,6 @@ elseif action == 'finish' then
     return {'created'}
   end
   forget_document(r, 'none')
-  return {'never', pending[1], pending[2]}
+  return {'never'}
 end
 return redis.error_reply('unknown document action ' .. tostring(action))
