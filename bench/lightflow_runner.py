@@ -1,6 +1,6 @@
 """Lightflow side of the suite: a real local stack (redis, store, scheduler replicas, one
 worker process with a pool of two slots), workflow files written to a temporary folder,
-registered with `Client.register` and run with `Client.start(...).wait()`."""
+registered with `Client.register` and run with `Client.start_and_wait(...)`."""
 
 from __future__ import annotations
 
@@ -160,8 +160,8 @@ class LightflowBench:
     def run_once(self, workload: str) -> str:
         """Starts one run of the workload and waits for its end; returns the run id."""
         assert self.client is not None
-        run = self.client.start(self.names[workload])
-        status = run.wait(timeout=600)
+        run = self.client.start_and_wait(self.names[workload], timeout=600)
+        status = run.wait()
         if status != "succeeded":
             raise RuntimeError(f"lightflow {workload} run {run.id} ended {status}")
         return str(run.id)

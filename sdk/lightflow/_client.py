@@ -15,6 +15,7 @@ from typing import TypeVar, cast
 import grpc
 
 from lightflow._errors import LightflowError
+from lightflow._grpc import RETRYABLE_CODES
 from lightflow._replicas import Replicas, SchedulerStubs
 from lightflow._tls import PathLike, TlsOptions
 from lightflow._workflow import load_workflow
@@ -258,6 +259,8 @@ class Run:
         self._client = client
         #: The run's id (also the `workflow_id` its tasks see in their context).
         self.id = run_id
+        # Known once seen: a final status never changes.
+        self._final_status: str | None = None
 
     def __repr__(self) -> str:
         return f"Run({self.id!r})"
@@ -293,15 +296,20 @@ class Run:
         after: str,
         timeout: float | None,
         types: Sequence[scheduler_pb2.RunEventType],
+        start: scheduler_pb2.StartRunRequest | None = None,
     ) -> Iterator[RunEvent]:
+        """The run's events; with `start` (and no id yet), the call starts the run first."""
         cursor = after
         replicas = self._client.replicas
         deadline = None if timeout is None else time.monotonic() + timeout
         unavailable_since: float | None = None
         while True:
-            request = scheduler_pb2.WatchRunRequest(
-                run_id=self.id, after_event_id=cursor, types=types
-            )
+            if self.id:
+                request = scheduler_pb2.WatchRunRequest(
+                    run_id=self.id, after_event_id=cursor, types=types
+                )
+            else:  # a retry sends the same request id: it never starts a second run
+                request = scheduler_pb2.WatchRunRequest(start=start, types=types)
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             stubs = replicas.pick()
             try:
@@ -309,16 +317,23 @@ class Run:
                 # deadline, notice a dead replica.
                 for response in stubs.scheduler.WatchRun(request, timeout=remaining):
                     unavailable_since = None
+                    if response.started_run_id:
+                        self.id = response.started_run_id
+                        continue
                     event = RunEvent.from_proto(response.event)
                     cursor = event.id
+                    if event.type == "run_ended":
+                        self._final_status = event.status
                     yield event
                     if event.type == "run_ended":
                         return
                 return
             except grpc.RpcError as err:
                 if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and deadline is not None:
+                    if not self.id:  # the start itself did not answer in time
+                        raise TimeoutError(f"the run's start got no answer in {timeout} s") from err
                     raise TimeoutError(f"run {self.id} did not end within {timeout} s") from err
-                if err.code() != grpc.StatusCode.UNAVAILABLE:
+                if err.code() not in RETRYABLE_CODES:
                     raise _client_error(err, replicas.addresses) from err
                 now = time.monotonic()
                 unavailable_since = unavailable_since or now
@@ -330,11 +345,33 @@ class Run:
     def wait(self, timeout: float | None = None) -> str:
         """Blocks until the run ends and returns its final status (succeeded, failed,
         aborted or stopped); TimeoutError after `timeout` seconds."""
+        return self._wait(timeout)
+
+    def _wait(
+        self, timeout: float | None, start: scheduler_pb2.StartRunRequest | None = None
+    ) -> str:
+        if self._final_status is not None:
+            return self._final_status
         # Only the final event crosses the wire: the replica skips the others.
-        for event in self._watch("", timeout, (scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,)):
+        ended = (scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,)
+        for event in self._watch("", timeout, ended, start):
             if event.type == "run_ended":
                 return event.status
         return self.status()
+
+
+def _start_request(
+    name: str, args: Mapping[str, object] | None, keep_data: bool, deadline: float | None
+) -> scheduler_pb2.StartRunRequest:
+    return scheduler_pb2.StartRunRequest(
+        workflow_name=name,
+        arguments={k: str(v) for k, v in (args or {}).items()},
+        keep_data=keep_data,
+        deadline_s=deadline or 0.0,
+        # A retry on another replica (after one died mid-call) returns the run the first try
+        # started instead of starting a second.
+        request_id=uuid.uuid4().hex,
+    )
 
 
 def _client_error(err: grpc.RpcError, addresses: Sequence[str]) -> ClientError:
@@ -448,17 +485,28 @@ class Client:
         workflow's declared options (a wrong or missing one is a ClientError, and nothing
         runs). With `keep_data` the run's store document outlives the run. `deadline` is
         the seconds the run may take: past it nothing new starts and the run ends failed."""
-        request = scheduler_pb2.StartRunRequest(
-            workflow_name=name,
-            arguments={k: str(v) for k, v in (args or {}).items()},
-            keep_data=keep_data,
-            deadline_s=deadline or 0.0,
-            # A retry on another replica (after one died mid-call) returns the run the first
-            # try started instead of starting a second.
-            request_id=uuid.uuid4().hex,
-        )
+        request = _start_request(name, args, keep_data, deadline)
         response = self._call(lambda s: s.scheduler.StartRun(request, timeout=_CALL_TIMEOUT_S))
         return Run(self, response.run_id)
+
+    def start_and_wait(
+        self,
+        name: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        keep_data: bool = False,
+        deadline: float | None = None,
+        timeout: float | None = None,
+    ) -> Run:
+        """Starts a run like `start()` and blocks until it ends, in one call instead of
+        two; returns the ended run, whose `wait()` gives its final status at once.
+
+        Moves to another replica when one fails, without starting the run twice. Raises
+        what `start()` raises, and TimeoutError when `timeout` seconds pass first (the run
+        goes on; the error names it)."""
+        run = Run(self, "")
+        run._wait(timeout, start=_start_request(name, args, keep_data, deadline))
+        return run
 
     def run(self, run_id: str) -> Run:
         """A handle on an existing run (no call is made)."""

@@ -86,11 +86,16 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     def StartRun(
         self, request: scheduler_pb2.StartRunRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.StartRunResponse:
+        return scheduler_pb2.StartRunResponse(run_id=self._start_run(request, context))
+
+    def _start_run(
+        self, request: scheduler_pb2.StartRunRequest, context: grpc.ServicerContext
+    ) -> str:
         if not request.workflow_name:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "workflow_name is empty")
         if request.deadline_s < 0:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "deadline_s must not be negative")
-        run_id = _guard(
+        return _guard(
             context,
             lambda: self._core.start_run(
                 request.workflow_name,
@@ -100,7 +105,6 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
                 request.request_id,
             ),
         )
-        return scheduler_pb2.StartRunResponse(run_id=run_id)
 
     def GetRun(
         self, request: scheduler_pb2.GetRunRequest, context: grpc.ServicerContext
@@ -123,10 +127,21 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     def WatchRun(
         self, request: scheduler_pb2.WatchRunRequest, context: grpc.ServicerContext
     ) -> Iterator[scheduler_pb2.WatchRunResponse]:
+        run_id = request.run_id
+        if request.HasField("start"):
+            # Submit and wait in one call: a client waiting for a run it starts saves a call.
+            if run_id or request.after_event_id:
+                _abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    "a WatchRun that starts its run takes no run_id or after_event_id",
+                )
+            run_id = self._start_run(request.start, context)
+            yield scheduler_pb2.WatchRunResponse(started_run_id=run_id)
         events = _guard(
             context,
             lambda: self._core.watch_run(
-                request.run_id,
+                run_id,
                 request.after_event_id,
                 context.is_active,
                 frozenset(request.types),

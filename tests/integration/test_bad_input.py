@@ -369,6 +369,27 @@ def test_watch_run_after_the_final_event_of_an_ended_run_ends_at_once(
     assert list(answer) == []
 
 
+def test_a_watch_run_that_starts_its_run_takes_no_run_id(stack: LocalStack, client: Client) -> None:
+    before = len(client.list_runs())
+    start = scheduler_pb2.StartRunRequest(workflow_name="sequential", request_id="r1")
+    for request in (
+        scheduler_pb2.WatchRunRequest(run_id="some-run", start=start),
+        scheduler_pb2.WatchRunRequest(after_event_id="1-0", start=start),
+    ):
+        err = rpc_error(lambda r=request: scheduler_stub(stack).WatchRun(r, timeout=CALL_TIMEOUT))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "takes no run_id or after_event_id" in (err.details() or "")
+    err = rpc_error(
+        lambda: scheduler_stub(stack).WatchRun(
+            scheduler_pb2.WatchRunRequest(start=scheduler_pb2.StartRunRequest()),
+            timeout=CALL_TIMEOUT,
+        )
+    )
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "workflow_name is empty" in (err.details() or "")
+    assert len(client.list_runs()) == before  # nothing started
+
+
 def test_blobs_unknown_or_outside_the_run_folder_are_refused(stack: LocalStack) -> None:
     assert stack.store is not None
     blobs = blob_pb2_grpc.BlobServiceStub(channel_to(stack.store.address, stack))
@@ -557,13 +578,14 @@ def test_task_code_that_does_not_unpickle_fails_the_task_not_the_worker(
         ({"name": "Ada", "colour": "red"}, "unknown argument 'colour'"),
     ],
 )
+@pytest.mark.parametrize("start", ["start", "start_and_wait"])
 def test_wrong_run_arguments_are_refused_naming_the_option(
-    client: Client, args: dict[str, str], message: str
+    client: Client, args: dict[str, str], message: str, start: str
 ) -> None:
     client.register(EXAMPLES / "parameters.py")
     before = len(client.list_runs())
     with pytest.raises(ClientError) as caught:
-        client.start("parameters", args=args)
+        getattr(client, start)("parameters", args=args)
     assert caught.value.code == "INVALID_ARGUMENT"
     assert message in str(caught.value)
     assert "workflow 'parameters'" in str(caught.value)

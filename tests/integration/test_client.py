@@ -15,8 +15,11 @@ import pytest
 from grpc_health.v1 import health, health_pb2_grpc
 
 from lightflow import Client, ClientError, LightflowError
+from lightflow.v1 import common_pb2, scheduler_pb2, scheduler_pb2_grpc
 from lightflow_cli.stack import LocalStack
-from tests.conftest import EXAMPLES, dump_logs
+from tests.conftest import EXAMPLES, dump_logs, output_lines
+
+WORKFLOWS = Path(__file__).parent / "workflows"
 
 
 def test_calls_are_spread_over_the_replicas_and_fail_over(
@@ -55,6 +58,59 @@ def test_errors_carry_the_servers_message_and_code(
     with pytest.raises(ClientError, match=r"no scheduler replica answers at 127\.0\.0\.1:1"):
         unreachable.list_runs()
     unreachable.close()
+
+
+def test_start_and_wait_starts_a_run_and_returns_it_ended(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack(schedulers=2)
+    with Client(stack.scheduler_addresses, token=stack.options.token) as client:
+        client.register(EXAMPLES / "parameters.py")
+        run = client.start_and_wait("parameters", {"name": "Ada", "count": 3}, timeout=60)
+        assert run.wait() == "succeeded", dump_logs(stack)
+        assert client.get_run(run.id).status == "succeeded"
+        lines = output_lines(list(run.events(timeout=60)))
+        assert ("main_dag/arguments_task", "name='Ada' count=3 loud=False") in lines
+        assert [r.id for r in client.list_runs()] == [run.id]
+
+        with pytest.raises(ClientError) as not_found:
+            client.start_and_wait("nope", timeout=60)
+        assert not_found.value.code == "NOT_FOUND"
+        assert "nope" in str(not_found.value)
+
+        client.register(WORKFLOWS / "slow_chain.py")
+        with pytest.raises(TimeoutError, match=r"run \w+ did not end within 0.5 s") as late:
+            client.start_and_wait("slow_chain", timeout=0.5)
+        slow = next(r for r in client.list_runs() if r.workflow_name == "slow_chain")
+        assert slow.id in str(late.value)
+        assert client.run(slow.id).wait(timeout=60) == "succeeded"  # the run went on
+
+
+def test_a_retried_start_and_watch_watches_the_run_the_first_try_started(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack(schedulers=2)
+    with Client(stack.scheduler_addresses, token=stack.options.token) as client:
+        client.register(EXAMPLES / "sequential.py")
+    start = scheduler_pb2.StartRunRequest(workflow_name="sequential", request_id="once")
+    request = scheduler_pb2.WatchRunRequest(
+        start=start, types=[scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED]
+    )
+    answers = []
+    for address in stack.scheduler_addresses:  # the retry lands on the other replica
+        channel = grpc.insecure_channel(address)
+        stub = scheduler_pb2_grpc.SchedulerServiceStub(channel)
+        metadata = [("authorization", f"Bearer {stack.options.token}")]
+        answers.append(list(stub.WatchRun(request, timeout=60, metadata=metadata)))
+        channel.close()
+    first, retry = answers
+    assert first[0].started_run_id
+    assert retry[0].started_run_id == first[0].started_run_id
+    assert [a.event.run_status for a in (first[-1], retry[-1])] == [
+        common_pb2.RUN_STATUS_SUCCEEDED
+    ] * 2
+    with Client(stack.scheduler_addresses, token=stack.options.token) as client:
+        assert [r.id for r in client.list_runs()] == [first[0].started_run_id]
 
 
 # -- TLS ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lightflow._client import Client, RunEvent
+from lightflow._client import Client, Run, RunEvent
 from lightflow_cli.stack import LocalStack
 from tests.conftest import assert_eventually, dump_logs, output_lines, run_example
 
@@ -61,6 +61,31 @@ def test_killing_the_workers_replica_loses_nothing(start_stack: Callable[..., Lo
     assert ("main_dag/after_task", "after sees done") in output_lines(events)
     ended = [e for e in events if e.type == "task_ended"]
     assert sorted(e.task_name for e in ended) == ["after_task", "slow_task"]
+
+
+def test_killing_the_replica_a_start_and_wait_waits_on_loses_nothing(
+    start_stack: Callable[..., LocalStack],
+) -> None:
+    stack = start_stack(schedulers=3, workers=0)
+    a, b, c = stack.scheduler_addresses
+    stack.start_worker(schedulers=[c])  # the worker's replica stays up
+    client = Client([a, b], token=stack.options.token)
+    client.register(WORKFLOWS / "slow_chain.py")
+    ended: list[Run] = []
+    waiter = threading.Thread(
+        target=lambda: ended.append(client.start_and_wait("slow_chain", timeout=60)), daemon=True
+    )
+    waiter.start()
+    run_id = assert_eventually(lambda: [r.id for r in client.list_runs()])[0]
+    logs = {p.stem: p.read_text() for p in stack.log_dir.glob("scheduler-*.log")}
+    by_address = dict(zip(stack.scheduler_addresses, sorted(logs), strict=True))
+    watching = next(i for i, x in enumerate((a, b)) if run_id in logs[by_address[x]])
+    stack.schedulers[watching].kill()  # kill -9, while the first task sleeps
+
+    waiter.join(60)
+    assert [(r.id, r.wait()) for r in ended] == [(run_id, "succeeded")], dump_logs(stack)
+    assert [r.id for r in client.list_runs()] == [run_id]  # started once
+    client.close()
 
 
 def test_a_killed_worker_loses_its_lease_and_the_task_runs_again(

@@ -42,6 +42,9 @@ def test_client_surface() -> None:
         "register": "(self, path: 'str | os.PathLike[str]') -> 'str'",
         "start": "(self, name: 'str', args: 'Mapping[str, object] | None' = None, *,"
         " keep_data: 'bool' = False, deadline: 'float | None' = None) -> 'Run'",
+        "start_and_wait": "(self, name: 'str', args: 'Mapping[str, object] | None' = None, *,"
+        " keep_data: 'bool' = False, deadline: 'float | None' = None,"
+        " timeout: 'float | None' = None) -> 'Run'",
         "run": "(self, run_id: 'str') -> 'Run'",
         "get_run": "(self, run_id: 'str') -> 'RunInfo'",
         "list_runs": "(self, status: 'str | None' = None, limit: 'int' = 100) -> 'list[RunInfo]'",

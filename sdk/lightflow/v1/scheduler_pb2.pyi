@@ -205,20 +205,24 @@ class StopRunResponse(_message.Message):
     def __init__(self, status: _Optional[_Union[_common_pb2.RunStatus, str]] = ...) -> None: ...
 
 class WatchRunRequest(_message.Message):
-    __slots__ = ("run_id", "after_event_id", "types")
+    __slots__ = ("run_id", "after_event_id", "types", "start")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     after_event_id: str
     types: _containers.RepeatedScalarFieldContainer[RunEventType]
-    def __init__(self, run_id: _Optional[str] = ..., after_event_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[RunEventType, str]]] = ...) -> None: ...
+    start: StartRunRequest
+    def __init__(self, run_id: _Optional[str] = ..., after_event_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[RunEventType, str]]] = ..., start: _Optional[_Union[StartRunRequest, _Mapping]] = ...) -> None: ...
 
 class WatchRunResponse(_message.Message):
-    __slots__ = ("event",)
+    __slots__ = ("event", "started_run_id")
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     event: RunEvent
-    def __init__(self, event: _Optional[_Union[RunEvent, _Mapping]] = ...) -> None: ...
+    started_run_id: str
+    def __init__(self, event: _Optional[_Union[RunEvent, _Mapping]] = ..., started_run_id: _Optional[str] = ...) -> None: ...
 
 class RunEvent(_message.Message):
     __slots__ = ("id", "time", "type", "run_id", "dag_instance", "task_name", "attempt", "worker_id", "run_status", "dag_status", "task_status", "text", "failure", "stream")

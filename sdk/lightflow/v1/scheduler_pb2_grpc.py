@@ -126,7 +126,8 @@ class SchedulerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchRun(self, request, context):
-        """A run's events from `after_event_id` on, live, ending after the run's final event.
+        """A run's events from `after_event_id` on, live, ending after the run's final event; or,
+        with `start`, a new run's events from its start: submit and wait in one call.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
