@@ -84,7 +84,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds",
         type=int,
-        help="rounds of fresh engines, in turn (default: full 3, tiny 1); each round runs a"
+        help="rounds of fresh engines, in turn (default: full 4, tiny 1); each round runs a"
         " share of every workload's measured runs",
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
@@ -238,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = machine()
     log(f"machine: {started['cpus']} cpus, load average {started['load_average']}")
 
-    rounds = options.rounds or (3 if options.size == "full" else 1)
+    rounds = options.rounds or (4 if options.size == "full" else 1)
     engines = [e for e in ENGINES if e in options.engines]
     for engine in engines:
         if engine != "lightflow" and not peer_available(engine):
@@ -248,19 +248,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lightflow-bench-") as tmp:
         folder = Path(tmp)
         for round_ in range(rounds):
-            # Engines take turns, in another order each round, each on fresh processes: a
-            # machine that speeds up or slows down during the suite, or one stack that
-            # started unluckily, weighs on every engine alike.
-            order = engines if round_ % 2 == 0 else engines[::-1]
-            for engine in order:
+            share = {w: _share(sizes.repeat[w], rounds, round_) for w in workloads}
+            for engine, order in round_order(engines, workloads, round_):
                 if all(results.get((w, engine), Result(w, engine)).error for w in workloads):
                     continue  # skipped, or did not start
-                share = {w: _share(sizes.repeat[w], rounds, round_) for w in workloads}
                 log(f"round {round_ + 1} of {rounds}: {engine}")
                 if engine == "lightflow":
-                    cost = _measure_lightflow(folder, sizes, workloads, share, results, cost)
+                    cost = _measure_lightflow(folder, sizes, order, share, results, cost)
                 else:
-                    _measure_peer(engine, folder, sizes, workloads, share, results)
+                    _measure_peer(engine, folder, sizes, order, share, results)
         if "W3" in workloads and "lightflow" in engines:
             # Every count on a fresh stack of its own, one after the other, after the rounds.
             for count in options.schedulers:
@@ -304,6 +300,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     return 0
+
+
+# Lightflow between its two peers: Celery is the yardstick of W1 and W2, Dask of W3 and W4.
+_SEQUENCE = ("celery", "lightflow", "dask")
+
+
+def round_order(
+    engines: Sequence[str], workloads: Sequence[str], round_: int
+) -> list[tuple[str, list[str]]]:
+    """Each engine of a round, on fresh processes, with the order of its workloads.
+
+    This machine's speed drifts by a quarter within minutes, so the runs a target compares
+    are kept close in time: Lightflow runs between Celery and Dask, and the peers run the
+    workloads in the reverse of Lightflow's order, so Lightflow's W1 and W2 follow or precede
+    Celery's, and its W3 and W4 Dask's. Every other round reverses both orders, so neither
+    engine always goes first on a machine that speeds up or slows down."""
+    sequence = [e for e in _SEQUENCE if e in engines]
+    forward = list(workloads)
+    backward = forward[::-1]
+    if round_ % 2:
+        sequence.reverse()
+        forward, backward = backward, forward
+    return [(e, forward if e == "lightflow" else backward) for e in sequence]
 
 
 def _share(repeat: int, rounds: int, round_: int) -> int:

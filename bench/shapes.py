@@ -42,7 +42,7 @@ FULL = Sizes(
     fan_out=1000,
     array_mib=8,
     array_hops=10,
-    repeat={"W1": 30, "W2": 6, "W3": 6, "W4": 6},
+    repeat={"W1": 40, "W2": 8, "W3": 8, "W4": 8},
 )
 TINY = Sizes(
     chain=10, fan_out=50, array_mib=1, array_hops=3, repeat={"W1": 1, "W2": 1, "W3": 1, "W4": 1}

@@ -45,3 +45,17 @@ def test_hop_profile_runs() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "hop: callback exit -> successor's callback exit" in done.stdout
     assert "CPU time per hop" in done.stdout
+
+
+def test_each_target_compares_runs_close_in_time() -> None:
+    from bench.run import round_order
+
+    close = [("W1", "celery", 1), ("W2", "celery", 3), ("W4", "dask", 1), ("W3", "dask", 3)]
+    for round_ in range(4):
+        blocks = round_order(["lightflow", "celery", "dask"], ["W1", "W2", "W3", "W4"], round_)
+        runs = [(engine, w) for engine, order in blocks for w in order]
+        position = {run: i for i, run in enumerate(runs)}
+        # Celery's W1 and Dask's W4 sit right beside Lightflow's; W2 and W3 one run further.
+        for workload, peer, gap in close:
+            assert abs(position["lightflow", workload] - position[peer, workload]) == gap
+        assert blocks[0][0] == ("celery" if round_ % 2 == 0 else "dask")
