@@ -8,10 +8,11 @@ two slots (redis-server and the store service beside them). Celery: one worker, 
 of 2, broker and results in redis. Dask: LocalCluster, 2 worker processes of 1 thread. Each
 engine runs alone (the previous one stopped), its workers running and warmed up: every
 workload runs three times before it is measured. The engines take turns over several rounds
-(3 by default), each round on fresh processes and in the reverse order of the one before, and
-each round runs a share of the measured runs: a machine whose speed drifts during the suite,
-or one stack that started unluckily, weighs on every engine alike. Times are end to end, from
-the client: submit → final status (Lightflow) or result (Celery, Dask).
+(4 by default), each round on fresh processes and running a share of the measured runs, with
+the runs each target compares next to each other in time (`round_order`): a machine whose
+speed drifts during the suite weighs on every engine alike. Times are end to end, from the
+client: submit → final status (Lightflow, one `start_and_wait` call) or result (Celery,
+Dask).
 
 Prints Markdown tables: per workload and engine the median and min-max, the ratios
 Lightflow / peer and the issue's targets; W3 with 1, 2 and 3 scheduler replicas; and the
