@@ -322,10 +322,11 @@ class Run:
                         continue
                     event = RunEvent.from_proto(response.event)
                     cursor = event.id
-                    if event.type == "run_ended":
+                    ended = event.type == "run_ended"
+                    if ended:
                         self._final_status = event.status
                     yield event
-                    if event.type == "run_ended":
+                    if ended:
                         return
                 return
             except grpc.RpcError as err:
