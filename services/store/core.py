@@ -211,6 +211,10 @@ class StoreCore:
             if not wait or not self._wait_for_document(run_id):
                 raise
             return action()
+        except PathConflictError:
+            # A write that found no document, and then one when it asked why (created in
+            # between), reads as a path conflict. It changed nothing: once more tells.
+            return action()
 
     def _wait_for_document(self, run_id: str) -> bool:
         with self._created_lock:

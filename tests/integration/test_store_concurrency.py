@@ -9,11 +9,14 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lightflow._codec import encode_value
 from lightflow._store import StoreClient, TaskStore
-from lightflow_store.backends import EmbeddedRuns
+from lightflow_store.backends import EmbeddedRuns, MemoryBlobs
+from lightflow_store.core import StoreCore, Value
 from tests.integration.test_store_service import (
     BACKENDS,
     TOKEN,
@@ -182,4 +185,38 @@ def test_a_busy_run_does_not_hold_up_another_run(tmp_path: Path) -> None:
     finally:
         release.set()
         holder.join()
+        runs.close()
+
+
+class _CreatedAfterFirstWrite(EmbeddedRuns):
+    """Creates a run's document right after the first write on it looked and found none,
+    as a scheduler's creation landing between a write and its explanation does."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.raced = False
+
+    def find_one_and_update(self, filter: Any, update: Any, *args: Any, **kwargs: Any) -> Any:
+        before = super().find_one_and_update(filter, update, *args, **kwargs)
+        if before is None and not self.raced:
+            self.raced = True
+            self.update_one({"_id": filter["_id"]}, {"$setOnInsert": {"data": {}}}, upsert=True)
+        return before
+
+
+def test_a_write_racing_the_documents_creation_is_applied(tmp_path: Path) -> None:
+    # White-box: the race of a 64 MB set with the one-second document timer, which once
+    # failed a run with "part of the key holds a value that is not a document".
+    runs = _CreatedAfterFirstWrite(tmp_path / "store", "lightflow", "runs")
+    core = StoreCore(runs, MemoryBlobs())
+    try:
+        value = encode_value(1)
+        stored = Value(value.encoding, value.data)
+        core.awaiting("run-raced", lambda: core.set("run-raced", "images.big", stored))
+        assert runs.raced
+        assert runs.find_one({"_id": "run-raced"}) == {
+            "_id": "run-raced",
+            "data": {"images": {"big": 1}},
+        }
+    finally:
         runs.close()
