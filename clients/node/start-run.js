@@ -66,15 +66,16 @@ async function main() {
   }
   const client = new LightflowClient(options.address, { token: options.token });
   try {
-    const runId = await client.startRun(options.name, options.args,
-      { keepData: options['keep-data'] });
-    console.log(`started run ${runId} of ${options.name}`);
-    const final = await client.watchRun(runId, (event) => {
+    // One call: the run starts, then its events stream back.
+    const final = await client.startAndWatch(options.name, options.args, (event) => {
       const line = describe(event);
       if (line !== null) console.log(line);
+    }, {
+      keepData: options['keep-data'],
+      onStarted: (runId) => console.log(`started run ${runId} of ${options.name}`),
     });
     const status = shortName(final.run_status, 'RUN_STATUS_');
-    console.log(`run ${runId} of ${options.name}: ${status}`);
+    console.log(`run ${final.run_id} of ${options.name}: ${status}`);
     return status === 'succeeded' ? 0 : 1;
   } catch (err) {
     console.error(`error: ${err.message}`);

@@ -3,6 +3,7 @@
 // with @grpc/proto-loader (no generated files to keep in step), over one or several
 // equal scheduler replicas with fail-over.
 
+const crypto = require('node:crypto');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -105,11 +106,7 @@ class LightflowClient {
 
   /** Starts a run of a registered workflow; resolves to the run's id. */
   async startRun(workflowName, args = {}, { keepData = false } = {}) {
-    const argumentsAsText = Object.fromEntries(
-      Object.entries(args).map(([key, value]) => [key, String(value)]));
-    const response = await this.unary('StartRun', {
-      workflow_name: workflowName, arguments: argumentsAsText, keep_data: keepData,
-    });
+    const response = await this.unary('StartRun', startRequest(workflowName, args, keepData));
     return response.run_id;
   }
 
@@ -131,18 +128,40 @@ class LightflowClient {
    * the watch moves to the next one and resumes after the last event seen.
    */
   async watchRun(runId, onEvent, { afterEventId = '' } = {}) {
-    let cursor = afterEventId;
+    return this.follow({ runId, cursor: afterEventId }, onEvent);
+  }
+
+  /**
+   * Starts a run and follows it in one call (WatchRun with `start`): `onStarted(runId)` once
+   * the run exists, then `onEvent(event)` for each event; resolves to the final RUN_ENDED
+   * event. A retry after a replica failed carries the same request id: one run is started.
+   */
+  async startAndWatch(workflowName, args, onEvent,
+    { keepData = false, onStarted = () => {} } = {}) {
+    const start = startRequest(workflowName, args, keepData);
+    return this.follow({ runId: '', cursor: '', start, onStarted }, onEvent);
+  }
+
+  /** The watch of watchRun and startAndWatch; `state` keeps the run id and the cursor. */
+  async follow(state, onEvent) {
     let unavailableSince = null;
     for (;;) {
+      const request = state.runId
+        ? { run_id: state.runId, after_event_id: state.cursor }
+        : { start: state.start };
       try {
         const final = await new Promise((resolve, reject) => {
           let ended = null;
-          const call = this.stub().WatchRun({ run_id: runId, after_event_id: cursor },
-            this.metadata());
+          const call = this.stub().WatchRun(request, this.metadata());
           call.on('data', (response) => {
-            const { event } = response;
             unavailableSince = null;
-            cursor = event.id;
+            if (response.started_run_id) {
+              state.runId = response.started_run_id;
+              state.onStarted(state.runId);
+              return;
+            }
+            const { event } = response;
+            state.cursor = event.id;
             onEvent(event);
             if (event.type === 'RUN_EVENT_TYPE_RUN_ENDED') ended = event;
           });
@@ -151,7 +170,7 @@ class LightflowClient {
         });
         if (final) return final;
         // The stream ended without the run's end (its events expired): ask for the status.
-        const run = await this.getRun(runId);
+        const run = await this.getRun(state.runId);
         return { type: 'RUN_EVENT_TYPE_RUN_ENDED', run_status: run.status, failure: run.failure };
       } catch (err) {
         if (err instanceof LightflowError) throw err;
@@ -170,6 +189,20 @@ class LightflowClient {
     for (const stub of this.stubs.values()) stub.close();
     this.stubs.clear();
   }
+}
+
+/**
+ * A StartRunRequest. Its request id makes a retry on another replica (after one failed
+ * mid-call) return the run the first try started instead of starting a second.
+ */
+function startRequest(workflowName, args, keepData) {
+  return {
+    workflow_name: workflowName,
+    arguments: Object.fromEntries(
+      Object.entries(args || {}).map(([key, value]) => [key, String(value)])),
+    keep_data: keepData,
+    request_id: crypto.randomUUID().replace(/-/g, ''),
+  };
 }
 
 function sleep(ms) {
