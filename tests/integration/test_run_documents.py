@@ -76,6 +76,26 @@ d.define({PythonTask(name='make', callback=make): PythonTask(name='total', callb
 """
 
 
+# start_dag with large data (a blob) that the schedulers refuse: the run still succeeds.
+REFUSED_START = """
+import numpy as np
+
+from lightflow.models import Dag
+from lightflow.tasks import PythonTask
+
+
+def start(data, store, signal, context):
+    try:
+        signal.start_dag("no_such_dag", data={"array": np.ones(4 * 1024 * 1024)})
+    except Exception as err:
+        print("refused", type(err).__name__)
+
+
+d = Dag("main")
+d.define({PythonTask(name="start", callback=start): None})
+"""
+
+
 def _workflow(tmp_path: Path, name: str, source: str) -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(source)
@@ -191,6 +211,24 @@ def test_a_short_runs_large_task_data_is_removed_without_a_document(
     events = list(run.events(timeout=60))
     assert events[-1].status == "succeeded", dump_logs(stack)
     assert ("main/total", f"total {4 * 1024 * 1024}.0") in output_lines(events)
+
+    def blob_files() -> list[Path]:
+        return [p for p in (store_dir / "blobs").rglob("*") if p.is_file() and run.id in str(p)]
+
+    assert_eventually(lambda: blob_files() == [])
+
+
+def test_large_data_of_a_refused_start_dag_is_removed_with_the_run(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    store_dir = tmp_path / "store"
+    stack = start_stack(document_delay_s=NEVER_BY_TIMER, store_dir=store_dir)
+    client = client_for(stack)
+    client.register(_workflow(tmp_path, "refused_start", REFUSED_START))
+    run = client.start("refused_start")
+    events = list(run.events(timeout=60))
+    assert events[-1].status == "succeeded", dump_logs(stack)
+    assert ("main/start", "refused SignalError") in output_lines(events)
 
     def blob_files() -> list[Path]:
         return [p for p in (store_dir / "blobs").rglob("*") if p.is_file() and run.id in str(p)]

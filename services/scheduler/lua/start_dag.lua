@@ -14,6 +14,11 @@ local run = redis.call('HMGET', key_run(r), 'status', 'def')
 if not run[1] then
   return redis.error_reply('NOT_FOUND run ' .. r)
 end
+-- The run's clean-up removes its blobs: this one too when the start is refused below, as
+-- the task wrote it before asking.
+if ARGV[8] == '1' then
+  redis.call('HSET', key_run(r), 'blobs', 1)
+end
 if run[1] ~= 'running' then
   return ''
 end
@@ -23,9 +28,6 @@ end
 local inst = dag .. ':' .. redis.call('HINCRBY', key_run(r), 'seq:' .. dag, 1)
 if data ~= '' then
   redis.call('HSET', key_run_data(r), inst .. '/', data)
-end
-if ARGV[8] == '1' then  -- the run's clean-up removes its blobs
-  redis.call('HSET', key_run(r), 'blobs', 1)
 end
 start_dag_instance(r, run[2], inst, dag)
 if rid ~= '' then
