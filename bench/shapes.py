@@ -29,7 +29,7 @@ class Sizes:
     fan_out: int  # W3: tasks between source and join
     array_mib: int  # W4: array size
     array_hops: int  # W4: hand-overs of the array
-    repeat: dict[str, int]  # measured runs per workload (after one warm-up run)
+    repeat: dict[str, int]  # measured runs per workload (after the warm-up runs)
     w1_chain: int = 3
 
     @property

@@ -1,5 +1,5 @@
 """The Lightflow store service: the per-run document store over gRPC."""
 
-from lightflow_common.transport import use_epoll1_transport
+from lightflow_common.transport import use_iomgr_transport
 
-use_epoll1_transport()
+use_iomgr_transport()

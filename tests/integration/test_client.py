@@ -15,6 +15,7 @@ import pytest
 from grpc_health.v1 import health, health_pb2_grpc
 
 from lightflow import Client, ClientError, LightflowError
+from lightflow._grpc import open_channel
 from lightflow.v1 import common_pb2, scheduler_pb2, scheduler_pb2_grpc
 from lightflow_cli.stack import LocalStack
 from tests.conftest import EXAMPLES, dump_logs, output_lines
@@ -98,10 +99,9 @@ def test_a_retried_start_and_watch_watches_the_run_the_first_try_started(
     )
     answers = []
     for address in stack.scheduler_addresses:  # the retry lands on the other replica
-        channel = grpc.insecure_channel(address)
+        channel = open_channel(address, stack.options.token)
         stub = scheduler_pb2_grpc.SchedulerServiceStub(channel)
-        metadata = [("authorization", f"Bearer {stack.options.token}")]
-        answers.append(list(stub.WatchRun(request, timeout=60, metadata=metadata)))
+        answers.append(list(stub.WatchRun(request, timeout=60)))
         channel.close()
     first, retry = answers
     assert first[0].started_run_id

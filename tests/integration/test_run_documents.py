@@ -96,6 +96,11 @@ d.define({PythonTask(name="start", callback=start): None})
 """
 
 
+def _blob_files(store_dir: Path, run_id: str) -> list[Path]:
+    """The files of a run's task data in the store's blob folder."""
+    return [p for p in (store_dir / "blobs").rglob("*") if p.is_file() and run_id in str(p)]
+
+
 def _workflow(tmp_path: Path, name: str, source: str) -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(source)
@@ -212,10 +217,7 @@ def test_a_short_runs_large_task_data_is_removed_without_a_document(
     assert events[-1].status == "succeeded", dump_logs(stack)
     assert ("main/total", f"total {4 * 1024 * 1024}.0") in output_lines(events)
 
-    def blob_files() -> list[Path]:
-        return [p for p in (store_dir / "blobs").rglob("*") if p.is_file() and run.id in str(p)]
-
-    assert_eventually(lambda: blob_files() == [])
+    assert_eventually(lambda: _blob_files(store_dir, run.id) == [])
 
 
 def test_large_data_of_a_refused_start_dag_is_removed_with_the_run(
@@ -230,7 +232,4 @@ def test_large_data_of_a_refused_start_dag_is_removed_with_the_run(
     assert events[-1].status == "succeeded", dump_logs(stack)
     assert ("main/start", "refused SignalError") in output_lines(events)
 
-    def blob_files() -> list[Path]:
-        return [p for p in (store_dir / "blobs").rglob("*") if p.is_file() and run.id in str(p)]
-
-    assert_eventually(lambda: blob_files() == [])
+    assert_eventually(lambda: _blob_files(store_dir, run.id) == [])
