@@ -27,9 +27,9 @@ CHANNEL_OPTIONS: list[tuple[str, Any]] = [
     (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1),
 ]
 
+# A service's receive limit is its own (ServeOptions.max_receive_bytes): what its RPCs need.
 SERVER_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
     ("grpc.http2.max_pings_without_data", 0),
@@ -51,6 +51,20 @@ def token_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return ((TOKEN_METADATA_KEY, f"Bearer {token}"),) if token else ()
 
 
+class CurrentCredential:
+    """A bearer credential that changes over a channel's life: a task process holds its
+    current task's run credential here, and its channels send whatever it holds now."""
+
+    def __init__(self, value: str = "") -> None:
+        self.value = value
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return token_metadata(self.value)
+
+
+Bearer = str | CurrentCredential | None
+
+
 class TokenChannel(grpc.Channel):  # type: ignore[misc]
     """A channel that adds the shared token (if any) to every call's metadata, so call sites
     need not remember it. (grpc's client interceptors do the same for about 30 us of CPU and
@@ -58,9 +72,14 @@ class TokenChannel(grpc.Channel):  # type: ignore[misc]
     to its channel: with SingleThreadedUnaryStream a stream whose channel was collected
     fails ("closed channel")."""
 
-    def __init__(self, channel: grpc.Channel, token: str | None) -> None:
+    def __init__(self, channel: grpc.Channel, token: Bearer) -> None:
         self._channel = channel
-        self._metadata = token_metadata(token)
+        self._metadata: Callable[[], tuple[tuple[str, str], ...]]
+        if isinstance(token, CurrentCredential):
+            self._metadata = token.metadata
+        else:
+            fixed = token_metadata(token)
+            self._metadata = lambda: fixed
 
     def unary_unary(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return _WithToken(self._channel.unary_unary(method, *args, **kwargs), self._metadata)
@@ -100,7 +119,7 @@ class _WithToken:
     def __init__(
         self,
         multicallable: Any,
-        metadata: tuple[tuple[str, str], ...],
+        metadata: Callable[[], tuple[tuple[str, str], ...]],
         owner: TokenChannel | None = None,
     ) -> None:
         self._callable = multicallable
@@ -108,7 +127,7 @@ class _WithToken:
         self._owner = owner
 
     def _join(self, metadata: Sequence[tuple[str, str]] | None) -> tuple[tuple[str, str], ...]:
-        return (*metadata, *self._metadata) if metadata else self._metadata
+        return (*metadata, *self._metadata()) if metadata else self._metadata()
 
     def __call__(
         self, request: Any, timeout: float | None = None, metadata: Any = None, **kw: Any
@@ -170,7 +189,7 @@ class _Stream(grpc.Call):  # type: ignore[misc]
         return bool(self._call.add_callback(callback))
 
 
-def open_channel(address: str, token: str | None = None) -> grpc.Channel:
+def open_channel(address: str, token: Bearer = None) -> grpc.Channel:
     """A channel to one service address ("host:port"), carrying the token when given."""
     return TokenChannel(grpc.insecure_channel(address, options=CHANNEL_OPTIONS), token)
 

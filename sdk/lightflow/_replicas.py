@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import grpc
 
-from lightflow._grpc import RETRYABLE_CODES, split_addresses
+from lightflow._grpc import RETRYABLE_CODES, Bearer, split_addresses
 from lightflow._tls import TlsOptions, connect
 from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
 
@@ -46,7 +46,7 @@ class Replicas:
     def __init__(
         self,
         addresses: str | Sequence[str],
-        token: str | None = None,
+        token: Bearer = None,
         *,
         failover_s: float = 30.0,
         tls: TlsOptions | None = None,

@@ -55,16 +55,16 @@ class TaskSignal:
         replicas: Replicas,
         run_id: str,
         dag_instance: str,
-        notify: Callable[[tuple[Any, ...]], None],
-        lease_key: str,
+        notify_blocked: Callable[[bool], None],
         *,
         encode_data: Callable[[object], common_pb2.Payload] | None = None,
     ) -> None:
         self._replicas = replicas
         self._run_id = run_id
         self._dag_instance = dag_instance
-        self._notify = notify
-        self._lease_key = lease_key
+        # Tells the worker the task waits (True) or goes on (False): its slot is free while
+        # it waits in join_dags.
+        self._notify_blocked = notify_blocked
         self._encode_data = encode_data or _encode_inline
 
     def _call(self, what: str, fn: Callable[[Any], Any]) -> Any:
@@ -101,14 +101,14 @@ class TaskSignal:
             wait_ms=_JOIN_WAIT_MS,
         )
         timeout = _JOIN_WAIT_MS / 1000 + _CALL_TIMEOUT_S
-        self._notify(("blocked", self._lease_key))
+        self._notify_blocked(True)
         try:
             while not self._call(
                 "join_dags", lambda stubs: stubs.signal.JoinDags(request, timeout=timeout)
             ).done:
                 pass
         finally:
-            self._notify(("unblocked", self._lease_key))
+            self._notify_blocked(False)
 
     def stop_workflow(self) -> None:
         """Stop the run: nothing new starts, running tasks finish, the run ends stopped."""

@@ -27,7 +27,7 @@ from lightflow._codec import (
     unwrap,
 )
 from lightflow._errors import LightflowError
-from lightflow._grpc import RETRYABLE_CODES
+from lightflow._grpc import RETRYABLE_CODES, Bearer
 from lightflow._tls import TlsOptions, connect
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
@@ -122,7 +122,7 @@ class StoreClient:
     def __init__(
         self,
         address: str,
-        token: str | None = None,
+        token: Bearer = None,
         *,
         call_timeout: float = CALL_TIMEOUT_SECONDS,
         retry_seconds: float = RETRY_SECONDS,

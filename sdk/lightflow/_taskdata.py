@@ -22,6 +22,7 @@ import grpc
 
 from lightflow._codec import ENCODING_CLOUDPICKLE
 from lightflow._errors import LightflowError
+from lightflow._grpc import Bearer
 from lightflow._tls import TlsOptions, connect
 from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
 
@@ -51,9 +52,7 @@ class BlobClient:
     host (proved by reading the folder's token) blobs are written and read as files directly;
     elsewhere they stream through the service."""
 
-    def __init__(
-        self, address: str, token: str | None = None, tls: TlsOptions | None = None
-    ) -> None:
+    def __init__(self, address: str, token: Bearer = None, tls: TlsOptions | None = None) -> None:
         self._channel = connect(address, token, tls)
         self._stub = blob_pb2_grpc.BlobServiceStub(self._channel)
         self._folder: Path | None = None

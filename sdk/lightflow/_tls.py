@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 
 from lightflow._errors import LightflowError
-from lightflow._grpc import CHANNEL_OPTIONS, TokenChannel, open_channel
+from lightflow._grpc import CHANNEL_OPTIONS, Bearer, TokenChannel, open_channel
 
 PathLike = str | os.PathLike[str]
 
@@ -78,7 +78,7 @@ def _read(path: Path | None, what: str) -> bytes | None:
         raise TlsConfigError(f"cannot read the {what} {path}: {err.strerror or err}") from err
 
 
-def connect(address: str, token: str | None = None, tls: TlsOptions | None = None) -> grpc.Channel:
+def connect(address: str, token: Bearer = None, tls: TlsOptions | None = None) -> grpc.Channel:
     """A channel to one service ("host:port"): TLS when `tls` is given, plain otherwise; the
     token rides in every call's metadata either way."""
     if tls is None:

@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from lightflow._grpc import SERVER_OPTIONS, TOKEN_METADATA_KEY
+from lightflow_common.credentials import RUN_CREDENTIAL_PREFIX, RunCredentials, run_of
 from lightflow_common.tls import ServerTls
 
 log = structlog.get_logger(__name__)
@@ -61,30 +62,73 @@ class ServeOptions:
     health_interval_seconds: float = 2.0
     # Serve TLS with these files; None: plain TCP (loopback development).
     tls: ServerTls | None = None
+    # The largest message a caller may send, in bytes: what the service's largest RPC
+    # needs. gRPC refuses a longer one from its length prefix, before reading it.
+    max_receive_bytes: int = 4 * 1024 * 1024
+    # Full method names a task's run credential opens (for its own run only: the servicer
+    # checks the run, see `credential_run`); every other method needs the stack token.
+    run_credential_methods: frozenset[str] = frozenset()
+
+
+def _deny(message: str) -> Any:
+    """A handler refusing a call without reading its request: a request-streaming handler
+    is given no message until it asks for one, so an unauthenticated 500 MB message costs
+    the service nothing but the flow-control window."""
+
+    def deny(_requests: Any, context: grpc.ServicerContext) -> None:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+    return grpc.stream_stream_rpc_method_handler(deny)
 
 
 class _TokenCheck(grpc.ServerInterceptor):  # type: ignore[misc]
-    def __init__(self, token: str) -> None:
+    """The stack token opens every method; a run credential opens `run_methods`. Checked on
+    the call's headers, before its request is read."""
+
+    def __init__(self, token: str, run_methods: frozenset[str]) -> None:
         self._expected = f"Bearer {token}".encode()
-
-        def deny(_request: Any, context: grpc.ServicerContext) -> None:
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong Lightflow token")
-
-        self._deny_unary = grpc.unary_unary_rpc_method_handler(deny)
-        self._deny_stream = grpc.stream_stream_rpc_method_handler(deny)
+        self._run_methods = run_methods
+        self._credentials = RunCredentials(token)
+        self._run_prefix = f"Bearer {RUN_CREDENTIAL_PREFIX}"
+        self._deny_token = _deny("missing or wrong Lightflow token")
+        self._deny_scope = _deny("a task's run credential does not open this call")
 
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
         if details.method in _OPEN_METHODS:
             return continuation(details)
         for key, value in details.invocation_metadata or ():
-            if key == TOKEN_METADATA_KEY and hmac.compare_digest(
-                value.encode() if isinstance(value, str) else value, self._expected
-            ):
+            if key != TOKEN_METADATA_KEY:
+                continue
+            text = value if isinstance(value, str) else value.decode(errors="replace")
+            if hmac.compare_digest(text.encode(), self._expected):
                 return continuation(details)
-        handler = continuation(details)
-        if handler is not None and (handler.request_streaming or handler.response_streaming):
-            return self._deny_stream
-        return self._deny_unary
+            if text.startswith(self._run_prefix):
+                if self._credentials.verify(text[len("Bearer ") :]) is None:
+                    return self._deny_token
+                if details.method not in self._run_methods:
+                    return self._deny_scope
+                return continuation(details)
+        return self._deny_token
+
+
+def credential_run(context: grpc.ServicerContext) -> str | None:
+    """The run whose credential the call carries (the token check verified it), or None when
+    the caller holds the stack token (or the service has none)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == TOKEN_METADATA_KEY:
+            text = value if isinstance(value, str) else value.decode(errors="replace")
+            return run_of(text.removeprefix("Bearer "))
+    return None
+
+
+def check_run_access(context: grpc.ServicerContext, run_id: str) -> None:
+    """Refuses (PERMISSION_DENIED) a call on `run_id` made with another run's credential."""
+    scope = credential_run(context)
+    if scope is not None and scope != run_id:
+        context.abort(
+            grpc.StatusCode.PERMISSION_DENIED,
+            f"a task of run {scope!r} may not touch run {run_id[:100]!r}",
+        )
 
 
 def serve(
@@ -97,10 +141,15 @@ def serve(
 ) -> None:
     """Run a gRPC server until SIGTERM/SIGINT. `register` adds the servicers; `healthy`
     says whether dependencies are reachable (the health status is SERVING only then)."""
-    interceptors = [_TokenCheck(options.token)] if options.token else []
+    interceptors = (
+        [_TokenCheck(options.token, options.run_credential_methods)] if options.token else []
+    )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=options.max_workers, thread_name_prefix="rpc"),
-        options=SERVER_OPTIONS,
+        options=[
+            *SERVER_OPTIONS,
+            ("grpc.max_receive_message_length", options.max_receive_bytes),
+        ],
         interceptors=interceptors,
     )
     register(server)

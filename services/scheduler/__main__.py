@@ -27,6 +27,21 @@ SERVICE_NAMES = [
     "lightflow.v1.WorkService",
 ]
 
+# What a task's run credential opens: the signals a task sends about its own run (the
+# servicers check the run). Everything else needs the stack token.
+RUN_CREDENTIAL_METHODS = frozenset(
+    {
+        *(
+            f"/lightflow.v1.SignalService/{name}"
+            for name in ("StartDag", "JoinDags", "StopDag", "IsStopped", "EnsureDocument")
+        ),
+        "/lightflow.v1.SchedulerService/StopRun",  # signal.stop_workflow
+    }
+)
+# The largest message a scheduler takes: a workflow definition (its tasks' pickled code).
+# Task data above 1 MiB travels as blobs through the store, never through a scheduler.
+MAX_RECEIVE_BYTES = 64 * 1024 * 1024
+
 
 def _sweep_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     # A timer only for leases and clean-up, never on a task's path.
@@ -105,6 +120,31 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     "without keeping its data).",
 )
 @click.option(
+    "--retention",
+    envvar="LIGHTFLOW_RETENTION",
+    type=click.IntRange(min=60),
+    default=SchedulerConfig.retention_s,
+    show_default=True,
+    help="Seconds an ended run's state, events and printed lines stay readable.",
+)
+@click.option(
+    "--max-output-lines",
+    envvar="LIGHTFLOW_MAX_OUTPUT_LINES",
+    type=click.IntRange(min=100),
+    default=SchedulerConfig.max_output_lines,
+    show_default=True,
+    help="Printed lines a run keeps; past this its oldest lines are trimmed (never its "
+    "state transitions).",
+)
+@click.option(
+    "--max-dag-instances",
+    envvar="LIGHTFLOW_MAX_DAG_INSTANCES",
+    type=click.IntRange(min=1),
+    default=SchedulerConfig.max_dag_instances,
+    show_default=True,
+    help="DAG instances one run may start; a start_dag past this fails its task.",
+)
+@click.option(
     "--ready-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -121,6 +161,9 @@ def main(
     lease_timeout: float,
     stop_grace: float,
     document_delay: float,
+    retention: int,
+    max_output_lines: int,
+    max_dag_instances: int,
     ready_file: Path | None,
     log_level: str,
     tls_cert: Path | None,
@@ -137,6 +180,9 @@ def main(
         lease_timeout_s=lease_timeout,
         stop_grace_s=stop_grace,
         document_delay_s=document_delay,
+        retention_s=retention,
+        max_output_lines=max_output_lines,
+        max_dag_instances=max_dag_instances,
         ready_file=ready_file,
         log_level=log_level,
     )
@@ -174,6 +220,8 @@ def main(
             token=config.token,
             ready_file=config.ready_file,
             tls=serving_tls,
+            max_receive_bytes=MAX_RECEIVE_BYTES,
+            run_credential_methods=RUN_CREDENTIAL_METHODS,
         ),
         register,
         service_names=SERVICE_NAMES,

@@ -31,5 +31,11 @@ class SchedulerConfig:
     document_delay_s: float = 1.0
     # How long an ended run's state and events stay readable.
     retention_s: int = 24 * 3600
+    # Lines a run keeps of what its tasks printed: past this the oldest are trimmed (its
+    # transitions never are).
+    max_output_lines: int = 10_000
+    # DAG instances a run may start (signal.start_dag included): a sub-DAG that starts
+    # itself without end fails its task here instead of filling redis.
+    max_dag_instances: int = 1_000
     ready_file: Path | None = None
     log_level: str = "info"

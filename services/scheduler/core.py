@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,10 +24,11 @@ from lightflow._meta import dag_key, span
 from lightflow._parameters import ArgumentError, Parameters
 from lightflow._taskdata import ENCODING_BLOB
 from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
+from lightflow_common.credentials import code_seal, derive_key
 from lightflow_scheduler import meta
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.graph import WorkflowGraph, build_graph
-from lightflow_scheduler.keys import QUEUE_GROUP, Keys
+from lightflow_scheduler.keys import QUEUE_GROUP, Keys, is_run_id
 from lightflow_scheduler.locks import RedisLock
 from lightflow_scheduler.scripts import Scripts
 
@@ -76,6 +77,8 @@ _EVENT_TYPE = {
     "task_retrying": scheduler_pb2.RUN_EVENT_TYPE_TASK_RETRYING,
 }
 _FINAL_RUN_STATES = frozenset({"succeeded", "failed", "aborted", "stopped"})
+# Events a watch reads from redis at once.
+_WATCH_BATCH = 500
 # How long a replica may take to create a run's document before another may try.
 _DOCUMENT_CLAIM_MS = 60_000
 
@@ -94,6 +97,18 @@ class InvalidArgumentError(SchedulerError):
 
 class StoreUnavailableError(SchedulerError):
     pass
+
+
+class LimitError(SchedulerError):
+    """A run reached one of its limits (e.g. how many DAG instances it may start)."""
+
+
+def require_run_id(run_id: str) -> None:
+    """Refuses an id the schedulers never made before it becomes part of a redis key: an id
+    like "x:events" must not reach another key of a run."""
+    if not is_run_id(run_id):
+        shown = run_id if len(run_id) <= 64 else f"{run_id[:64]}..."
+        raise NotFoundError(f"run '{shown}' not found (a run id is 32 hex digits)")
 
 
 class RunStore(Protocol):
@@ -160,6 +175,25 @@ def check_event_id(event_id: str) -> None:
         raise InvalidArgumentError(
             f"after_event_id {event_id[:100]!r} is not an event id (like '1764000000000-0')"
         )
+
+
+def _merge_streams(
+    reply: list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], count: int
+) -> list[tuple[str, dict[bytes, bytes]]]:
+    """The entries of streams read with one cursor (XREAD COUNT `count`), in id order, up to
+    the last id every stream was read to: a stream that filled its COUNT may hold entries
+    before another stream's later ones."""
+    merged: list[tuple[tuple[int, int], str, dict[bytes, bytes]]] = []
+    upto: tuple[int, int] | None = None
+    for _key, entries in reply:
+        for raw_id, fields in entries:
+            entry_id = raw_id.decode()
+            merged.append((_stream_id(entry_id), entry_id, fields))
+        if len(entries) >= count:
+            last = _stream_id(entries[-1][0].decode())
+            upto = last if upto is None else min(upto, last)
+    merged.sort(key=lambda entry: entry[0])
+    return [(entry_id, fields) for key, entry_id, fields in merged if upto is None or key <= upto]
 
 
 def _set_span(message: Any, started_ms: str | None, ended_ms: str | None) -> None:
@@ -241,6 +275,9 @@ class SchedulerCore:
         self.store = store
         self.blobs = blobs
         self.scripts = Scripts(client)
+        # Seals the code of registered workflows; redis never sees it, so code written into
+        # redis directly carries no valid seal and workers refuse it.
+        self._code_key = derive_key(config.token, "code")
         self._graphs: dict[str, WorkflowGraph] = {}
         # Workflow name -> the definition hash last seen registered under it.
         self._registered: dict[str, str] = {}
@@ -271,6 +308,9 @@ class SchedulerCore:
             raise NotFoundError(f"workflow definition {definition_hash} is not registered")
         definition = workflow_pb2.WorkflowDefinition.FromString(raw)
         graph = build_graph(definition)
+        for field_name, sealed in self.redis.hgetall(self.keys.seals(definition_hash)).items():
+            dag, _, task = field_name.decode().partition("/")
+            graph.seals[(dag, task)] = sealed
         with self._graphs_lock:
             self._graphs[definition_hash] = graph
         return graph
@@ -289,8 +329,16 @@ class SchedulerCore:
             "registered_ms": int(time.time() * 1000),
         }
         queues = sorted(graph.queues)
+        for (dag, task), code in graph.code.items():
+            graph.seals[(dag, task)] = code_seal(
+                self._code_key, graph.definition_hash, dag, task, code
+            )
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.keys.definition(graph.definition_hash), definition.SerializeToString())
+        pipe.hset(
+            self.keys.seals(graph.definition_hash),
+            mapping={f"{dag}/{task}": sealed for (dag, task), sealed in graph.seals.items()},
+        )
         pipe.hset(self.keys.graph(graph.definition_hash), mapping=graph.redis_fields())
         pipe.sadd(self.keys.queues, *queues)
         pipe.hset(self.keys.workflows, definition.name, json.dumps(summary))
@@ -432,6 +480,7 @@ class SchedulerCore:
         """Creates the run's store document if it is still to be created. True when it now
         exists or another replica is creating it (the store holds calls back until it is);
         False when the run ended without one, or is unknown."""
+        require_run_id(run_id)
         claimed = self._claim_document(run_id)
         if isinstance(claimed, tuple):
             self._create_claimed(run_id, claimed)
@@ -499,6 +548,7 @@ class SchedulerCore:
         return run
 
     def get_run(self, run_id: str) -> scheduler_pb2.Run:
+        require_run_id(run_id)
         fields = self._run_fields(run_id)
         run = self._run_proto(run_id, fields)
         pipe = self.redis.pipeline(transaction=False)
@@ -555,6 +605,7 @@ class SchedulerCore:
         return runs
 
     def stop_run(self, run_id: str, reason: str = "stop requested") -> common_pb2.RunStatus:
+        require_run_id(run_id)
         try:
             status = self.scripts.stop_run(args=self._argv(run_id, reason))
         except redis.ResponseError as err:
@@ -573,23 +624,28 @@ class SchedulerCore:
     ) -> Iterator[scheduler_pb2.RunEvent]:
         """The run's events after `after_event_id` (only those of `types`, when given), live,
         until the run's final event."""
+        require_run_id(run_id)
         check_event_id(after_event_id)
         if types == {scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED}:
             yield from self._watch_end(run_id, after_event_id, active)
             return
         self._run_fields(run_id)
-        key = self.keys.run_events(run_id)
+        # Transitions and printed lines are two streams with ids from one counter: read
+        # from one cursor, they merge in order. Lines are read only by who wants them.
+        keys = [self.keys.run_events(run_id)]
+        if not types or scheduler_pb2.RUN_EVENT_TYPE_TASK_OUTPUT in types:
+            keys.append(self.keys.run_output(run_id))
         cursor = after_event_id or "0-0"
         while active():
-            reply = self.redis.xread({key: cursor}, count=500, block=2000)
+            reply = self.redis.xread(dict.fromkeys(keys, cursor), count=_WATCH_BATCH, block=2000)
             if not reply:
                 status = self.redis.hget(self.keys.run(run_id), "status")
                 if status is None or _s(status) in _FINAL_RUN_STATES:
                     # Over (or past its retention): the final event was before the cursor.
                     return
                 continue
-            for entry_id, fields in reply[0][1]:
-                cursor = entry_id.decode()
+            for entry_id, fields in _merge_streams(reply, _WATCH_BATCH):
+                cursor = entry_id
                 kind = _EVENT_TYPE.get(_s(fields.get(b"ty")))
                 if types and kind not in types and kind != scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED:
                     continue  # filtered before the costly part: the message
@@ -664,13 +720,27 @@ class SchedulerCore:
     # -- signals from running tasks ------------------------------------------------------
 
     def start_dag(self, run_id: str, dag_name: str, data: bytes, request_id: str = "") -> str:
+        require_run_id(run_id)
         try:
             in_blob = bool(data) and common_pb2.Payload.FromString(data).encoding == ENCODING_BLOB
             instance = self.scripts.start_dag(
-                args=self._argv(run_id, dag_name, data, request_id, int(in_blob))
+                args=self._argv(
+                    run_id,
+                    dag_name,
+                    data,
+                    request_id,
+                    int(in_blob),
+                    self.config.max_dag_instances,
+                )
             )
         except redis.ResponseError as err:
             message = str(err)
+            if message.startswith("TOO_MANY_DAGS"):
+                raise LimitError(
+                    f"run '{run_id}' has started {self.config.max_dag_instances} DAG instances,"
+                    " its limit (the schedulers' --max-dag-instances): does a DAG start itself"
+                    " without end?"
+                ) from err
             if message.startswith("UNKNOWN_DAG"):
                 graph = self.graph(_s(self.redis.hget(self.keys.run(run_id), "def")))
                 raise NotFoundError(
@@ -690,6 +760,7 @@ class SchedulerCore:
 
     def join_dags(self, run_id: str, instances: list[str], caller: str, wait_ms: int) -> bool:
         """True once every instance ended (or the run stops); False after `wait_ms`."""
+        require_run_id(run_id)
         deadline = time.monotonic() + wait_ms / 1000
         events = self.keys.run_events(run_id)
         last = self.redis.xrevrange(events, count=1)
@@ -721,6 +792,7 @@ class SchedulerCore:
                 cursor = reply[0][1][-1][0].decode()
 
     def stop_dag(self, run_id: str, instance: str) -> None:
+        require_run_id(run_id)
         try:
             self.scripts.stop_dag(args=self._argv(run_id, instance))
         except redis.ResponseError as err:
@@ -731,6 +803,7 @@ class SchedulerCore:
 
     def is_stopped(self, run_id: str, instance: str) -> tuple[bool, bool]:
         """(run stopping or over, DAG instance stopping or over)."""
+        require_run_id(run_id)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hget(self.keys.run(run_id), "status")
         pipe.hmget(self.keys.run_dags(run_id), [instance, f"{instance}|stop"])
@@ -876,6 +949,7 @@ class SchedulerCore:
             code_key = (definition_hash, dag, task)
             if code_key not in session.code_sent:
                 lease.code.ParseFromString(graph.code[(dag, task)])
+                lease.code_seal = graph.seals.get((dag, task), b"")
                 session.code_sent.add(code_key)
             leases.append(lease)
         return leases
@@ -1000,17 +1074,25 @@ class SchedulerCore:
         document_dropped = outcome_name == "ended" and document != b"kept"
         return outcome_name, self._leases(session, handed), document_dropped
 
-    def task_output(self, output: scheduler_pb2.TaskOutput) -> None:
-        self.scripts.output(
-            args=self._argv(
-                output.run_id,
-                output.dag_instance,
-                output.task_name,
-                output.attempt,
-                output.stream,
-                output.text,
-            )
-        )
+    def task_output(self, lines: Iterable[scheduler_pb2.TaskOutput]) -> int:
+        """Records lines tasks printed in their runs' output streams (one script call);
+        returns how many were kept (lines of unknown runs, or runs that are over, are
+        dropped)."""
+        args: list[Any] = [self.config.max_output_lines]
+        for line in lines:
+            if not is_run_id(line.run_id):
+                continue  # names no run: dropped, as lines of runs that are over
+            args += [
+                line.run_id,
+                line.dag_instance,
+                line.task_name,
+                line.attempt,
+                line.stream,
+                line.text,
+            ]
+        if len(args) == 1:
+            return 0
+        return int(self.scripts.output(args=self._argv(*args)))
 
     def heartbeat(
         self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]

@@ -55,6 +55,9 @@ class WorkflowGraph:
     dags: dict[str, DagGraph]
     # (dag, task) -> serialized task object
     code: dict[tuple[str, str], bytes]
+    # (dag, task) -> the seal of its code (lightflow_common.credentials.code_seal), made when
+    # the workflow was registered through a scheduler; missing for code written into redis.
+    seals: dict[tuple[str, str], bytes] = field(default_factory=dict)
 
     def redis_fields(self) -> dict[str, str]:
         """The graph hash: "dag/task" -> node, "dag/" -> DAG summary (JSON)."""

@@ -6,10 +6,20 @@ so Python and Lua cannot drift apart. A unit test pins the exact strings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # The consumer group every queue stream is read through.
 QUEUE_GROUP = "workers"
+
+# What the schedulers make run ids of (uuid4 hex). An id of any other shape names no run and
+# never becomes part of a key: "x:events" must not reach the run's event stream.
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_run_id(run_id: str) -> bool:
+    return _RUN_ID.fullmatch(run_id) is not None
+
 
 # name -> (template, Lua argument names). `{p}` is the namespace prefix.
 _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -19,6 +29,8 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "definition": ("{p}:def:{h}", ("h",)),
     # hash: "dag/task" -> JSON node, "dag/" -> JSON DAG summary (see graph.py)
     "graph": ("{p}:def:{h}:graph", ("h",)),
+    # hash: "dag/task" -> the seal of the task's code (see lightflow_common.credentials)
+    "seals": ("{p}:def:{h}:seals", ("h",)),
     # hash: run fields (status, outcome, def, counters, ...)
     "run": ("{p}:run:{r}", ("r",)),
     # hash: "inst/task|s" status, "|a" attempt, "|w" worker, "|q" queue, "|d" preds done
@@ -27,8 +39,11 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "run_dags": ("{p}:run:{r}:dags", ("r",)),
     # hash: "inst/task" -> output Payload bytes; "inst/" -> the data given to start_dag
     "run_data": ("{p}:run:{r}:data", ("r",)),
-    # stream: the run's events
+    # stream: the run's events but printed lines (all of them: never trimmed)
     "run_events": ("{p}:run:{r}:events", ("r",)),
+    # stream: the lines the run's tasks printed, the oldest trimmed past a cap; its ids and
+    # run_events' come from one counter (the run's "evseq"), so the two merge in order
+    "run_output": ("{p}:run:{r}:output", ("r",)),
     # stream: one entry when the run ended, holding the id of its run_ended event
     "run_end": ("{p}:run:{r}:end", ("r",)),
     # sorted set: run id by start time (ms)
@@ -74,6 +89,9 @@ class Keys:
     def graph(self, definition_hash: str) -> str:
         return self._key("graph", h=definition_hash)
 
+    def seals(self, definition_hash: str) -> str:
+        return self._key("seals", h=definition_hash)
+
     def run(self, run_id: str) -> str:
         return self._key("run", r=run_id)
 
@@ -88,6 +106,9 @@ class Keys:
 
     def run_events(self, run_id: str) -> str:
         return self._key("run_events", r=run_id)
+
+    def run_output(self, run_id: str) -> str:
+        return self._key("run_output", r=run_id)
 
     def run_end(self, run_id: str) -> str:
         return self._key("run_end", r=run_id)

@@ -15,8 +15,10 @@ import redis
 import structlog
 
 from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
+from lightflow_common.server import check_run_access
 from lightflow_scheduler.core import (
     InvalidArgumentError,
+    LimitError,
     NotFoundError,
     SchedulerCore,
     SchedulerError,
@@ -55,6 +57,8 @@ def _guard(context: grpc.ServicerContext, call: Callable[[], T]) -> T:
         _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(err))
     except StoreUnavailableError as err:
         _abort(context, grpc.StatusCode.UNAVAILABLE, str(err))
+    except LimitError as err:
+        _abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, str(err))
     except SchedulerError as err:
         _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(err))
     except (redis.ConnectionError, redis.TimeoutError) as err:
@@ -121,6 +125,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     def StopRun(
         self, request: scheduler_pb2.StopRunRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.StopRunResponse:
+        check_run_access(context, request.run_id)  # a task may stop its own run
         status = _guard(context, lambda: self._core.stop_run(request.run_id))
         return scheduler_pb2.StopRunResponse(status=status)
 
@@ -167,6 +172,7 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     def StartDag(
         self, request: scheduler_pb2.StartDagRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.StartDagResponse:
+        check_run_access(context, request.run_id)
         data = request.data.SerializeToString() if request.HasField("data") else b""
         instance = _guard(
             context,
@@ -179,6 +185,7 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     def JoinDags(
         self, request: scheduler_pb2.JoinDagsRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.JoinDagsResponse:
+        check_run_access(context, request.run_id)
         wait_ms = min(request.wait_ms or 10_000, _MAX_JOIN_WAIT_MS)
         done = _guard(
             context,
@@ -191,12 +198,14 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     def StopDag(
         self, request: scheduler_pb2.StopDagRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.StopDagResponse:
+        check_run_access(context, request.run_id)
         _guard(context, lambda: self._core.stop_dag(request.run_id, request.dag_instance))
         return scheduler_pb2.StopDagResponse()
 
     def IsStopped(
         self, request: scheduler_pb2.IsStoppedRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.IsStoppedResponse:
+        check_run_access(context, request.run_id)
         run_stopped, dag_stopped = _guard(
             context, lambda: self._core.is_stopped(request.run_id, request.dag_instance)
         )
@@ -205,6 +214,7 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
     def EnsureDocument(
         self, request: scheduler_pb2.EnsureDocumentRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.EnsureDocumentResponse:
+        check_run_access(context, request.run_id)
         if not request.run_id:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "run_id is empty")
         available = _guard(context, lambda: self._core.create_document(request.run_id))
@@ -327,8 +337,10 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                         recorded=request.result.lease,
                         run_gone=request.result.run_id if document_dropped else "",
                     )
-                elif kind == "output":
-                    _retry_redis(partial(self._core.task_output, request.output))
+                elif kind == "output_batch":
+                    _retry_redis(partial(self._core.task_output, request.output_batch.lines))
+                elif kind == "output":  # workers before output batches
+                    _retry_redis(partial(self._core.task_output, [request.output]))
                 elif kind == "heartbeat":
                     # A missed heartbeat costs nothing while redis is away: no lease can
                     # expire without redis either.

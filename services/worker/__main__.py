@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import secrets
 import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -17,8 +20,22 @@ from lightflow_common.server import ServeOptions, serve
 from lightflow_common.tls import client_tls, server_tls, tls_options
 from lightflow_worker.agent import WorkerAgent
 from lightflow_worker.config import WorkerConfig
+from lightflow_worker.output import OutputLimits
 
 log = structlog.get_logger(__name__)
+
+_PR_SET_DUMPABLE = 4
+
+
+def _hide_secrets() -> None:
+    """Task processes run user code: they must not find the stack token. They inherit the
+    environment, so it goes from there; and with the worker not dumpable, a task process of
+    the same (unprivileged) user can neither read the worker's initial environment
+    (/proc/<pid>/environ) and memory nor attach to it."""
+    os.environ.pop("LIGHTFLOW_TOKEN", None)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0)
 
 
 @click.command()
@@ -60,6 +77,30 @@ log = structlog.get_logger(__name__)
     show_default=True,
     help="Seconds running tasks get to finish on SIGTERM.",
 )
+@click.option(
+    "--max-line-length",
+    envvar="LIGHTFLOW_WORKER_MAX_LINE_LENGTH",
+    type=click.IntRange(80),
+    default=OutputLimits.max_line_chars,
+    show_default=True,
+    help="A printed line longer than this many characters is cut (with a marker).",
+)
+@click.option(
+    "--output-rate",
+    envvar="LIGHTFLOW_WORKER_OUTPUT_RATE",
+    type=click.FloatRange(min=1.0),
+    default=OutputLimits.lines_per_s,
+    show_default=True,
+    help="Lines a second a task may print; more are dropped and counted (a marker says so).",
+)
+@click.option(
+    "--output-bytes-rate",
+    envvar="LIGHTFLOW_WORKER_OUTPUT_BYTES_RATE",
+    type=click.FloatRange(min=1024.0),
+    default=OutputLimits.bytes_per_s,
+    show_default=True,
+    help="Bytes a second a task may print; more are dropped and counted.",
+)
 @click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
 @tls_options
 def main(
@@ -71,6 +112,9 @@ def main(
     listen: str,
     ready_file: Path | None,
     grace: float,
+    max_line_length: int,
+    output_rate: float,
+    output_bytes_rate: float,
     log_level: str,
     tls_cert: Path | None,
     tls_key: Path | None,
@@ -93,7 +137,13 @@ def main(
         grace_s=grace,
         tls=client_tls(tls_cert, tls_key, tls_ca),
         log_level=log_level,
+        output_limits=OutputLimits(
+            max_line_chars=max_line_length,
+            lines_per_s=output_rate,
+            bytes_per_s=output_bytes_rate,
+        ),
     )
+    _hide_secrets()
     configure_logging(config.log_level)
     structlog.contextvars.bind_contextvars(worker_id=config.worker_id)
     agent = WorkerAgent(config)

@@ -7,31 +7,38 @@ gives its slot back (so the DAGs it waits for can run, even with concurrency 1).
 from __future__ import annotations
 
 import contextlib
+import hmac
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 
 from lightflow._errors import LightflowError
+from lightflow._meta import span, task_key
 from lightflow._replicas import Replicas
 from lightflow._store import StoreClient
 from lightflow._tls import TlsOptions
 from lightflow.v1 import common_pb2, scheduler_pb2
+from lightflow_common.credentials import RunCredentials, code_seal, derive_key
+from lightflow_worker import pipe
 from lightflow_worker.config import WorkerConfig
+from lightflow_worker.output import CLOSED, Outbox, TaskOutputLimiter
 from lightflow_worker.runner import child_main, ended_result, lease_key
 
 log = structlog.get_logger(__name__)
 
 _SPAWN = multiprocessing.get_context("spawn")
-_CLOSE = object()
+# Lines of a task sent before its result go in messages of at most this many.
+_FINAL_LINES_PER_MESSAGE = 1000
 
 
 class TaskProcess:
@@ -42,12 +49,7 @@ class TaskProcess:
         self.conn: Connection = parent_end
         self.process = _SPAWN.Process(
             target=child_main,
-            args=(
-                child_end,
-                list(agent.config.scheduler_addresses),
-                agent.config.token,
-                agent.config.tls,
-            ),
+            args=(child_end, list(agent.config.scheduler_addresses), agent.config.tls),
             daemon=True,
             name="lightflow-task",
         )
@@ -58,26 +60,25 @@ class TaskProcess:
         self._tasks_sent: set[tuple[str, str, str]] = set()
         threading.Thread(target=agent.read_task_process, args=(self,), daemon=True).start()
 
-    def run(
-        self,
-        lease_bytes: bytes,
-        task: tuple[str, str, str],
-        code: bytes,
-        store_address: str,
-        hostname: str,
-        worker_id: str,
-    ) -> None:
+    def run(self, task: tuple[str, str, str], message: pipe.RunLease) -> None:
         """Runs a lease; the task's code crosses the pipe only the first time (the process
         keeps the task it unpickled, per definition and task)."""
         if task in self._tasks_sent:
-            code = b""
+            message = pipe.RunLease(
+                message.lease,
+                b"",
+                message.store_address,
+                message.hostname,
+                message.worker_id,
+                message.credential,
+            )
         else:
             self._tasks_sent.add(task)
-        self.conn.send(("run", lease_bytes, code, store_address, hostname, worker_id))
+        self.conn.send_bytes(pipe.encode_parent(message))
 
     def stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):  # the process may be gone already
-            self.conn.send(("stop",))
+            self.conn.send_bytes(pipe.encode_parent(pipe.Stop()))
         self.process.join(2)
         if self.process.is_alive():
             self.process.kill()
@@ -87,6 +88,8 @@ class TaskProcess:
 class RunningTask:
     lease: scheduler_pb2.TaskLease
     process: TaskProcess
+    limiter: TaskOutputLimiter
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
     blocked: bool = False
     # Kills the attempt when it runs past the task's timeout.
     timer: threading.Timer | None = None
@@ -94,13 +97,29 @@ class RunningTask:
 
 @dataclass
 class _Stream:
-    outbox: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
+    outbox: Outbox
     # Credit sent on this stream that no lease has used yet.
     credit_out: int = 0
 
 
 def _failed(lease: scheduler_pb2.TaskLease, kind: str, message: str) -> scheduler_pb2.TaskResult:
     return ended_result(lease, common_pb2.Failure(type=kind, message=message))
+
+
+def _task_meta(
+    task: RunningTask, result: scheduler_pb2.TaskResult, worker_id: str
+) -> tuple[str, dict[str, Any]]:
+    """The task's entry in the run's meta section (dotted key, value), from what the worker
+    saw: when it handed the task to its process, and when the result came."""
+    lease = task.lease
+    entry = {
+        **span(task.started, datetime.now(UTC)),
+        "attempt": lease.attempt,
+        "worker": worker_id,
+        "queue": lease.lease.queue,
+        "status": common_pb2.TaskStatus.Name(result.status).removeprefix("TASK_STATUS_").lower(),
+    }
+    return task_key(lease.dag_instance, lease.task_name), entry
 
 
 class MetaBatcher:
@@ -181,6 +200,8 @@ class WorkerAgent:
         self._stopped = threading.Event()
         self.connected = threading.Event()
         self.meta = MetaBatcher(config.token, self.replicas, config.tls)
+        self._credentials = RunCredentials(config.token)
+        self._code_key = derive_key(config.token, "code")
 
     # -- the work stream -----------------------------------------------------------------
 
@@ -222,14 +243,15 @@ class WorkerAgent:
         )
 
     def _serve_stream(self, stubs: Any) -> None:
-        stream = _Stream()
+        stream = _Stream(Outbox(self.config.output_limits))
 
         def requests() -> Iterator[scheduler_pb2.WorkRequest]:
             yield self._hello()
             while True:
                 item = stream.outbox.get()
-                if item is _CLOSE:
+                if item is CLOSED:
                     return
+                assert isinstance(item, scheduler_pb2.WorkRequest)
                 yield item
 
         # A worker's stream lives as long as the worker: no deadline, keepalive pings instead.
@@ -268,7 +290,7 @@ class WorkerAgent:
                 elif kind == "cancel":
                     self._cancel(lease_key(response.cancel))
         finally:
-            stream.outbox.put(_CLOSE)
+            stream.outbox.close()
 
     def _heartbeat_loop(self, stream: _Stream) -> None:
         # A timer for leases only: tells the schedulers the worker still holds its tasks.
@@ -322,16 +344,24 @@ class WorkerAgent:
             if self._stream is not None:
                 self._stream.credit_out = max(0, self._stream.credit_out - 1)
             if lease.HasField("code"):
-                self._code[key] = lease.code.SerializeToString()
-            process = self._idle.pop() if self._idle else None
+                self._accept_code(lease, key)
+            code = self._code.get(key)
+            process = self._idle.pop() if self._idle and code is not None else None
+        if code is None:
+            message = (
+                f"the code of task '{lease.task_name}' carries no valid seal: it was not"
+                " registered through a scheduler of this stack (or the stack's token changed"
+                " since); the worker runs no such code"
+            )
+            self._finish(None, lease_key(lease.lease), _failed(lease, "TaskCodeRejected", message))
+            return
         try:
             if process is None:
                 process = TaskProcess(self)
             with self._lock:
                 process.lease_key = lease_key(lease.lease)
-                running = RunningTask(lease, process)
+                running = RunningTask(lease, process, TaskOutputLimiter(self.config.output_limits))
                 self._running[process.lease_key] = running
-                code = self._code.get(key, b"")
                 if lease.timeout_ms:
                     running.timer = threading.Timer(
                         lease.timeout_ms / 1000, self._time_out, args=(process.lease_key,)
@@ -339,12 +369,15 @@ class WorkerAgent:
                     running.timer.daemon = True
                     running.timer.start()
             process.run(
-                lease.SerializeToString(),
                 key,
-                code,
-                self._store_address,
-                self.config.hostname,
-                self.config.worker_id,
+                pipe.RunLease(
+                    lease=lease.SerializeToString(),
+                    code=code,
+                    store_address=self._store_address,
+                    hostname=self.config.hostname,
+                    worker_id=self.config.worker_id,
+                    credential=self._credentials.mint(lease.run_id),
+                ),
             )
         except (OSError, ValueError) as err:  # no process could be started or reached
             log.exception("task_process_unavailable")
@@ -359,46 +392,91 @@ class WorkerAgent:
             attempt=lease.attempt,
         )
 
+    def _accept_code(self, lease: scheduler_pb2.TaskLease, key: tuple[str, str, str]) -> None:
+        """Keeps a task's code for its leases if its seal holds; it is code the worker runs."""
+        code = lease.code.SerializeToString()
+        if hmac.compare_digest(code_seal(self._code_key, *key, code), lease.code_seal):
+            self._code[key] = code
+            return
+        log.error(
+            "task_code_rejected",
+            run_id=lease.run_id,
+            definition=lease.definition_hash,
+            task=f"{lease.dag_name}/{lease.task_name}",
+        )
+
     def read_task_process(self, process: TaskProcess) -> None:
+        """Reads one task process's messages. The process runs user code: what it sends is
+        checked, bounded and attributed to the lease the worker gave it, never to a lease
+        the message names."""
         while True:
             try:
-                message = process.conn.recv()
-            except (EOFError, OSError):
+                raw = process.conn.recv_bytes(pipe.MAX_CHILD_MESSAGE_BYTES)
+                message = pipe.decode_child(raw)
+            except (EOFError, OSError, pipe.PipeProtocolError) as err:
+                if process.process.is_alive():  # a message too long, or not one of ours
+                    self._misbehaved(process, str(err))
                 self._task_process_died(process)
                 return
-            kind = message[0]
-            if kind == "output":
-                self._output(message[1], message[2], message[3])
-            elif kind in ("blocked", "unblocked"):
-                with self._lock:
-                    task = self._running.get(message[1])
-                    if task is not None:
-                        task.blocked = kind == "blocked"
-                        self._grant_credit()
-            elif kind == "result":
+            with self._lock:
+                task = self._running.get(process.lease_key) if process.lease_key else None
+            if task is None:
+                continue  # a late line of a task already ended (timed out, cancelled)
+            if isinstance(message, pipe.OutputLine):
+                self._output(task, message)
+            elif isinstance(message, pipe.Result):
+                try:
+                    result = scheduler_pb2.TaskResult.FromString(message.result)
+                except DecodeError as err:
+                    self._misbehaved(process, f"an unreadable result: {err}")
+                    continue
+                self._own_result(task.lease, result)
                 # Provenance first: a run the result ends drops it (runs_gone) right after.
-                self.meta.add(message[3], message[4], message[5])
-                result = scheduler_pb2.TaskResult.FromString(message[2])
-                self._finish(process, message[1], result)
+                self.meta.add(task.lease.run_id, *_task_meta(task, result, self.config.worker_id))
+                self._finish(process, process.lease_key, result)
+            else:
+                with self._lock:
+                    task.blocked = isinstance(message, pipe.Blocked)
+                    self._grant_credit()
 
-    def _output(self, key: str, stream: str, text: str) -> None:
+    @staticmethod
+    def _own_result(lease: scheduler_pb2.TaskLease, result: scheduler_pb2.TaskResult) -> None:
+        """The result is the lease's, whatever the task process wrote into it."""
+        result.lease.CopyFrom(lease.lease)
+        result.run_id = lease.run_id
+        result.dag_instance = lease.dag_instance
+        result.task_name = lease.task_name
+        result.attempt = lease.attempt
+
+    def _misbehaved(self, process: TaskProcess, why: str) -> None:
+        """A task process that broke the pipe's protocol: its task fails, the process dies."""
         with self._lock:
-            task = self._running.get(key)
-        if task is None:
-            return
+            task = self._running.get(process.lease_key) if process.lease_key else None
+        if task is not None:
+            message = f"the process of task '{task.lease.task_name}' sent {why}; it was ended"
+            self._finish(
+                None, process.lease_key, _failed(task.lease, "TaskProcessMisbehaved", message)
+            )
+        log.warning("task_process_misbehaved", reason=why)
+        process.process.kill()
+
+    def _output(self, task: RunningTask, line: pipe.OutputLine) -> None:
         lease = task.lease
-        self._send(
-            scheduler_pb2.WorkRequest(
-                output=scheduler_pb2.TaskOutput(
+        with self._lock:
+            stream = self._stream
+            for name, text in task.limiter.admit(line.stream, line.text):
+                if stream is None:
+                    continue
+                output = scheduler_pb2.TaskOutput(
                     run_id=lease.run_id,
                     dag_instance=lease.dag_instance,
                     task_name=lease.task_name,
                     attempt=lease.attempt,
-                    stream=stream,
+                    stream=name,
                     text=text,
                 )
-            )
-        )
+                if not stream.outbox.put_output(lease_key(lease.lease), output):
+                    task.limiter.count_dropped(len(text) + 1)
 
     def _finish(
         self, process: TaskProcess | None, key: str, result: scheduler_pb2.TaskResult
@@ -412,6 +490,8 @@ class WorkerAgent:
                 process.lease_key = ""
                 self._idle.append(process)
             if self._stream is not None:
+                if running is not None:
+                    self._send_final_output(self._stream, key, running)
                 # The freed slot travels with the result: the scheduler hands out the next
                 # task in the same step as it records this one.
                 self._stream.outbox.put(
@@ -423,6 +503,27 @@ class WorkerAgent:
             task=f"{result.dag_instance}/{result.task_name}",
             status=common_pb2.TaskStatus.Name(result.status),
         )
+
+    @staticmethod
+    def _send_final_output(stream: _Stream, key: str, running: RunningTask) -> None:
+        """A task's lines still waiting go right before its result, so that they are
+        recorded before its end (and its run's)."""
+        lines = stream.outbox.take_output(key)
+        lease = running.lease
+        for name, text in running.limiter.close():
+            lines.append(
+                scheduler_pb2.TaskOutput(
+                    run_id=lease.run_id,
+                    dag_instance=lease.dag_instance,
+                    task_name=lease.task_name,
+                    attempt=lease.attempt,
+                    stream=name,
+                    text=text,
+                )
+            )
+        for start in range(0, len(lines), _FINAL_LINES_PER_MESSAGE):
+            batch = scheduler_pb2.OutputBatch(lines=lines[start : start + _FINAL_LINES_PER_MESSAGE])
+            stream.outbox.put(scheduler_pb2.WorkRequest(output_batch=batch))
 
     def _cancel(self, key: str) -> None:
         """The task's run or DAG instance was stopped and its grace is over: end it."""
@@ -490,7 +591,7 @@ class WorkerAgent:
         self._stopped.set()
         with self._lock:
             if self._stream is not None:
-                self._stream.outbox.put(_CLOSE)
+                self._stream.outbox.close()
             processes = self._idle + [task.process for task in self._running.values()]
         for process in processes:
             process.stop()

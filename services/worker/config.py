@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lightflow._tls import TlsOptions
+from lightflow_worker.output import OutputLimits
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,5 @@ class WorkerConfig:
     log_level: str = "info"
     # TLS for the calls to the schedulers and the store (tasks' calls too); None: plain.
     tls: TlsOptions | None = None
+    # What a task may print: line length, rate; and how many lines wait for the stream.
+    output_limits: OutputLimits = field(default_factory=OutputLimits)

@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import functools
 import io
 import os
 import signal
+import struct
 import sys
+import termios
 import threading
+import time
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
-from typing import Any
 
 from lightflow._action import Action
 from lightflow._context import TaskContext
 from lightflow._data import MultiTaskData, TaskData
 from lightflow._errors import LightflowError
-from lightflow._meta import span, task_key
+from lightflow._grpc import CurrentCredential
 from lightflow._replicas import Replicas
 from lightflow._signal import TaskSignal
 from lightflow._store import StoreClient, TaskStore
@@ -31,8 +33,15 @@ from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._tls import TlsOptions
 from lightflow._workflow import decode_task
 from lightflow.v1 import common_pb2, scheduler_pb2
+from lightflow_worker import pipe
 
 _PR_SET_PDEATHSIG = 1
+# A failure's message and traceback are cut to this many characters each: they travel in
+# the result (see pipe.MAX_CHILD_MESSAGE_BYTES) and are kept with the run.
+MAX_FAILURE_CHARS = 64 * 1024
+# A printed line longer than this is sent cut (the worker cuts shorter still, see
+# OutputLimits); a line without end is not held in memory whole.
+_MAX_PENDING_CHARS = 64 * 1024
 
 
 def lease_key(ref: scheduler_pb2.LeaseRef) -> str:
@@ -46,21 +55,25 @@ class ParentLink:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
-        self.lease_key = ""
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: pipe.ChildMessage) -> None:
+        raw = pipe.encode_child(message)
         with self._lock:
-            self._conn.send(message)
+            self._conn.send_bytes(raw)
+
+    def blocked(self, blocked: bool) -> None:
+        self.send(pipe.Blocked() if blocked else pipe.Unblocked())
 
 
 class _LineWriter(io.TextIOBase):
-    """Replaces sys.stdout/stderr: each complete line goes to the worker, labelled later
+    """Replaces sys.stdout/stderr: each complete line goes to the worker, labelled there
     with the task it came from."""
 
     def __init__(self, link: ParentLink, stream: str) -> None:
         self._link = link
         self._stream = stream
         self._partial = ""
+        self._cut = 0
 
     def writable(self) -> bool:
         return True
@@ -69,13 +82,58 @@ class _LineWriter(io.TextIOBase):
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         for line in lines:
-            self._link.send(("output", self._link.lease_key, self._stream, line))
+            self._send(line)
+        if len(self._partial) > _MAX_PENDING_CHARS:
+            self._cut += len(self._partial) - _MAX_PENDING_CHARS
+            self._partial = self._partial[:_MAX_PENDING_CHARS]
         return len(text)
 
+    def _send(self, line: str) -> None:
+        if self._cut:
+            line = f"{line} [lightflow: line cut, {self._cut:,} more characters]"
+            self._cut = 0
+        self._link.send(pipe.OutputLine(self._stream, line))
+
     def flush(self) -> None:
-        if self._partial:
-            self._link.send(("output", self._link.lease_key, self._stream, self._partial))
-            self._partial = ""
+        if self._partial or self._cut:
+            partial, self._partial = self._partial, ""
+            self._send(partial)
+
+
+class _DescriptorCapture:
+    """Points file descriptor `fd` (1 or 2) at a pipe whose lines go to `writer`: what the
+    task's subprocesses and C code print reaches the worker like print()'s lines, instead of
+    the worker's log."""
+
+    def __init__(self, fd: int, writer: _LineWriter) -> None:
+        self._writer = writer
+        self._read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        self._idle = threading.Condition()
+        self._busy = False
+        threading.Thread(target=self._forward, name=f"fd{fd}", daemon=True).start()
+
+    def _forward(self) -> None:
+        while True:
+            chunk = os.read(self._read_end, 65536)
+            with self._idle:
+                self._busy = True
+            self._writer.write(chunk.decode(errors="replace"))
+            with self._idle:
+                self._busy = False
+                self._idle.notify_all()
+
+    def drain(self, timeout: float = 0.5) -> None:
+        """Forwards what the pipe holds now (before the task's result goes)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pending = struct.unpack("i", fcntl.ioctl(self._read_end, termios.FIONREAD, b"\0" * 4))
+            with self._idle:
+                if not pending[0] and not self._busy:
+                    break
+                self._idle.wait(0.005)
+        self._writer.flush()
 
 
 def build_input(lease: scheduler_pb2.TaskLease, blobs: BlobClient | None) -> MultiTaskData:
@@ -198,28 +256,17 @@ def ended_result(
     )
 
 
-def _task_meta(
-    lease: scheduler_pb2.TaskLease,
-    result: scheduler_pb2.TaskResult,
-    started: datetime,
-    worker_id: str,
-) -> tuple[str, dict[str, Any]]:
-    """The task's entry in the run's meta section: (dotted key, value)."""
-    entry = {
-        **span(started, datetime.now(UTC)),
-        "attempt": lease.attempt,
-        "worker": worker_id,
-        "queue": lease.lease.queue,
-        "status": common_pb2.TaskStatus.Name(result.status).removeprefix("TASK_STATUS_").lower(),
-    }
-    return task_key(lease.dag_instance, lease.task_name), entry
+def _cut(text: str) -> str:
+    if len(text) <= MAX_FAILURE_CHARS:
+        return text
+    return f"{text[:MAX_FAILURE_CHARS]} [...{len(text) - MAX_FAILURE_CHARS:,} more characters]"
 
 
 def _failure(err: BaseException) -> common_pb2.Failure:
     return common_pb2.Failure(
         type=type(err).__name__,
-        message=str(err),
-        stack_trace="".join(traceback.format_exception(err)),
+        message=_cut(str(err)),
+        stack_trace=_cut("".join(traceback.format_exception(err))),
     )
 
 
@@ -238,19 +285,22 @@ def _die_with_parent() -> None:
 
 
 def child_main(
-    conn: Connection,
-    scheduler_addresses: Sequence[str],
-    token: str | None,
-    tls: TlsOptions | None = None,
+    conn: Connection, scheduler_addresses: Sequence[str], tls: TlsOptions | None = None
 ) -> None:
-    """Entry point of a task process."""
+    """Entry point of a task process. It holds no token of the stack: each lease brings the
+    run credential its calls carry, which opens them for that run only."""
     _die_with_parent()
     link = ParentLink(conn)
     stdout, stderr = _LineWriter(link, "stdout"), _LineWriter(link, "stderr")
     sys.stdout, sys.stderr = stdout, stderr
+    captures = [
+        _DescriptorCapture(1, _LineWriter(link, "stdout")),
+        _DescriptorCapture(2, _LineWriter(link, "stderr")),
+    ]
+    credential = CurrentCredential()
     # Signals prefer another replica than the worker's stream: load and failures spread.
     addresses = [*scheduler_addresses[1:], *scheduler_addresses[:1]]
-    replicas = Replicas(addresses, token, tls=tls)
+    replicas = Replicas(addresses, credential, tls=tls)
     stores: dict[str, StoreClient] = {}
     blob_clients: dict[str, BlobClient] = {}
     # The task of each (definition, DAG, task), unpickled once (its code is sent only once),
@@ -258,51 +308,41 @@ def child_main(
     tasks: dict[tuple[str, str, str], BaseTask | LightflowError] = {}
     while True:
         try:
-            message = conn.recv()
+            message = pipe.decode_parent(conn.recv_bytes())
         except (EOFError, OSError):
             return
-        if message[0] == "stop":
+        if isinstance(message, pipe.Stop):
             return
-        _, lease_bytes, code_bytes, store_address, hostname, worker_id = message
-        lease = scheduler_pb2.TaskLease.FromString(lease_bytes)
-        link.lease_key = lease_key(lease.lease)
+        lease = scheduler_pb2.TaskLease.FromString(message.lease)
+        credential.value = message.credential
+        store_address = message.store_address
         if store_address not in stores:
             stores[store_address] = StoreClient(
-                store_address, token, tls=tls, ensure_document=replicas.ensure_document
+                store_address, credential, tls=tls, ensure_document=replicas.ensure_document
             )
-            blob_clients[store_address] = BlobClient(store_address, token, tls=tls)
+            blob_clients[store_address] = BlobClient(store_address, credential, tls=tls)
         store = TaskStore(stores[store_address], lease.run_id)
         blobs = blob_clients[store_address]
         signal = TaskSignal(
             replicas,
             lease.run_id,
             lease.dag_instance,
-            link.send,
-            link.lease_key,
+            link.blocked,
             encode_data=functools.partial(_encode, run_id=lease.run_id, blobs=blobs),
         )
-        started = datetime.now(UTC)
         key = (lease.definition_hash, lease.dag_name, lease.task_name)
         if key not in tasks:
             try:
-                tasks[key] = decode_task(common_pb2.Payload.FromString(code_bytes))
+                tasks[key] = decode_task(common_pb2.Payload.FromString(message.code))
             except LightflowError as err:
                 tasks[key] = err
         task = tasks[key]
         if isinstance(task, LightflowError):
             result = ended_result(lease, _failure(task))
         else:
-            result = run_task(lease, task, store, signal, hostname, blobs)
+            result = run_task(lease, task, store, signal, message.hostname, blobs)
         stdout.flush()
         stderr.flush()
-        # With the result, its provenance: the worker writes that in batches (see
-        # agent.MetaBatcher). One message, one wake-up of the worker's reader.
-        link.send(
-            (
-                "result",
-                link.lease_key,
-                result.SerializeToString(),
-                lease.run_id,
-                *_task_meta(lease, result, started, worker_id),
-            )
-        )
+        for capture in captures:
+            capture.drain()
+        link.send(pipe.Result(result.SerializeToString()))

@@ -710,13 +710,19 @@ def test_a_task_that_kills_its_process_fails_naming_task_and_exit_code(
     assert all(w.alive() for w in stack.workers)
 
 
-def test_a_task_printing_five_megabytes_delivers_every_line(client: Client) -> None:
+def test_a_task_printing_five_megabytes_is_cut_to_its_rate_and_says_so(client: Client) -> None:
     status, events = run_to_end(client, "bad_chatty", timeout=150)
     assert status == "succeeded"
     lines = [text for where, text in output_lines(events) if where == "main_dag/chatty_task"]
-    assert len(lines) == 50_001
+    # Its first lines (a burst of two seconds' worth at 1,000 lines a second), a marker with
+    # the count of the lines dropped, and the last lines it printed.
     assert lines[0].startswith("00000000 x")
-    assert lines[49_999].startswith("00049999 x")
+    [marker] = [line for line in lines if line.startswith("[lightflow: ")]
+    dropped = int(marker.split()[1].replace(",", ""))
+    assert "dropped" in marker
+    assert "its last 20 lines follow" in marker
+    assert len(lines) - 1 + dropped == 50_001
+    assert lines[-2].startswith("00049999 x")
     assert lines[-1] == "chatty done"
     assert ("main_dag/after_task", "after ran") in output_lines(events)
 

@@ -361,7 +361,7 @@ class IsStoppedResponse(_message.Message):
     def __init__(self, run_stopped: _Optional[bool] = ..., dag_stopped: _Optional[bool] = ...) -> None: ...
 
 class WorkRequest(_message.Message):
-    __slots__ = ("credit", "hello", "result", "output", "heartbeat", "release", "stop_leases")
+    __slots__ = ("credit", "hello", "result", "output", "heartbeat", "release", "stop_leases", "output_batch")
     CREDIT_FIELD_NUMBER: _ClassVar[int]
     HELLO_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -369,6 +369,7 @@ class WorkRequest(_message.Message):
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     RELEASE_FIELD_NUMBER: _ClassVar[int]
     STOP_LEASES_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_BATCH_FIELD_NUMBER: _ClassVar[int]
     credit: int
     hello: WorkerHello
     result: TaskResult
@@ -376,7 +377,14 @@ class WorkRequest(_message.Message):
     heartbeat: Heartbeat
     release: Release
     stop_leases: bool
-    def __init__(self, credit: _Optional[int] = ..., hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., output: _Optional[_Union[TaskOutput, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., stop_leases: _Optional[bool] = ...) -> None: ...
+    output_batch: OutputBatch
+    def __init__(self, credit: _Optional[int] = ..., hello: _Optional[_Union[WorkerHello, _Mapping]] = ..., result: _Optional[_Union[TaskResult, _Mapping]] = ..., output: _Optional[_Union[TaskOutput, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., release: _Optional[_Union[Release, _Mapping]] = ..., stop_leases: _Optional[bool] = ..., output_batch: _Optional[_Union[OutputBatch, _Mapping]] = ...) -> None: ...
+
+class OutputBatch(_message.Message):
+    __slots__ = ("lines",)
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[TaskOutput]
+    def __init__(self, lines: _Optional[_Iterable[_Union[TaskOutput, _Mapping]]] = ...) -> None: ...
 
 class Release(_message.Message):
     __slots__ = ("leases",)
@@ -475,7 +483,7 @@ class WorkerWelcome(_message.Message):
     def __init__(self, store_address: _Optional[str] = ..., lease_timeout_ms: _Optional[int] = ...) -> None: ...
 
 class TaskLease(_message.Message):
-    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms")
+    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms", "code_seal")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -487,6 +495,7 @@ class TaskLease(_message.Message):
     INPUTS_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    CODE_SEAL_FIELD_NUMBER: _ClassVar[int]
     lease: LeaseRef
     run_id: str
     workflow_name: str
@@ -498,7 +507,8 @@ class TaskLease(_message.Message):
     inputs: _containers.RepeatedCompositeFieldContainer[InputDataset]
     code: _common_pb2.Payload
     timeout_ms: int
-    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ...) -> None: ...
+    code_seal: bytes
+    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., code_seal: _Optional[bytes] = ...) -> None: ...
 
 class InputDataset(_message.Message):
     __slots__ = ("task_name", "alias", "data")

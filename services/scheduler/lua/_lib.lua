@@ -7,8 +7,23 @@ local NOW = ARGV[2]
 local RETENTION = tonumber(ARGV[3])
 local GROUP = 'workers'
 
+-- The id of a run's next event: '<ms>-<n>', n counting every event of the run (its 'evseq'),
+-- ms never going back (replicas' clocks differ). Transitions and printed lines live in two
+-- streams (run_events, run_output) whose ids thus never collide and merge in order.
+local event_ms = {}
+local function next_event_id(r)
+  local n = redis.call('HINCRBY', key_run(r), 'evseq', 1)
+  local ms = event_ms[r] or tonumber(redis.call('HGET', key_run(r), 'evms') or '0')
+  if tonumber(NOW) > ms then
+    ms = tonumber(NOW)
+    redis.call('HSET', key_run(r), 'evms', NOW)
+  end
+  event_ms[r] = ms
+  return string.format('%.0f-%d', ms, n)
+end
+
 local function event(r, ty, fields)
-  local args = {key_run_events(r), '*', 'ty', ty, 'ts', NOW}
+  local args = {key_run_events(r), next_event_id(r), 'ty', ty, 'ts', NOW}
   for k, v in pairs(fields or {}) do
     args[#args + 1] = k
     args[#args + 1] = v
@@ -85,7 +100,7 @@ local function finish_run(r)
   redis.call('ZREM', key_deadlines(), r)
   redis.call('DEL', key_run_data(r))
   for _, key in ipairs({key_run(r), key_run_tasks(r), key_run_dags(r), key_run_events(r),
-      key_run_end(r)}) do
+      key_run_output(r), key_run_end(r)}) do
     redis.call('EXPIRE', key, RETENTION)
   end
 end

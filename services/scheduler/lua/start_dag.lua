@@ -1,6 +1,6 @@
 -- Starts a new instance "dag:N" of a DAG of the run's workflow (signal.start_dag).
 -- ARGV: 4 run, 5 dag name, 6 input data (may be empty), 7 request id (may be empty), 8 the
--- data is in a blob (0/1).
+-- data is in a blob (0/1), 9 how many instances the run may start this way.
 -- Returns the instance name, '' when the run is not running, or an error. A request id seen
 -- before returns the instance it started (a retry after a replica died mid-call).
 local r, dag, data, rid = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -24,6 +24,10 @@ if run[1] ~= 'running' then
 end
 if redis.call('HEXISTS', key_graph(run[2]), dag .. '/') == 0 then
   return redis.error_reply('UNKNOWN_DAG ' .. dag)
+end
+if redis.call('HINCRBY', key_run(r), 'started_dags', 1) > tonumber(ARGV[9]) then
+  redis.call('HINCRBY', key_run(r), 'started_dags', -1)
+  return redis.error_reply('TOO_MANY_DAGS ' .. ARGV[9])
 end
 local inst = dag .. ':' .. redis.call('HINCRBY', key_run(r), 'seq:' .. dag, 1)
 if data ~= '' then

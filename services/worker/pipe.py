@@ -1,0 +1,141 @@
+"""The messages between a worker and its task processes, and their encoding on the pipe.
+
+A task process runs user code, so the worker reads what it sends as untrusted: every message
+is bytes with a one-byte kind (never a pickle, which would run code in the worker on load),
+read with a size limit, and names nothing but itself: the lease it is about is the one the
+worker gave that process. The other direction carries the worker's leases; the task process
+trusts its worker."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+# Longest message a task process may send (a result's inline data is at most 1 MiB, its
+# failure text is cut to 64 KiB; see runner.py). A longer one ends the task process.
+MAX_CHILD_MESSAGE_BYTES = 8 * 1024 * 1024
+
+_OUTPUT, _BLOCKED, _UNBLOCKED, _RESULT = b"O", b"B", b"U", b"R"
+_RUN, _STOP = b"L", b"S"
+_STREAMS = {b"1": "stdout", b"2": "stderr"}
+_STREAM_CODES = {name: code for code, name in _STREAMS.items()}
+
+
+class PipeProtocolError(ValueError):
+    """A message that is not one of the pipe's: the task process misbehaves."""
+
+
+# -- task process -> worker ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputLine:
+    """A line the task printed, without its newline."""
+
+    stream: str  # "stdout" or "stderr"
+    text: str
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """The task waits in join_dags: its slot may run other tasks meanwhile."""
+
+
+@dataclass(frozen=True)
+class Unblocked:
+    """The task returned from join_dags."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The task ended: a serialized TaskResult."""
+
+    result: bytes
+
+
+ChildMessage = OutputLine | Blocked | Unblocked | Result
+
+
+def encode_child(message: ChildMessage) -> bytes:
+    if isinstance(message, OutputLine):
+        return _OUTPUT + _STREAM_CODES[message.stream] + message.text.encode(errors="replace")
+    if isinstance(message, Blocked):
+        return _BLOCKED
+    if isinstance(message, Unblocked):
+        return _UNBLOCKED
+    return _RESULT + message.result
+
+
+def decode_child(raw: bytes) -> ChildMessage:
+    kind = raw[:1]
+    if kind == _OUTPUT and raw[1:2] in _STREAMS:
+        return OutputLine(_STREAMS[raw[1:2]], raw[2:].decode(errors="replace"))
+    if kind == _BLOCKED and len(raw) == 1:
+        return Blocked()
+    if kind == _UNBLOCKED and len(raw) == 1:
+        return Unblocked()
+    if kind == _RESULT:
+        return Result(raw[1:])
+    raise PipeProtocolError(f"unknown message kind {kind!r} from a task process")
+
+
+# -- worker -> task process ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunLease:
+    """Run a task: the lease, the task's code (empty when the process was sent it before),
+    where the store is, who runs it, and the run's credential (the only one the task gets)."""
+
+    lease: bytes
+    code: bytes
+    store_address: str
+    hostname: str
+    worker_id: str
+    credential: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Exit once idle."""
+
+
+ParentMessage = RunLease | Stop
+
+
+def _fields(*values: bytes) -> bytes:
+    return b"".join(struct.pack(">I", len(value)) + value for value in values)
+
+
+def _unfields(raw: bytes) -> list[bytes]:
+    values, offset = [], 0
+    while offset < len(raw):
+        (size,) = struct.unpack_from(">I", raw, offset)
+        offset += 4
+        values.append(raw[offset : offset + size])
+        offset += size
+    return values
+
+
+def encode_parent(message: ParentMessage) -> bytes:
+    if isinstance(message, Stop):
+        return _STOP
+    return _RUN + _fields(
+        message.lease,
+        message.code,
+        message.store_address.encode(),
+        message.hostname.encode(),
+        message.worker_id.encode(),
+        message.credential.encode(),
+    )
+
+
+def decode_parent(raw: bytes) -> ParentMessage:
+    if raw == _STOP:
+        return Stop()
+    if raw[:1] == _RUN:
+        lease, code, store, host, worker, credential = _unfields(raw[1:])
+        return RunLease(
+            lease, code, store.decode(), host.decode(), worker.decode(), credential.decode()
+        )
+    raise PipeProtocolError(f"unknown message kind {raw[:1]!r} from the worker")
