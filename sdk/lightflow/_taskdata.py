@@ -31,6 +31,8 @@ from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
 ENCODING_FRAMES = "python/cloudpickle-frames"
 # The data is a blob id (utf-8); the blob holds ENCODING_FRAMES bytes.
 ENCODING_BLOB = "lightflow/blob"
+# Put by a scheduler in place of input data whose seal did not hold: the task fails on it.
+ENCODING_UNSEALED = "lightflow/unsealed"
 # In the store's blob folder; see blob.proto's LocateResponse.
 FOLDER_MARKER = ".lightflow-blobs"
 
@@ -209,4 +211,9 @@ def _decode(payload: common_pb2.Payload, run_id: str, blobs: BlobClient | None) 
         return _unframe(blobs.get(run_id, blob_id))
     if payload.encoding == ENCODING_CLOUDPICKLE:
         return cloudpickle.loads(payload.data)
+    if payload.encoding == ENCODING_UNSEALED:
+        raise TaskDataError(
+            "the task's input data carries no valid seal: it was not recorded by a scheduler"
+            " of this stack (written into redis directly?), so it is not loaded"
+        )
     raise TaskDataError(f"unknown task data encoding {payload.encoding!r}")

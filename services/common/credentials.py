@@ -41,15 +41,19 @@ def check_seal(key: bytes, sealed: bytes, *parts: bytes) -> bool:
     return hmac.compare_digest(seal(key, *parts), sealed)
 
 
-def seal_value(key: bytes, value: bytes) -> bytes:
-    """`value` with its seal in front, as kept in redis."""
-    return seal(key, value) + value
+def seal_value(key: bytes, value: bytes, *context: bytes) -> bytes:
+    """`value` with its seal in front, as kept in redis; the seal covers `context` too (the
+    run it belongs to), so a sealed value copied elsewhere does not unseal there."""
+    return seal(key, *context, value) + value
 
 
-def unseal_value(key: bytes, sealed: bytes) -> bytes | None:
-    """The value `seal_value` sealed; None when the seal does not match."""
+def unseal_value(key: bytes, sealed: bytes, *context: bytes) -> bytes | None:
+    """The value `seal_value` sealed with the same context; None when the seal does not
+    match."""
+    if len(sealed) < SEAL_BYTES:
+        return None
     mac, value = sealed[:SEAL_BYTES], sealed[SEAL_BYTES:]
-    return value if check_seal(key, mac, value) else None
+    return value if check_seal(key, mac, *context, value) else None
 
 
 class RunCredentials:

@@ -22,9 +22,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from lightflow._codec import encode_document
 from lightflow._meta import dag_key, span
 from lightflow._parameters import ArgumentError, Parameters
-from lightflow._taskdata import ENCODING_BLOB
+from lightflow._taskdata import ENCODING_BLOB, ENCODING_UNSEALED
 from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
-from lightflow_common.credentials import code_seal, derive_key
+from lightflow_common.credentials import code_seal, derive_key, seal_value, unseal_value
 from lightflow_scheduler import meta
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.graph import WorkflowGraph, build_graph
@@ -278,6 +278,9 @@ class SchedulerCore:
         # Seals the code of registered workflows; redis never sees it, so code written into
         # redis directly carries no valid seal and workers refuse it.
         self._code_key = derive_key(config.token, "code")
+        # Seals what the scheduler keeps in redis for tasks to load (task data, the first
+        # contents of a run's document: pickles, in part), checked when read back.
+        self._data_key = derive_key(config.token, "data")
         self._graphs: dict[str, WorkflowGraph] = {}
         # Workflow name -> the definition hash last seen registered under it.
         self._registered: dict[str, str] = {}
@@ -293,6 +296,12 @@ class SchedulerCore:
 
     def _argv(self, *args: Any) -> list[Any]:
         return [self.config.namespace, int(time.time() * 1000), self.config.retention_s, *args]
+
+    def _seal(self, run_id: str, value: bytes) -> bytes:
+        return seal_value(self._data_key, value, run_id.encode())
+
+    def _unseal(self, run_id: str, sealed: bytes) -> bytes | None:
+        return unseal_value(self._data_key, sealed, run_id.encode())
 
     def healthy(self) -> bool:
         return bool(self.redis.ping())
@@ -458,8 +467,8 @@ class SchedulerCore:
                     int(keep_data),
                     deadline_ms,
                     request_id,
-                    encode_document(values),
-                    encode_document(run_meta),
+                    self._seal(run_id, encode_document(values)),
+                    self._seal(run_id, encode_document(run_meta)),
                     due_ms,
                     *autostart,
                 )
@@ -493,7 +502,11 @@ class SchedulerCore:
         expiry = int(time.time() * 1000) + _DOCUMENT_CLAIM_MS
         claimed = self.scripts.document(args=self._argv(run_id, "claim", expiry))
         if isinstance(claimed, list):
-            return claimed[0], claimed[1]
+            data, meta_section = (self._unseal(run_id, raw) for raw in claimed[:2])
+            if data is None or meta_section is None:
+                log.error("document_contents_unsealed", run_id=run_id)
+                return encode_document({}), encode_document({})
+            return data, meta_section
         return claimed in (b"busy", b"created")
 
     def _create_claimed(self, run_id: str, contents: tuple[bytes, bytes]) -> None:
@@ -727,7 +740,7 @@ class SchedulerCore:
                 args=self._argv(
                     run_id,
                     dag_name,
-                    data,
+                    self._seal(run_id, data) if data else b"",
                     request_id,
                     int(in_blob),
                     self.config.max_dag_instances,
@@ -937,12 +950,17 @@ class SchedulerCore:
                 attempt=attempt,
                 timeout_ms=int(graph.dags[dag].tasks[task].timeout_s * 1000),
             )
-            for pred, alias, data in inputs:
+            for pred, alias, sealed in inputs:
+                data = self._unseal(run_id, sealed)
+                if data is None:
+                    log.error("task_data_unsealed", run_id=run_id, task=f"{instance}/{task}")
                 lease.inputs.append(
                     scheduler_pb2.InputDataset(
                         task_name=_s(pred),
                         alias=_s(alias),
-                        data=common_pb2.Payload.FromString(data),
+                        data=common_pb2.Payload(encoding=ENCODING_UNSEALED)
+                        if data is None
+                        else common_pb2.Payload.FromString(data),
                     )
                 )
             session.handed[(queue, entry_id)] = (run_id, instance)
@@ -1039,7 +1057,7 @@ class SchedulerCore:
                 result.task_name,
                 result.attempt,
                 status,
-                result.output.SerializeToString(),
+                self._seal(result.run_id, result.output.SerializeToString()),
                 failure_json(result.failure) if result.HasField("failure") else "",
                 result.lease.queue,
                 result.lease.entry_id,

@@ -157,6 +157,8 @@ def main(
             ready_file=config.ready_file,
             max_workers=4,
             tls=server_tls(tls_cert, tls_key, tls_ca, tls_client_auth),
+            # A worker serves health checks and reflection only: small requests.
+            max_receive_bytes=64 * 1024,
         ),
         lambda _server: None,
         service_names=["lightflow.v1.Worker"],

@@ -4,6 +4,8 @@ itself. Each is bounded, refused or isolated, and nothing else suffers."""
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
 import threading
 import time
@@ -17,7 +19,7 @@ import redis
 from lightflow._client import Client, RunEvent
 from lightflow._grpc import open_channel
 from lightflow._workflow import load_workflow
-from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
+from lightflow.v1 import common_pb2, scheduler_pb2, scheduler_pb2_grpc
 from lightflow_cli.stack import LocalStack
 from lightflow_scheduler.graph import build_graph
 from lightflow_scheduler.keys import Keys
@@ -188,6 +190,38 @@ def test_a_definition_written_into_redis_directly_runs_nothing(
     assert failure.type == "TaskCodeRejected"
     assert "seal" in failure.message
     assert not proof.exists(), "code written into redis ran on a worker"
+
+
+class _Evil:
+    """A pickle that runs a command when loaded."""
+
+    def __init__(self, proof: Path) -> None:
+        self.proof = proof
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (f"touch {self.proof}",)
+
+
+def test_task_data_written_into_redis_directly_is_not_loaded(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    proof, gate = tmp_path / "injected-data-ran", tmp_path / "gate"
+    client = client_for(stack)
+    client.register(WORKFLOWS / "tampered_data.py")
+    run = client.start("tampered_data", {"gate": str(gate)})
+    assert_eventually(
+        lambda: {t.name: t.status for t in run.info().tasks}["source_task"] == "succeeded"
+    )
+    evil = common_pb2.Payload(encoding="python/cloudpickle", data=pickle.dumps(_Evil(proof)))
+    _redis(stack).hset(
+        Keys("lf").run_data(run.id), "main_dag/source_task", evil.SerializeToString()
+    )
+    gate.touch()
+    assert run.wait(timeout=60) == "failed"
+    [join] = [t for t in run.info().tasks if t.name == "join_task"]
+    assert join.failure is not None
+    assert "carries no valid seal" in join.failure.message
+    assert not proof.exists(), "data written into redis was unpickled on a worker"
 
 
 # -- runs isolated from each other -----------------------------------------------------------
