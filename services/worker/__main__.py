@@ -25,6 +25,9 @@ from lightflow_worker.output import OutputLimits
 log = structlog.get_logger(__name__)
 
 _PR_SET_DUMPABLE = 4
+# What a stack's services may be given that a task must not see (a launcher may give every
+# service the same environment).
+_SECRETS = ("LIGHTFLOW_TOKEN", "LIGHTFLOW_REDIS_PASSWORD", "LIGHTFLOW_REDIS_URL", "REDISCLI_AUTH")
 
 
 def _hide_secrets() -> None:
@@ -32,7 +35,8 @@ def _hide_secrets() -> None:
     environment, so it goes from there; and with the worker not dumpable, a task process of
     the same (unprivileged) user can neither read the worker's initial environment
     (/proc/<pid>/environ) and memory nor attach to it."""
-    os.environ.pop("LIGHTFLOW_TOKEN", None)
+    for name in _SECRETS:
+        os.environ.pop(name, None)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_DUMPABLE, 0)

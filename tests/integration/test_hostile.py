@@ -242,7 +242,7 @@ def test_a_task_of_one_run_cannot_reach_another_run(stack: LocalStack) -> None:
     assert attacker.wait() == "succeeded", dump_logs(stack)
     said = dict(text.split(": ", 1) for _, text in output_lines(_events(client, attacker.id, 30)))
     assert said == {
-        "token in environment": "False",
+        "secrets in environment": "[]",
         "get": "PERMISSION_DENIED",
         "set": "PERMISSION_DENIED",
         "delete document": "PERMISSION_DENIED",

@@ -24,7 +24,8 @@ def attack(data, store, signal, context):
     from lightflow._taskdata import BlobClient
 
     victim = store.get('victim')
-    print('token in environment:', 'LIGHTFLOW_TOKEN' in os.environ)
+    secrets = ('LIGHTFLOW_TOKEN', 'LIGHTFLOW_REDIS_PASSWORD', 'LIGHTFLOW_REDIS_URL')
+    print('secrets in environment:', [name for name in secrets if name in os.environ])
     store._run_id = victim
     signal._run_id = victim
     attempt('get', lambda: store.get('secret'))
