@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lightflow_common.server import ServeOptions, serve
 from lightflow_common.tls import client_tls, server_tls, tls_options
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.core import SchedulerCore
+from lightflow_scheduler.redis_client import RedisConfigError, connect, parse_sentinels
 from lightflow_scheduler.servicer import SchedulerServicer, SignalServicer, WorkServicer
 
 log = structlog.get_logger(__name__)
@@ -41,6 +43,14 @@ RUN_CREDENTIAL_METHODS = frozenset(
 # The largest message a scheduler takes: a workflow definition (its tasks' pickled code).
 # Task data above 1 MiB travels as blobs through the store, never through a scheduler.
 MAX_RECEIVE_BYTES = 64 * 1024 * 1024
+
+
+def _redis_password(path: Path | None) -> str | None:
+    """From the file when one is given, else LIGHTFLOW_REDIS_PASSWORD: there is no option
+    for the password itself, so it never shows in `ps`."""
+    if path is not None:
+        return path.read_text().strip() or None
+    return os.environ.get("LIGHTFLOW_REDIS_PASSWORD") or None
 
 
 def _sweep_forever(core: SchedulerCore, stopped: threading.Event) -> None:
@@ -78,6 +88,46 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     envvar="LIGHTFLOW_REDIS_URL",
     default="redis://127.0.0.1:6379/0",
     show_default=True,
+)
+@click.option(
+    "--redis-password-file",
+    envvar="LIGHTFLOW_REDIS_PASSWORD_FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding redis' password (mode 0600). Or set LIGHTFLOW_REDIS_PASSWORD; "
+    "either way not on the command line, where `ps` shows it.",
+)
+@click.option(
+    "--redis-sentinels",
+    envvar="LIGHTFLOW_REDIS_SENTINELS",
+    default="",
+    help="Redis Sentinel addresses host:port,...: use the primary they name (and follow "
+    "its failover) instead of the URL's host and port.",
+)
+@click.option(
+    "--redis-sentinel-service",
+    envvar="LIGHTFLOW_REDIS_SENTINEL_SERVICE",
+    default="mymaster",
+    show_default=True,
+    help="The name the sentinels monitor the primary under.",
+)
+@click.option(
+    "--redis-wait-replicas",
+    envvar="LIGHTFLOW_REDIS_WAIT_REPLICAS",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Replicas that must have each state transition before it is acknowledged "
+    "(redis WAIT); 0: asynchronous replication.",
+)
+@click.option(
+    "--redis-wait-timeout",
+    envvar="LIGHTFLOW_REDIS_WAIT_TIMEOUT",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Milliseconds a WAIT for replicas may take; past it the transition stands on "
+    "the primary alone (logged redis_wait_short).",
 )
 @click.option(
     "--store-address",
@@ -155,6 +205,11 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
 def main(
     listen: str,
     redis_url: str,
+    redis_password_file: Path | None,
+    redis_sentinels: str,
+    redis_sentinel_service: str,
+    redis_wait_replicas: int,
+    redis_wait_timeout: int,
     store_address: str,
     token: str | None,
     namespace: str,
@@ -171,9 +226,18 @@ def main(
     tls_ca: Path | None,
     tls_client_auth: bool,
 ) -> None:
+    try:
+        sentinels = parse_sentinels(redis_sentinels)
+    except RedisConfigError as err:
+        raise click.BadParameter(str(err), param_hint="--redis-sentinels") from err
     config = SchedulerConfig(
         listen=listen,
         redis_url=redis_url,
+        redis_password=_redis_password(redis_password_file),
+        redis_sentinels=sentinels,
+        redis_sentinel_service=redis_sentinel_service,
+        redis_wait_replicas=redis_wait_replicas,
+        redis_wait_timeout_ms=redis_wait_timeout,
         store_address=store_address,
         token=token or None,
         namespace=namespace,
@@ -187,11 +251,9 @@ def main(
         log_level=log_level,
     )
     configure_logging(config.log_level)
-    # Blocking reads (XREADGROUP, JoinDags' XREAD) wait up to 30 s: the socket timeout must
-    # be longer, or a quiet wait looks like a dead redis.
-    client = redis.Redis.from_url(
-        config.redis_url, health_check_interval=10, socket_timeout=60, socket_connect_timeout=5
-    )
+    # Blocking reads (XREADGROUP, JoinDags' XREAD) wait up to 30 s: the client's socket
+    # timeout is longer, and TCP keepalive finds a primary that vanished under one.
+    client = connect(config.redis_target, config.redis_durability)
     # Store calls retry while the store service restarts, but not for longer than a client
     # waits for StartRun.
     serving_tls = server_tls(tls_cert, tls_key, tls_ca, tls_client_auth)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from lightflow_scheduler.redis_client import Durability, RedisTarget
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,16 @@ class SchedulerConfig:
     listen: str = "127.0.0.1:50051"
     # Where all run state lives.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # redis' password (LIGHTFLOW_REDIS_PASSWORD or a file; never on the command line).
+    redis_password: str | None = field(default=None, repr=False)
+    # Redis Sentinel addresses: when set, the primary they name `redis_sentinel_service` is
+    # used (and followed through a failover) instead of the URL's host and port.
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_service: str = "mymaster"
+    # Replicas that must have each state transition before it is acknowledged (redis WAIT,
+    # up to redis_wait_timeout_ms); 0: none (asynchronous replication).
+    redis_wait_replicas: int = 0
+    redis_wait_timeout_ms: int = 1000
     # The store service, for creating and removing run documents; also told to workers.
     store_address: str = "127.0.0.1:50070"
     # Shared token every call must carry; None: no check (loopback development).
@@ -39,3 +51,16 @@ class SchedulerConfig:
     max_dag_instances: int = 1_000
     ready_file: Path | None = None
     log_level: str = "info"
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        return RedisTarget(
+            url=self.redis_url,
+            password=self.redis_password,
+            sentinels=self.redis_sentinels,
+            sentinel_service=self.redis_sentinel_service,
+        )
+
+    @property
+    def redis_durability(self) -> Durability:
+        return Durability(self.redis_wait_replicas, self.redis_wait_timeout_ms)
