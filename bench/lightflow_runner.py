@@ -224,11 +224,12 @@ class _Monitor:
 
     _END = "lightflow-bench-monitor-end"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, password: str | None) -> None:
         self._url = url
+        self._password = password
         self.sent: Counter[str] = Counter()
         self.in_lua: Counter[str] = Counter()
-        self._client = redis.Redis.from_url(url)
+        self._client = redis.Redis.from_url(url, password=password)
         self._monitor = self._client.monitor()
         self._monitor.__enter__()  # MONITOR is on once this returns
         self._thread = threading.Thread(target=self._read, daemon=True)
@@ -248,7 +249,7 @@ class _Monitor:
                 self.sent[name] += 1
 
     def stop(self) -> None:
-        with redis.Redis.from_url(self._url) as other:
+        with redis.Redis.from_url(self._url, password=self._password) as other:
             other.echo(self._END)
         self._thread.join(30)
         self._monitor.__exit__(None, None, None)
@@ -259,7 +260,7 @@ def redis_cost(bench: LightflowBench) -> RedisCost:
     """INFO commandstats around one W2 run (and around an idle window as long), then MONITOR
     around another to tell the commands clients send from those scripts run."""
     hops = bench.sizes.chain
-    client = redis.Redis.from_url(bench.stack.redis_url)
+    client = bench.stack.redis_client()
     try:
         before = commandstats(client)
         started = time.perf_counter()
@@ -269,7 +270,7 @@ def redis_cost(bench: LightflowBench) -> RedisCost:
         before = commandstats(client)
         time.sleep(seconds)
         idle = _delta(before, commandstats(client))
-        monitor = _Monitor(bench.stack.redis_url)
+        monitor = _Monitor(bench.stack.redis_url, bench.stack.redis_password)
         try:
             bench.run_once("W2")
         finally:

@@ -66,6 +66,35 @@ SETTINGS: tuple[Setting, ...] = (
         "the redis holding all run state",
     ),
     Setting(
+        "scheduler.redis_password",
+        "LIGHTFLOW_REDIS_PASSWORD",
+        "str",
+        "",
+        "redis' password (given to the scheduler by environment, never on its command line)",
+        True,
+    ),
+    Setting(
+        "scheduler.redis_sentinels",
+        "LIGHTFLOW_REDIS_SENTINELS",
+        "str",
+        "",
+        "Redis Sentinel addresses host:port,...; set: the primary they name, not redis_url's",
+    ),
+    Setting(
+        "scheduler.redis_sentinel_service",
+        "LIGHTFLOW_REDIS_SENTINEL_SERVICE",
+        "str",
+        "mymaster",
+        "the name the sentinels monitor the primary under",
+    ),
+    Setting(
+        "scheduler.redis_wait_replicas",
+        "LIGHTFLOW_REDIS_WAIT_REPLICAS",
+        "int",
+        0,
+        "replicas each state transition must reach before it is acknowledged (redis WAIT)",
+    ),
+    Setting(
         "scheduler.store_address",
         "LIGHTFLOW_STORE_ADDRESS",
         "str",
@@ -138,6 +167,14 @@ concurrency = 4
 [scheduler]
 listen = "127.0.0.1:50051"
 redis_url = "redis://127.0.0.1:6379/0"
+# redis' password. Better kept out of files: $LIGHTFLOW_REDIS_PASSWORD.
+# redis_password = ""
+# Redis Sentinel: the sentinels' addresses ("host:port,host:port") and the name they monitor
+# the primary under; the schedulers follow a failover. Empty: redis_url's redis.
+redis_sentinels = ""
+redis_sentinel_service = "mymaster"
+# Replicas each state transition must reach before it is acknowledged (redis WAIT); 0: none.
+redis_wait_replicas = 0
 store_address = "127.0.0.1:50070"
 namespace = "lf"
 lease_timeout = 15.0

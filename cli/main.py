@@ -263,6 +263,8 @@ def run(
         workers=1,
         concurrency=concurrency or settings.concurrency,
         queues=queues,
+        # A one-shot stack: nothing would start its redis again, so it keeps no file.
+        redis_appendonly=False,
     )
     stack = LocalStack(options)
     _stop_on_signals()
@@ -358,12 +360,29 @@ def up(
         click.echo(f"workflows: {', '.join(registered) or 'none'}")
         click.echo(f"logs: {stack.log_dir}")
         click.echo("Lightflow is up; Ctrl-C stops it.", err=True)
-        threading.Event().wait()
+        _keep_redis_up(stack)
     except KeyboardInterrupt:
         click.echo("stopping", err=True)
     finally:
         remove_stack_file(here)
         stack.stop()
+
+
+def _keep_redis_up(stack: LocalStack) -> None:
+    """Until Ctrl-C: a redis that died is started again on its port and folder, and its
+    append-only file brings back every registration and run (the schedulers reconnect)."""
+    watch = threading.Event()
+    while not watch.wait(1.0):
+        if stack.redis is not None and not stack.redis.alive():
+            click.secho(
+                f"redis exited ({stack.redis.process.returncode}): starting it again",
+                fg="yellow",
+                err=True,
+            )
+            try:
+                stack.restart_redis()
+            except ProcessStartError as err:
+                click.secho(f"redis did not start again: {err}", fg="red", err=True)
 
 
 def _register_folders(client: Client, config: CliConfig) -> list[str]:

@@ -27,13 +27,16 @@ if TYPE_CHECKING:
 _READY_FILE_HELP = "Write the bound address here once serving (for launchers)."
 
 
-def _exec_service(ctx: Context, module: str, args: list[str]) -> None:
-    """Becomes `python -m module args`: signals reach the service itself. The token goes by
-    environment, so `ps` does not show it."""
+def _exec_service(
+    ctx: Context, module: str, args: list[str], secrets: dict[str, str] | None = None
+) -> None:
+    """Becomes `python -m module args`: signals reach the service itself. The token (and
+    `secrets`) go by environment, so `ps` does not show them."""
     env = dict(os.environ)
     token = ctx.token()
     if token:
         env["LIGHTFLOW_TOKEN"] = token
+    env |= {name: value for name, value in (secrets or {}).items() if value}
     env["LIGHTFLOW_LOG_LEVEL"] = str(ctx.config.get("log_level"))
     sys.stdout.flush()
     sys.stderr.flush()
@@ -52,6 +55,22 @@ def scheduler() -> None:
 @scheduler.command("start")
 @click.option("--listen", default=None, help="host:port [config scheduler.listen].")
 @click.option("--redis-url", default=None, help="[config scheduler.redis_url]")
+@click.option(
+    "--redis-sentinels",
+    default=None,
+    help="Redis Sentinel addresses host:port,... [config scheduler.redis_sentinels].",
+)
+@click.option(
+    "--redis-sentinel-service",
+    default=None,
+    help="[config scheduler.redis_sentinel_service]",
+)
+@click.option(
+    "--redis-wait-replicas",
+    type=click.IntRange(min=0),
+    default=None,
+    help="[config scheduler.redis_wait_replicas]",
+)
 @click.option("--store-address", default=None, help="[config scheduler.store_address]")
 @click.option("--namespace", default=None, help="Redis key prefix [config scheduler.namespace].")
 @click.option(
@@ -63,6 +82,9 @@ def scheduler_start(
     ctx: Context,
     listen: str | None,
     redis_url: str | None,
+    redis_sentinels: str | None,
+    redis_sentinel_service: str | None,
+    redis_wait_replicas: int | None,
     store_address: str | None,
     namespace: str | None,
     lease_timeout: float | None,
@@ -71,7 +93,9 @@ def scheduler_start(
     """Run one scheduler replica in the foreground until Ctrl-C or SIGTERM.
 
     Start as many as you like, on one redis: they are equal. Options not given come from the
-    config file's [scheduler] section and LIGHTFLOW_* variables (`lfctl config list`)."""
+    config file's [scheduler] section and LIGHTFLOW_* variables (`lfctl config list`).
+    redis' password comes from there only (scheduler.redis_password or
+    LIGHTFLOW_REDIS_PASSWORD) and reaches the scheduler by environment."""
     args = [
         "--listen",
         _pick(listen, ctx, "scheduler.listen"),
@@ -83,10 +107,17 @@ def scheduler_start(
         _pick(namespace, ctx, "scheduler.namespace"),
         "--lease-timeout",
         _pick(lease_timeout, ctx, "scheduler.lease_timeout"),
+        "--redis-sentinels",
+        _pick(redis_sentinels, ctx, "scheduler.redis_sentinels"),
+        "--redis-sentinel-service",
+        _pick(redis_sentinel_service, ctx, "scheduler.redis_sentinel_service"),
+        "--redis-wait-replicas",
+        _pick(redis_wait_replicas, ctx, "scheduler.redis_wait_replicas"),
     ]
     if ready_file is not None:
         args += ["--ready-file", str(ready_file)]
-    _exec_service(ctx, "lightflow_scheduler", args)
+    password = str(ctx.config.get("scheduler.redis_password"))
+    _exec_service(ctx, "lightflow_scheduler", args, {"LIGHTFLOW_REDIS_PASSWORD": password})
 
 
 @click.command("start")

@@ -3,6 +3,7 @@ process of its own, started together and stopped together (nothing left behind).
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 import redis
 
 from lightflow_cli._procs import ProcessStartError, ServiceProcess, start_service
+from lightflow_scheduler.redis_client import RedisTarget, connect, parse_sentinels
 
 
 def redis_server_binary() -> str:
@@ -34,32 +36,58 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_redis(
-    data_dir: Path, log_dir: Path | None, *, appendonly: bool = False, port: int = 0
-) -> ServiceProcess:
-    """redis-server on `port`, or on a free loopback port (tried again if another process
-    takes it first)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+@dataclass
+class RedisProcess(ServiceProcess):
+    """A redis-server (or sentinel) of ours; `password` is what every connection needs."""
+
+    password: str | None = field(default=None, repr=False)
+    config_path: Path | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.address.rsplit(":", 1)[1].split("/")[0])
+
+
+def _write_private(path: Path, text: str) -> None:
+    """A file only its owner can read (it may hold a password), written afresh."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _launch_redis(
+    name: str,
+    folder: Path,
+    log_dir: Path | None,
+    lines: list[str],
+    *,
+    port: int,
+    password: str | None,
+    sentinel: bool = False,
+) -> RedisProcess:
+    """redis-server reading its settings from a 0600 file in a 0700 folder: nothing secret
+    is on its command line, which `ps` shows to every user."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
     fixed = port
     for _ in range(1 if fixed else 5):
         port = fixed or _free_port()
-        log_file = (log_dir / "redis.log").open("ab") if log_dir else None
+        config_path = folder / f"{name}.conf"
+        settings = [f"port {port}", "bind 127.0.0.1", f"dir {_quote(str(folder))}", *lines]
+        if password:
+            settings.append(f"requirepass {_quote(password)}")
+        _write_private(config_path, "\n".join(settings) + "\n")
+        log_file = (log_dir / f"{name}.log").open("ab") if log_dir else None
+        command = [redis_server_binary(), str(config_path)]
+        if sentinel:
+            command.append("--sentinel")
         process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(data_dir),
-                "--save",
-                "",
-                "--appendonly",
-                "yes" if appendonly else "no",
-                "--protected-mode",
-                "yes",
-            ],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log_file or subprocess.DEVNULL,
             stderr=log_file or subprocess.DEVNULL,
@@ -67,18 +95,85 @@ def start_redis(
         )
         if log_file is not None:
             log_file.close()  # the child holds its own descriptor
-        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        client = redis.Redis(port=port, password=password, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and process.poll() is None:
             try:
                 client.ping()
                 client.close()
-                return ServiceProcess("redis", process, f"redis://127.0.0.1:{port}/0")
+                return RedisProcess(
+                    name,
+                    process,
+                    f"redis://127.0.0.1:{port}/0",
+                    password=password,
+                    config_path=config_path,
+                )
+            except redis.BusyLoadingError:
+                time.sleep(0.02)  # loading its append-only file
             except redis.ConnectionError:
                 time.sleep(0.02)  # start-up only
         process.kill()
         process.wait()
-    raise ProcessStartError("redis-server did not start (see redis.log)")
+    raise ProcessStartError(f"redis-server did not start (see {name}.log)")
+
+
+def start_redis(
+    data_dir: Path,
+    log_dir: Path | None,
+    *,
+    appendonly: bool = False,
+    port: int = 0,
+    password: str | None = None,
+    replica_of: tuple[str, int] | None = None,
+    name: str = "redis",
+) -> RedisProcess:
+    """redis-server on `port`, or on a free loopback port (tried again if another process
+    takes it first), its files in `data_dir`. `password`: every connection must AUTH with
+    it (the stacks always give one). `appendonly`: every write goes to an append-only file
+    fsynced once a second, which a restart on the same folder reads back. `replica_of`: a
+    replica of that primary (same password)."""
+    lines = [
+        'save ""',
+        f"appendonly {'yes' if appendonly else 'no'}",
+        "appendfsync everysec",
+        "protected-mode yes",
+        # Run state must never be evicted to make room: writes fail instead.
+        "maxmemory-policy noeviction",
+    ]
+    if password:
+        lines.append(f"masterauth {_quote(password)}")  # for when it becomes a replica
+    if replica_of is not None:
+        lines.append(f"replicaof {replica_of[0]} {replica_of[1]}")
+    return _launch_redis(name, data_dir, log_dir, lines, port=port, password=password)
+
+
+def start_sentinel(
+    folder: Path,
+    log_dir: Path | None,
+    primary: tuple[str, int],
+    *,
+    service: str = "mymaster",
+    password: str | None = None,
+    quorum: int = 2,
+    down_after_ms: int = 5000,
+    failover_timeout_ms: int = 60000,
+    name: str = "sentinel",
+) -> RedisProcess:
+    """A Redis Sentinel (`redis-server CONF --sentinel`) monitoring `primary` as `service`.
+    With `password`, the data nodes and the sentinels all require it."""
+    host, port = primary
+    lines = [
+        f"sentinel monitor {service} {host} {port} {quorum}",
+        f"sentinel down-after-milliseconds {service} {down_after_ms}",
+        f"sentinel failover-timeout {service} {failover_timeout_ms}",
+        f"sentinel parallel-syncs {service} 1",
+    ]
+    if password:
+        lines += [
+            f"sentinel auth-pass {service} {_quote(password)}",
+            f"sentinel sentinel-pass {_quote(password)}",
+        ]
+    return _launch_redis(name, folder, log_dir, lines, port=0, password=password, sentinel=True)
 
 
 @dataclass(frozen=True)
@@ -109,8 +204,18 @@ class StackOptions:
     # Seconds after a run's start its store document is created (None: the scheduler's 1).
     document_delay_s: float | None = None
     redis_url: str | None = None  # use this redis instead of starting one
-    # redis persists every write to its append-only file (as in docker-compose.yml).
-    redis_appendonly: bool = False
+    # The password of the stack's redis (generated, like the token); with `redis_url`, the
+    # password of that redis. The schedulers get it by environment, never on a command line.
+    redis_password: str | None = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # redis writes every change to an append-only file fsynced once a second (as in
+    # docker-compose.yml): a redis killed and started again keeps the runs.
+    redis_appendonly: bool = True
+    # Redis Sentinel addresses ("host:port"): the schedulers use the primary the sentinels
+    # name `redis_sentinel_service` and follow its failover (`redis_url` is then unused).
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_service: str = "mymaster"
+    # Replicas each state transition must reach before it is acknowledged (redis WAIT).
+    redis_wait_replicas: int = 0
     # TLS on every channel between the services; None: plain TCP on loopback.
     tls: StackTls | None = None
 
@@ -121,7 +226,7 @@ class LocalStack:
         self._tmp = Path(tempfile.mkdtemp(prefix="lightflow-stack-"))
         self.log_dir = options.log_dir or self._tmp / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.redis: ServiceProcess | None = None
+        self.redis: RedisProcess | None = None
         self.redis_url = options.redis_url or ""
         self.store: ServiceProcess | None = None
         self.schedulers: list[ServiceProcess] = []
@@ -143,15 +248,30 @@ class LocalStack:
         return env
 
     @property
+    def redis_password(self) -> str | None:
+        return self.options.redis_password
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        return RedisTarget(
+            url=self.redis_url,
+            password=self.options.redis_password,
+            sentinels=parse_sentinels(",".join(self.options.redis_sentinels)),
+            sentinel_service=self.options.redis_sentinel_service,
+        )
+
+    def redis_client(self) -> redis.Redis:
+        """A client of the stack's redis (its primary, with sentinels), authenticated."""
+        return connect(self.redis_target)
+
+    @property
     def scheduler_addresses(self) -> list[str]:
         return [s.address for s in self.schedulers]
 
     def start(self) -> LocalStack:
         try:
-            if not self.redis_url:
-                self.redis = start_redis(
-                    self._tmp / "redis", self.log_dir, appendonly=self.options.redis_appendonly
-                )
+            if not self.redis_url and not self.options.redis_sentinels:
+                self.redis = self._start_redis()
                 self.redis_url = self.redis.address
             store_dir = self.options.store_dir or self._tmp / "store"
             self.store = start_service(
@@ -174,7 +294,14 @@ class LocalStack:
 
     def start_scheduler(self, index: int, port: int = 0) -> ServiceProcess:
         assert self.store is not None
-        args = ["--redis-url", self.redis_url, "--store-address", self.store.address]
+        args = ["--store-address", self.store.address]
+        if self.redis_url:
+            args += ["--redis-url", self.redis_url]
+        if self.options.redis_sentinels:
+            args += ["--redis-sentinels", ",".join(self.options.redis_sentinels)]
+            args += ["--redis-sentinel-service", self.options.redis_sentinel_service]
+        if self.options.redis_wait_replicas:
+            args += ["--redis-wait-replicas", str(self.options.redis_wait_replicas)]
         if self.options.lease_timeout_s is not None:
             args += ["--lease-timeout", str(self.options.lease_timeout_s)]
         if self.options.stop_grace_s is not None:
@@ -187,7 +314,21 @@ class LocalStack:
             args,
             port=port,
             log_dir=self.log_dir,
-            env=self.env,
+            env=self._scheduler_env(),
+        )
+
+    def _scheduler_env(self) -> dict[str, str]:
+        # Only the schedulers talk to redis: only they are given its password.
+        password = self.options.redis_password
+        return self.env | ({"LIGHTFLOW_REDIS_PASSWORD": password} if password else {})
+
+    def _start_redis(self, port: int = 0) -> RedisProcess:
+        return start_redis(
+            self._tmp / "redis",
+            self.log_dir,
+            appendonly=self.options.redis_appendonly,
+            port=port,
+            password=self.options.redis_password,
         )
 
     def restart_scheduler(self, index: int) -> ServiceProcess:
@@ -215,10 +356,7 @@ class LocalStack:
         """Starts redis again on its old port and folder (its append-only file, if any,
         brings the data back)."""
         assert self.redis is not None
-        port = int(self.redis_url.rsplit(":", 1)[1].split("/")[0])
-        self.redis = start_redis(
-            self._tmp / "redis", self.log_dir, appendonly=self.options.redis_appendonly, port=port
-        )
+        self.redis = self._start_redis(self.redis.port)
         return self.redis
 
     def start_worker(

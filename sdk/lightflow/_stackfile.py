@@ -22,10 +22,14 @@ class StackInfo:
 
 def write_stack_file(folder: Path, info: StackInfo) -> Path:
     path = folder / STACK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    # The token grants running code on the workers: readable by the owner only.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The token grants running code on the workers: readable by the owner only. A stale
+    # temporary file goes first, so the new one is created with these permissions (an
+    # existing file would keep its own). redis' password is not written at all: only the
+    # schedulers use it.
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(asdict(info), out, indent=2)
     tmp.replace(path)

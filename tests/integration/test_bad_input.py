@@ -909,7 +909,7 @@ def raw_worker(stack: LocalStack) -> Iterator[Callable[[list[str]], RawWorker]]:
 
 @pytest.fixture
 def redis_client(stack: LocalStack) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(stack.redis_url)
+    client = stack.redis_client()
     yield client
     client.close()
 
