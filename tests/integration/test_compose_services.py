@@ -24,6 +24,7 @@ from lightflow_cli.stack import redis_server_binary
 from tests.conftest import ROOT, assert_eventually
 
 TOKEN = "compose-test-token"  # a test-only shared token
+REDIS_PASSWORD = "compose-test-redis-password"
 ORDER = ["redis", "store", "scheduler-1", "scheduler-2", "scheduler-3", "worker", "worker-gpu"]
 _ADDRESS = re.compile(r"^(?P<host>[\w.-]+):(?P<port>\d+)$")
 
@@ -81,6 +82,7 @@ class Compose:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTFLOW_")}
         for name, raw in (self.services[service].get("environment") or {}).items():
             value = re.sub(r"\$\{LIGHTFLOW_TOKEN[^}]*\}", TOKEN, str(raw))
+            value = re.sub(r"\$\{LIGHTFLOW_REDIS_PASSWORD[^}]*\}", REDIS_PASSWORD, value)
             env[name] = self.map_word(service, value)
         return env
 
@@ -104,8 +106,15 @@ def compose(tmp_path: Path) -> Iterator[tuple[Compose, dict[str, subprocess.Pope
             service = spec.services[name]
             command = spec.command(name, service["command"])
             if name == "redis":
+                # The same shell script, with this machine's redis-server for the image's
+                # entrypoint, and a free port and this folder.
                 port = spec.port("redis", 6379)
-                command += ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path)]
+                local = f"{redis_server_binary()} - --port {port} --bind 127.0.0.1"
+                command[2] = (
+                    command[2]
+                    .replace("docker-entrypoint.sh redis-server -", f"{local} --dir {tmp_path}")
+                    .replace("$$", "$")
+                )
             with (logs / f"{name}.log").open("wb") as log:
                 processes[name] = subprocess.Popen(
                     command,
@@ -118,7 +127,13 @@ def compose(tmp_path: Path) -> Iterator[tuple[Compose, dict[str, subprocess.Pope
                 )
             health = spec.command(name, service["healthcheck"]["test"][1:])
             if name == "redis":
-                health = [sys.executable, "-c", _REDIS_PING, str(spec.port("redis", 6379))]
+                health = [
+                    sys.executable,
+                    "-c",
+                    _REDIS_PING,
+                    str(spec.port("redis", 6379)),
+                    REDIS_PASSWORD,
+                ]
 
             def healthy(name: str = name, health: list[str] = health) -> bool:
                 assert processes[name].poll() is None, (logs / f"{name}.log").read_text()
@@ -140,7 +155,8 @@ def compose(tmp_path: Path) -> Iterator[tuple[Compose, dict[str, subprocess.Pope
 
 
 _REDIS_PING = (
-    "import sys, redis; redis.Redis(port=int(sys.argv[1]), socket_connect_timeout=1).ping()"
+    "import sys, redis; redis.Redis(port=int(sys.argv[1]), password=sys.argv[2],"
+    " socket_connect_timeout=1).ping()"
 )
 
 

@@ -42,8 +42,12 @@ def test_redis_persists_every_write_and_mongodb_backs_the_store(
     services: dict[str, Any],
 ) -> None:
     redis_command = services["redis"]["command"]
-    assert redis_command[0] == "redis-server"
-    assert option(redis_command, "--appendonly") == "yes"
+    assert redis_command[:2] == ["sh", "-c"]
+    words = redis_command[2].split()
+    assert words[:4] == ["exec", "docker-entrypoint.sh", "redis-server", "-"]
+    assert option(words, "--appendonly") == "yes"
+    assert option(words, "--appendfsync") == "everysec"
+    assert option(words, "--maxmemory-policy") == "noeviction"
     assert any(v.endswith(":/data") for v in services["redis"]["volumes"])
     assert any(v.endswith(":/data/db") for v in services["mongodb"]["volumes"])
     store = services["store"]["command"]
@@ -84,7 +88,7 @@ def test_two_workers_one_on_custom_queues(services: dict[str, Any]) -> None:
 def test_every_service_has_a_healthcheck_on_its_own_port(services: dict[str, Any]) -> None:
     for name, service in services.items():
         test = service["healthcheck"]["test"]
-        assert test[0] == "CMD", name
+        assert test[0] == ("CMD-SHELL" if name == "redis" else "CMD"), name
         if name in LIGHTFLOW_SERVICES:
             assert test[1:3] == ["lfctl", "health"], name
             port = test[3].rsplit(":", 1)[1]
@@ -98,6 +102,24 @@ def test_one_shared_token_that_must_be_set(services: dict[str, Any]) -> None:
     assert token.startswith("${LIGHTFLOW_TOKEN:?")  # compose refuses to start without it
     for name in LIGHTFLOW_SERVICES:
         assert "--token" not in services[name]["command"]  # never on a command line
+
+
+def test_redis_requires_a_password_that_must_be_set_and_only_schedulers_get(
+    services: dict[str, Any],
+) -> None:
+    redis_service = services["redis"]
+    password = redis_service["environment"]["LIGHTFLOW_REDIS_PASSWORD"]
+    assert password.startswith("${LIGHTFLOW_REDIS_PASSWORD:?")  # compose refuses without it
+    assert redis_service["environment"]["REDISCLI_AUTH"] == password  # its healthcheck
+    # Read from stdin (a here-document), not an argument: `ps` never shows it.
+    script = redis_service["command"][2]
+    assert 'requirepass "$$LIGHTFLOW_REDIS_PASSWORD"' in script.splitlines()
+    assert "--requirepass" not in script
+    assert "ports" not in redis_service  # not published on the host
+    for name in LIGHTFLOW_SERVICES:
+        given = services[name]["environment"].get("LIGHTFLOW_REDIS_PASSWORD")
+        assert given == (password if name.startswith("scheduler-") else None), name
+        assert "--redis-password" not in " ".join(services[name]["command"]), name
 
 
 def test_the_image_has_what_the_commands_run() -> None:
@@ -122,7 +144,11 @@ def test_docker_compose_accepts_the_file() -> None:
         ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
         capture_output=True,
         text=True,
-        env={"LIGHTFLOW_TOKEN": "x", "PATH": "/usr/bin:/bin:/usr/local/bin"},
+        env={
+            "LIGHTFLOW_TOKEN": "x",
+            "LIGHTFLOW_REDIS_PASSWORD": "y",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
         check=False,
         timeout=60,
     )
