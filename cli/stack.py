@@ -160,7 +160,8 @@ def start_sentinel(
     name: str = "sentinel",
 ) -> RedisProcess:
     """A Redis Sentinel (`redis-server CONF --sentinel`) monitoring `primary` as `service`.
-    With `password`, the data nodes and the sentinels all require it."""
+    With `password`, the data nodes and the sentinels all require it. A sentinel rewrites its
+    config file (redis 6.2 makes the new one 0644): the 0700 folder keeps it private."""
     host, port = primary
     lines = [
         f"sentinel monitor {service} {host} {port} {quorum}",
