@@ -9,7 +9,9 @@ without another copy. Neither redis nor gRPC's message limit caps task data."""
 
 from __future__ import annotations
 
+import contextlib
 import mmap
+import os
 import pickle
 import struct
 import uuid
@@ -83,9 +85,14 @@ class BlobClient:
         """Writes a blob straight into the store's folder: one copy, into the page cache."""
         blob_id = uuid.uuid4().hex
         run_folder = folder / run_id
-        run_folder.mkdir(exist_ok=True)
+        # Owner-only, whatever the umask, as the store makes them (the store's folder is).
+        with contextlib.suppress(FileExistsError):
+            run_folder.mkdir(mode=0o700)
+            os.chmod(run_folder, 0o700)
         partial = run_folder / f"{blob_id}.partial"
-        with partial.open("wb") as out:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
             for part in parts:
                 for start in range(0, len(part), WRITE_SLICE_BYTES):
                     out.write(part[start : start + WRITE_SLICE_BYTES])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
+import threading
 from pathlib import Path
 
 import click
 import grpc
 import structlog
 
+from lightflow._grpc import MAX_MESSAGE_BYTES
 from lightflow.v1 import blob_pb2_grpc
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
@@ -21,6 +26,45 @@ from lightflow_store.servicer import register
 log = structlog.get_logger(__name__)
 
 SERVICE_NAME = "lightflow.v1.StoreService"
+BLOB_SERVICE_NAME = "lightflow.v1.BlobService"
+
+# What a task calls (its `store`, and its task data through BlobClient): a run credential
+# opens these, for the task's own run only (the servicers check the run). Creating and
+# removing documents and a run's blobs is the schedulers' business, with the stack token.
+RUN_CREDENTIAL_METHODS = frozenset(
+    {
+        *(
+            f"/{SERVICE_NAME}/{name}"
+            for name in (
+                "Get",
+                "Set",
+                "Push",
+                "Extend",
+                "Delete",
+                "Exists",
+                "ListKeys",
+                "Increment",
+                "GetDocument",
+            )
+        ),
+        *(f"/{BLOB_SERVICE_NAME}/{name}" for name in ("PutBlob", "GetBlob", "Locate")),
+    }
+)
+# The largest message the store takes. A store value travels whole in one Set (or Push,
+# Extend, SetMany, CreateDocument) message, up to the SDK's message cap; blobs come in 1 MiB
+# chunks. An unauthenticated call is refused on its headers, before its message is read,
+# whatever this limit.
+MAX_RECEIVE_BYTES = MAX_MESSAGE_BYTES
+
+_PR_SET_DUMPABLE = 4
+
+
+def _not_dumpable() -> None:
+    """A task process of the same user must not read the token from our environment
+    (/proc/<pid>/environ) or memory."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0)
 
 
 @click.command()
@@ -64,6 +108,15 @@ SERVICE_NAME = "lightflow.v1.StoreService"
     "(GridFS on MongoDB, files or memory when embedded).",
 )
 @click.option(
+    "--blob-max-idle",
+    envvar="LIGHTFLOW_STORE_BLOB_MAX_IDLE",
+    type=click.FloatRange(min=0),
+    default=StoreConfig.blob_max_idle_seconds,
+    show_default=True,
+    help="Seconds after which the task-data blobs of a run without a store document, "
+    "untouched that long, are removed; 0: never.",
+)
+@click.option(
     "--ready-file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -85,6 +138,7 @@ def main(
     data_dir: Path | None,
     database: str,
     inline_limit: int,
+    blob_max_idle: float,
     ready_file: Path | None,
     log_level: str,
     tls_cert: Path | None,
@@ -103,10 +157,12 @@ def main(
         data_dir=data_dir,
         database=database,
         inline_limit=inline_limit,
+        blob_max_idle_seconds=blob_max_idle,
         ready_file=ready_file,
         log_level=log_level.lower(),
     )
     configure_logging(config.log_level)
+    _not_dumpable()
     backend = open_backend(config)
     core = StoreCore(backend.runs, backend.blobs, inline_limit=config.inline_limit)
 
@@ -115,8 +171,18 @@ def main(
 
     def add_servicers(server: grpc.Server) -> None:
         register(server, core, drop_task_data=blob_store.delete_run_if_valid)
-        blob_pb2_grpc.add_BlobServiceServicer_to_server(BlobServicer(blob_store), server)
+        blob_pb2_grpc.add_BlobServiceServicer_to_server(
+            BlobServicer(blob_store, run_gone=core.was_deleted), server
+        )
 
+    stopping = threading.Event()
+    if config.blob_max_idle_seconds > 0:
+        threading.Thread(
+            target=_sweep_blobs,
+            args=(blob_store, core, config.blob_max_idle_seconds, stopping),
+            name="blob-sweep",
+            daemon=True,
+        ).start()
     try:
         serve(
             ServeOptions(
@@ -124,14 +190,29 @@ def main(
                 token=config.token,
                 ready_file=config.ready_file,
                 tls=serving_tls,
+                max_receive_bytes=MAX_RECEIVE_BYTES,
+                run_credential_methods=RUN_CREDENTIAL_METHODS,
             ),
             add_servicers,
-            service_names=[SERVICE_NAME, "lightflow.v1.BlobService"],
+            service_names=[SERVICE_NAME, BLOB_SERVICE_NAME],
             healthy=backend.ping,
+            on_stop=stopping.set,
         )
     finally:
         # Only once the server has stopped: calls finishing in the grace period still need it.
         backend.close()
+
+
+def _sweep_blobs(
+    blobs: BlobStore, core: StoreCore, max_idle: float, stopping: threading.Event
+) -> None:
+    """Removes, every little while, the blobs nobody else will (see BlobStore.sweep)."""
+    interval = min(600.0, max(0.5, max_idle / 4))
+    while not stopping.wait(interval):
+        try:
+            blobs.sweep(max_idle, core.document_exists)
+        except Exception:  # the sweep is housekeeping: it must not end the service
+            log.exception("blob_sweep_failed")
 
 
 if __name__ == "__main__":

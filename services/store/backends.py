@@ -52,6 +52,7 @@ import pymongo.errors
 import structlog
 
 from lightflow_store.config import StoreConfig
+from lightflow_store.files import make_private, private_file, private_folder
 
 # montydb's engine on pymongo's bson types: Binary, datetime and int64 stay as MongoDB keeps
 # them. Set before the engine modules are used.
@@ -407,7 +408,7 @@ class FileBlobs:
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
 
     def _run_folder(self, run_id: str) -> Path:
         return self._folder / hashlib.sha256(run_id.encode()).hexdigest()[:40]
@@ -416,8 +417,8 @@ class FileBlobs:
         blob_id = uuid.uuid4().hex
         folder = self._run_folder(run_id)
         try:
-            folder.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            private_folder(folder)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")  # 0600
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
@@ -464,8 +465,15 @@ class EmbeddedRuns:
         if data_dir is None:
             location = ":memory:"
         else:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            private_folder(data_dir, tighten=False)
             location = str(data_dir / f"{database}.sqlite3")
+            # Owner-only before sqlite opens it: sqlite gives its -wal and -shm files the
+            # database file's mode. An older store's files are made owner-only too.
+            if not os.path.exists(location):
+                with contextlib.suppress(FileExistsError):
+                    os.close(private_file(Path(location)))
+            for suffix in ("", "-wal", "-shm"):
+                make_private(Path(location + suffix))
         # One connection, its statements serialized by a lock (each is a few µs); the
         # read-change-write of a document is serialized per run by the stripe locks.
         self._db = sqlite3.connect(location, check_same_thread=False, isolation_level=None)

@@ -2,15 +2,26 @@
 
 Kept as files under `<data dir>/blobs/<run>/<blob>` when the store has a folder (so they
 outlive a restart of the service, like the documents), in memory otherwise. Written once,
-read any number of times, removed with their run."""
+read any number of times, removed with their run. Folders are 0700 and files 0600, whatever
+the umask: only the store's user (and task processes running as that user, through the local
+fast path) reads them.
+
+A run's blobs go when its run ends (DeleteBlobs, or DeleteDocument with its task data); a
+PutBlob for a run that went is refused. Blobs nobody removes (a run whose end was never
+cleaned up, a crash, a blob for a run that never existed) are swept: `sweep` removes a run's
+blobs once they are untouched for `max_idle` seconds and the run has no store document."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -18,29 +29,43 @@ import structlog
 
 from lightflow._taskdata import FOLDER_MARKER
 from lightflow.v1 import blob_pb2, blob_pb2_grpc
+from lightflow_common.server import check_run_access
+from lightflow_store.files import FILE_MODE, private_file, private_folder
 
 log = structlog.get_logger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 # Run ids become folder names: nothing that could leave the blob folder.
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+# How many removed runs are remembered, to refuse blobs for them.
+_GONE_REMEMBERED = 100_000
 
 
 class BlobNotFoundError(KeyError):
     pass
 
 
+class RunGoneError(Exception):
+    """Blobs for a run whose blobs (or document) were removed: it ended."""
+
+
 class BlobStore:
     def __init__(self, folder: Path | None) -> None:
         self._folder = folder.resolve() if folder is not None else None
         self._memory: dict[str, dict[str, list[bytes]]] = {}
+        # When each run's blobs in memory were last written or read (time.time()).
+        self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
+        # Runs whose blobs were removed since this start (the latest few).
+        self._gone: OrderedDict[str, None] = OrderedDict()
         self.token = ""
         if self._folder is not None:
-            self._folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self._folder)
             token_file = self._folder / FOLDER_MARKER
             if not token_file.exists():
-                token_file.write_text(uuid.uuid4().hex)
+                with os.fdopen(private_file(token_file), "w") as out:
+                    out.write(uuid.uuid4().hex)
+            os.chmod(token_file, FILE_MODE)
             self.token = token_file.read_text().strip()
 
     @property
@@ -52,6 +77,18 @@ class BlobStore:
         if not _SAFE_RUN_ID.match(run_id) or run_id in (".", ".."):
             raise ValueError(f"invalid run id {run_id!r}")
 
+    def gone(self, run_id: str) -> bool:
+        """Whether the run's blobs were removed (since this start): the run ended."""
+        with self._lock:
+            return run_id in self._gone
+
+    def mark_gone(self, run_id: str) -> None:
+        with self._lock:
+            self._gone[run_id] = None
+            self._gone.move_to_end(run_id)
+            while len(self._gone) > _GONE_REMEMBERED:
+                self._gone.popitem(last=False)
+
     def delete_run_if_valid(self, run_id: str) -> None:
         """`delete_run`, for a run id that may not be one a blob was ever stored under."""
         if _SAFE_RUN_ID.match(run_id) and run_id not in (".", ".."):
@@ -59,6 +96,8 @@ class BlobStore:
 
     def put(self, run_id: str, chunks: Iterator[bytes]) -> tuple[str, int]:
         self.check_run_id(run_id)
+        if self.gone(run_id):
+            raise RunGoneError(f"run {run_id!r} ended: its blobs were removed")
         blob_id = uuid.uuid4().hex
         size = 0
         if self._folder is None:
@@ -67,17 +106,23 @@ class BlobStore:
                 kept.append(chunk)
                 size += len(chunk)
             with self._lock:
+                if run_id in self._gone:  # removed while this blob arrived
+                    raise RunGoneError(f"run {run_id!r} ended: its blobs were removed")
                 self._memory.setdefault(run_id, {})[blob_id] = kept
+                self._touched[run_id] = time.time()
             return blob_id, size
         folder = self._folder / run_id
-        folder.mkdir(exist_ok=True)
+        private_folder(folder)
         partial = folder / f"{blob_id}.partial"
-        with partial.open("wb") as out:
+        with os.fdopen(private_file(partial), "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
                 size += len(chunk)
         # Renamed only when complete: a reader never sees half a blob.
         partial.rename(folder / blob_id)
+        if self.gone(run_id):  # removed while this blob arrived: it would be orphaned
+            self.delete_run(run_id)
+            raise RunGoneError(f"run {run_id!r} ended: its blobs were removed")
         return blob_id, size
 
     def get(self, run_id: str, blob_id: str) -> tuple[int, Iterator[bytes]]:
@@ -88,6 +133,8 @@ class BlobStore:
         if self._folder is None:
             with self._lock:
                 kept = self._memory.get(run_id, {}).get(blob_id)
+                if kept is not None:
+                    self._touched[run_id] = time.time()
             if kept is None:
                 raise BlobNotFoundError(f"no blob {blob_id} in run '{run_id}'")
             return sum(len(c) for c in kept), iter(kept)
@@ -97,6 +144,9 @@ class BlobStore:
         except FileNotFoundError as err:
             raise BlobNotFoundError(f"no blob {blob_id} in run '{run_id}'") from err
         size = path.stat().st_size
+        # A read keeps the run's blobs from the sweep (local readers map the files unseen).
+        with contextlib.suppress(OSError):
+            os.utime(path.parent)
 
         def chunks() -> Iterator[bytes]:
             with handle:
@@ -107,16 +157,58 @@ class BlobStore:
 
     def delete_run(self, run_id: str) -> None:
         self.check_run_id(run_id)
+        self.mark_gone(run_id)
         if self._folder is None:
             with self._lock:
                 self._memory.pop(run_id, None)
+                self._touched.pop(run_id, None)
             return
         shutil.rmtree(self._folder / run_id, ignore_errors=True)
 
+    def _idle_runs(self, now: float) -> Iterator[tuple[str, float]]:
+        """Each run holding blobs, with the seconds since they were last written (or read
+        through the service)."""
+        if self._folder is None:
+            with self._lock:
+                touched = list(self._touched.items())
+            for run_id, at in touched:
+                yield run_id, now - at
+            return
+        for entry in os.scandir(self._folder):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                latest = entry.stat(follow_symlinks=False).st_mtime
+                for blob in os.scandir(entry.path):
+                    latest = max(latest, blob.stat(follow_symlinks=False).st_mtime)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            yield entry.name, now - latest
+
+    def sweep(self, max_idle: float, has_document: Callable[[str], bool]) -> list[str]:
+        """Removes the blobs of runs that went, and of runs untouched for `max_idle` seconds
+        that have no store document (a run with a document is not over, or keeps its data).
+        The runs swept."""
+        swept = []
+        for run_id, idle in list(self._idle_runs(time.time())):
+            if not _SAFE_RUN_ID.match(run_id) or run_id in (".", ".."):
+                continue
+            if self.gone(run_id) or (idle > max_idle and not has_document(run_id)):
+                self.delete_run(run_id)
+                swept.append(run_id)
+        if swept:
+            log.info("blobs_swept", runs=len(swept))
+        return swept
+
 
 class BlobServicer(blob_pb2_grpc.BlobServiceServicer):
-    def __init__(self, store: BlobStore) -> None:
+    """Every call naming a run is refused (PERMISSION_DENIED) to a task of another run.
+    `run_gone(run_id)` says whether the run ended (its document was removed): PutBlob for
+    it is refused (FAILED_PRECONDITION)."""
+
+    def __init__(self, store: BlobStore, run_gone: Callable[[str], bool] | None = None) -> None:
         self._store = store
+        self._run_gone = run_gone or (lambda _run_id: False)
 
     def PutBlob(
         self, request_iterator: Iterator[blob_pb2.PutBlobRequest], context: grpc.ServicerContext
@@ -125,6 +217,12 @@ class BlobServicer(blob_pb2_grpc.BlobServiceServicer):
         if first is None or not first.run_id:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the first message must name the run")
             raise AssertionError("unreachable")
+        check_run_access(context, first.run_id)
+        if self._run_gone(first.run_id):
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"run {first.run_id[:100]!r} ended: it takes no more blobs",
+            )
 
         def chunks() -> Iterator[bytes]:
             yield first.chunk
@@ -136,11 +234,15 @@ class BlobServicer(blob_pb2_grpc.BlobServiceServicer):
         except ValueError as err:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
             raise AssertionError("unreachable") from err
+        except RunGoneError as err:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{err}: it takes no more blobs")
+            raise AssertionError("unreachable") from err
         return blob_pb2.PutBlobResponse(blob_id=blob_id, size=size)
 
     def GetBlob(
         self, request: blob_pb2.GetBlobRequest, context: grpc.ServicerContext
     ) -> Iterator[blob_pb2.GetBlobResponse]:
+        check_run_access(context, request.run_id)
         try:
             size, chunks = self._store.get(request.run_id, request.blob_id)
         except ValueError as err:
@@ -167,6 +269,7 @@ class BlobServicer(blob_pb2_grpc.BlobServiceServicer):
     def DeleteBlobs(
         self, request: blob_pb2.DeleteBlobsRequest, context: grpc.ServicerContext
     ) -> blob_pb2.DeleteBlobsResponse:
+        check_run_access(context, request.run_id)
         try:
             self._store.delete_run(request.run_id)
         except ValueError as err:

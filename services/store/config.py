@@ -23,6 +23,9 @@ class StoreConfig:
     collection: str = "runs"
     # Binary values larger than this many bytes are kept outside the document.
     inline_limit: int = 1024 * 1024
+    # Blobs (task data) of a run without a store document, untouched for this many
+    # seconds, are removed; 0: never (a run's end still removes its blobs).
+    blob_max_idle_seconds: float = 7 * 24 * 3600.0
     # The bound address is written here once the service is SERVING.
     ready_file: Path | None = None
     log_level: str = "info"

@@ -167,6 +167,10 @@ def validate_key(key: str, run_id: str) -> list[str]:
         problem = "it has an empty segment"
     elif any(segment.startswith("$") for segment in key.split(".")):
         problem = "a segment starts with '$'"
+    elif WRAPPER_KEY in key.split("."):
+        # The field marking a payload sub-document: a key naming it would turn the
+        # document around it into a (broken) payload, or write into one.
+        problem = f"the segment {WRAPPER_KEY!r} is reserved"
     else:
         return key.split(".")
     raise InvalidKeyError(f"invalid key {key!r} for run {run_id!r}: {problem}")
@@ -232,6 +236,20 @@ class StoreCore:
             self._deleted.pop(run_id, None)
             created = self._created.setdefault(run_id, threading.Event())
         created.set()
+
+    def was_deleted(self, run_id: str) -> bool:
+        """Whether the run's document was deleted (since this start, the latest few): the
+        run ended."""
+        with self._created_lock:
+            return run_id in self._deleted
+
+    def document_exists(self, run_id: str) -> bool:
+        """Whether the run has a document now."""
+        try:
+            self._require_document(run_id)
+        except RunNotFoundError:
+            return False
+        return True
 
     def create_document(
         self, run_id: str, initial_data_bson: bytes = b"", initial_meta_bson: bytes = b""

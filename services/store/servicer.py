@@ -10,6 +10,7 @@ import structlog
 
 from lightflow._store import MISSING_DOCUMENT_HEADER, REQUEST_ID_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
+from lightflow_common.server import check_run_access
 from lightflow_store.core import (
     ConflictError,
     InvalidArgumentError,
@@ -54,9 +55,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def _on_document(
         self, context: grpc.ServicerContext, run_id: str, action: Callable[[], _T]
     ) -> _T:
-        """A core call on a run's document (as `_call`), waiting for a document on its way
+        """A core call on a run's document (as `_call`), for a caller allowed to touch the
+        run (a task's run credential opens its own run only), waiting for a document on its way
         unless the caller asked to hear at once that there is none (it then asks the
         schedulers for it: EnsureDocument)."""
+        check_run_access(context, run_id)
         wait = (MISSING_DOCUMENT_HEADER, "fail") not in (context.invocation_metadata() or ())
         return _call(context, lambda: self._core.awaiting(run_id, action, wait=wait))
 
@@ -65,12 +68,14 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     ) -> store_pb2.CreateDocumentResponse:
         run_id, initial = request.run_id, request.initial_data_bson
         meta = request.initial_meta_bson
+        check_run_access(context, run_id)
         _call(context, lambda: self._core.create_document(run_id, initial, meta))
         return store_pb2.CreateDocumentResponse()
 
     def DeleteDocument(
         self, request: store_pb2.DeleteDocumentRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteDocumentResponse:
+        check_run_access(context, request.run_id)
         _call(context, lambda: self._core.delete_document(request.run_id))
         if request.with_task_data and self._drop_task_data is not None:
             self._drop_task_data(request.run_id)

@@ -267,6 +267,9 @@ def test_unknown_run_gives_a_clear_error(client: StoreClient) -> None:
         ("a.", "empty segment"),
         ("$x", r"starts with '\$'"),
         ("a.$inc", r"starts with '\$'"),
+        ("__lightflow_payload__", "'__lightflow_payload__' is reserved"),
+        ("a.__lightflow_payload__", "'__lightflow_payload__' is reserved"),
+        ("a.__lightflow_payload__.b", "'__lightflow_payload__' is reserved"),
         ("a\x00b", "NUL"),
     ],
 )

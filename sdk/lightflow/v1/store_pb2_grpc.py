@@ -31,7 +31,11 @@ class StoreServiceStub:
 
     Keys: dotted paths, nested to any depth. A segment is a field name, or the index of a list
     element ("items.0.name"). A key is refused (INVALID_ARGUMENT) when it is empty, has an empty
-    segment ("a..b", ".a", "a."), a segment starting with '$', or a NUL character.
+    segment ("a..b", ".a", "a."), a segment starting with '$', the reserved segment
+    "__lightflow_payload__" (it marks a payload sub-document, below), or a NUL character.
+
+    Run credentials: a task's calls carry a credential of its own run instead of the stack
+    token; every call naming another run is then refused (PERMISSION_DENIED).
 
     Values travel as `Payload{encoding, data}` (see common.proto). Encodings the store knows:
     - "application/bson": `data` is a BSON document {"v": value}. The store keeps `value` as it
@@ -134,7 +138,11 @@ class StoreServiceServicer:
 
     Keys: dotted paths, nested to any depth. A segment is a field name, or the index of a list
     element ("items.0.name"). A key is refused (INVALID_ARGUMENT) when it is empty, has an empty
-    segment ("a..b", ".a", "a."), a segment starting with '$', or a NUL character.
+    segment ("a..b", ".a", "a."), a segment starting with '$', the reserved segment
+    "__lightflow_payload__" (it marks a payload sub-document, below), or a NUL character.
+
+    Run credentials: a task's calls carry a credential of its own run instead of the stack
+    token; every call naming another run is then refused (PERMISSION_DENIED).
 
     Values travel as `Payload{encoding, data}` (see common.proto). Encodings the store knows:
     - "application/bson": `data` is a BSON document {"v": value}. The store keeps `value` as it
@@ -326,7 +334,11 @@ class StoreService:
 
     Keys: dotted paths, nested to any depth. A segment is a field name, or the index of a list
     element ("items.0.name"). A key is refused (INVALID_ARGUMENT) when it is empty, has an empty
-    segment ("a..b", ".a", "a."), a segment starting with '$', or a NUL character.
+    segment ("a..b", ".a", "a."), a segment starting with '$', the reserved segment
+    "__lightflow_payload__" (it marks a payload sub-document, below), or a NUL character.
+
+    Run credentials: a task's calls carry a credential of its own run instead of the stack
+    token; every call naming another run is then refused (PERMISSION_DENIED).
 
     Values travel as `Payload{encoding, data}` (see common.proto). Encodings the store knows:
     - "application/bson": `data` is a BSON document {"v": value}. The store keeps `value` as it
