@@ -499,6 +499,25 @@ class EmbeddedRuns:
             " request_id TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (run_id, request_id))"
             " WITHOUT ROWID"
         )
+        # Pushes and extends onto a list known to be one, not yet in the document: one row
+        # per call, folded into the document by the next other call on the run (see
+        # `_append`). A push then costs the same on a list of 10,000 items as of 10.
+        self._appends = f"{collection}_appends"
+        self._db.execute(
+            f"CREATE TABLE IF NOT EXISTS {self._appends} (run_id TEXT NOT NULL,"
+            " seq INTEGER NOT NULL, path TEXT NOT NULL, items BLOB NOT NULL,"
+            " PRIMARY KEY (run_id, seq)) WITHOUT ROWID"
+        )
+        # Per run (touched under its stripe lock): the next seq of its appends, when it has
+        # some; and the paths known to hold a list, with the filter the push that found the
+        # list matched (a push with the same filter would match again).
+        self._pending: dict[str, int] = {
+            run_id: int(last) + 1
+            for run_id, last in self._db.execute(
+                f"SELECT run_id, MAX(seq) FROM {self._appends} GROUP BY run_id"  # noqa: S608
+            ).fetchall()
+        }
+        self._lists: dict[str, dict[str, Mapping[str, Any]]] = {}
         self._writes = 0
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         log.info(
@@ -547,6 +566,13 @@ class EmbeddedRuns:
                 statements.append((self._insert, (run_id, encoded)))
             else:
                 statements.append((self._update_row, (encoded, run_id)))
+        return self._commit(run_id, statements, request_id)
+
+    def _commit(
+        self, run_id: str, statements: list[tuple[str, tuple[Any, ...]]], request_id: str
+    ) -> bool:
+        """Runs the statements and records `request_id`, in one transaction. False, and
+        nothing written, when the request id was recorded before."""
         if request_id:
             # The primary key refuses an id recorded before: the write is a retry.
             statements.append(
@@ -577,6 +603,8 @@ class EmbeddedRuns:
     def _matching(self, filter: Mapping[str, Any]) -> tuple[Any, dict[str, Any] | None]:
         """The filter's query, and the run's document if it matches the filter."""
         query = QueryFilter(filter)
+        if filter["_id"] in self._pending:
+            self._fold(filter["_id"])
         document = self._load(filter["_id"])
         if document is None:
             return query, None
@@ -638,9 +666,83 @@ class EmbeddedRuns:
         *,
         request_id: str = "",
     ) -> UpdateOutcome:
-        with self._stripe(filter["_id"]):
+        run_id = filter["_id"]
+        with self._stripe(run_id):
+            appended = self._append(filter, update, upsert=upsert, request_id=request_id)
+            if appended is not None:
+                return _Outcome(1 if appended else 0)
+            self._forget_lists(run_id, update)
             _, before, _ = self._update(filter, update, upsert=upsert, request_id=request_id)
+            path = _pushed_path(update)
+            if before is not None and path is not None:
+                self._lists.setdefault(run_id, {})[path] = filter
         return _Outcome(0 if before is None else 1)
+
+    def _append(
+        self,
+        filter: Mapping[str, Any],
+        update: Mapping[str, Any],
+        *,
+        upsert: bool,
+        request_id: str,
+    ) -> bool | None:
+        """A push (or extend) onto a list a push with the same filter found before, kept as
+        a row of its own instead of a rewrite of the document: whether it was applied (False:
+        `request_id` was, before); None when it is not such a push (the caller applies it).
+        Call it under the run's stripe lock."""
+        run_id = filter["_id"]
+        path = _pushed_path(update)
+        if upsert or path is None or self._lists.get(run_id, {}).get(path) != filter:
+            return None
+        operand = update["$push"][path]
+        each = isinstance(operand, Mapping) and set(operand) == {"$each"}
+        items = operand["$each"] if each else [operand]
+        if not isinstance(items, list) or not _plain_values(items):
+            return None  # the engine explains what is wrong with it
+        with _engine_errors():
+            encoded = bson.encode({"v": items})
+        seq = self._pending.get(run_id, 0)
+        insert = f"INSERT INTO {self._appends} VALUES (?, ?, ?, ?)"  # noqa: S608
+        if not self._commit(run_id, [(insert, (run_id, seq, path, encoded))], request_id):
+            return False
+        self._pending[run_id] = seq + 1
+        return True
+
+    def _fold(self, run_id: str) -> None:
+        """Writes the run's pending appends into its document, in one transaction. Call it
+        under the run's stripe lock."""
+        rows = self._sql(
+            f"SELECT path, items FROM {self._appends} WHERE run_id = ? ORDER BY seq",  # noqa: S608
+            run_id,
+        )
+        document = self._load(run_id)
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        if document is not None:
+            for path, items in rows:
+                node: Any = document
+                for segment in path.split("."):
+                    node = node.get(segment) if isinstance(node, dict) else None
+                if not isinstance(node, list):  # cannot be: only lists get appends
+                    raise BackendUnavailableError(f"a pending push onto {path!r} found no list")
+                node.extend(bson.decode(items)["v"])
+            with _engine_errors():
+                statements.append((self._update_row, (bson.encode(document), run_id)))
+        delete = f"DELETE FROM {self._appends} WHERE run_id = ?"  # noqa: S608
+        self._transaction([*statements, (delete, (run_id,))])
+        self._pending.pop(run_id, None)
+
+    def _forget_lists(self, run_id: str, update: Mapping[str, Any]) -> None:
+        """Forgets the lists an update may change into something else (any path it writes
+        at, above or below them). Call it under the run's stripe lock."""
+        lists = self._lists.get(run_id)
+        if not lists:
+            return
+        written = [
+            path for fields in update.values() if isinstance(fields, Mapping) for path in fields
+        ]
+        for known in list(lists):
+            if any(_overlap(known, path) for path in written):
+                del lists[known]
 
     def find_one_and_update(
         self,
@@ -652,6 +754,7 @@ class EmbeddedRuns:
         request_id: str = "",
     ) -> Mapping[str, Any] | None:
         with self._stripe(filter["_id"]):
+            self._forget_lists(filter["_id"], update)
             query, before, after = self._update(filter, update, upsert=False, request_id=request_id)
         if before is None or after is None:
             return None
@@ -659,6 +762,7 @@ class EmbeddedRuns:
 
     def delete_one(self, filter: Mapping[str, Any]) -> DeleteOutcome:
         with self._stripe(filter["_id"]):
+            self._lists.pop(filter["_id"], None)
             _, document = self._matching(filter)
             if document is None:
                 return _Outcome(0)
@@ -676,6 +780,38 @@ class EmbeddedRuns:
     def close(self) -> None:
         with self._db_lock:
             self._db.close()
+
+
+def _pushed_path(update: Mapping[str, Any]) -> str | None:
+    """The path of an update that is one push (or extend, `$each` alone) onto a path without
+    list indexes; None for any other update."""
+    if len(update) != 1 or "$push" not in update or len(update["$push"]) != 1:
+        return None
+    path, operand = next(iter(update["$push"].items()))
+    modifiers = isinstance(operand, Mapping) and any(name.startswith("$") for name in operand)
+    if modifiers and set(operand) != {"$each"}:
+        return None  # $position, $slice, ...: the engine's work
+    if any(segment.isdigit() for segment in path.split(".")):
+        return None
+    return str(path)
+
+
+def _plain_values(values: list[Any]) -> bool:
+    """Whether no document in `values` has a field name the engine would refuse ($x, a.b)."""
+    for value in values:
+        if isinstance(value, Mapping):
+            if any(name.startswith("$") or "." in name for name in value):
+                return False
+            if not _plain_values(list(value.values())):
+                return False
+        elif isinstance(value, list) and not _plain_values(value):
+            return False
+    return True
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether two dotted paths are one, or one lies under the other."""
+    return one == other or one.startswith(f"{other}.") or other.startswith(f"{one}.")
 
 
 @contextlib.contextmanager
