@@ -65,7 +65,12 @@ class DataStoreDocumentSection(enum.Enum):
 
 
 class StoreError(LightflowError):
-    """A store call failed; the message is the store service's."""
+    """A store call failed; the message is the store service's, `code` its gRPC status (None
+    when the call did not reach the service)."""
+
+    def __init__(self, message: str = "", code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class StoreNotFoundError(StoreError):
@@ -344,7 +349,7 @@ class StoreClient:
                 message = err.details() or code.name
                 if code in RETRYABLE_CODES:
                     message = f"store service at {self._address} is unavailable: {message}"
-                raise kind(message) from err
+                raise kind(message, code) from err
 
 
 def _encode(run_id: str, key: str, value: Any) -> common_pb2.Payload:

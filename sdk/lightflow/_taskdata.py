@@ -48,7 +48,12 @@ _CALL_TIMEOUT_S = 300.0
 
 
 class TaskDataError(LightflowError):
-    """Task data that cannot be stored or read back."""
+    """Task data that cannot be stored or read back; `code` is the blob service's gRPC status
+    when it refused."""
+
+    def __init__(self, message: str = "", code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class BlobClient:
@@ -119,7 +124,7 @@ class BlobClient:
             response = self._stub.PutBlob(requests(), timeout=_CALL_TIMEOUT_S)
         except grpc.RpcError as err:
             raise TaskDataError(
-                f"cannot store task data of run '{run_id}': {err.details()}"
+                f"cannot store task data of run '{run_id}': {err.details()}", err.code()
             ) from err
         return str(response.blob_id)
 
@@ -139,7 +144,7 @@ class BlobClient:
                 offset += len(chunk)
         except grpc.RpcError as err:
             raise TaskDataError(
-                f"cannot read task data of run '{run_id}': {err.details()}"
+                f"cannot read task data of run '{run_id}': {err.details()}", err.code()
             ) from err
         return buffer
 
