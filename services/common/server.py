@@ -70,13 +70,13 @@ class ServeOptions:
     run_credential_methods: frozenset[str] = frozenset()
 
 
-def _deny(message: str) -> Any:
+def _deny(message: str, code: grpc.StatusCode = grpc.StatusCode.UNAUTHENTICATED) -> Any:
     """A handler refusing a call without reading its request: a request-streaming handler
     is given no message until it asks for one, so an unauthenticated 500 MB message costs
     the service nothing but the flow-control window."""
 
     def deny(_requests: Any, context: grpc.ServicerContext) -> None:
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        context.abort(code, message)
 
     return grpc.stream_stream_rpc_method_handler(deny)
 
@@ -91,7 +91,9 @@ class _TokenCheck(grpc.ServerInterceptor):  # type: ignore[misc]
         self._credentials = RunCredentials(token)
         self._run_prefix = f"Bearer {RUN_CREDENTIAL_PREFIX}"
         self._deny_token = _deny("missing or wrong Lightflow token")
-        self._deny_scope = _deny("a task's run credential does not open this call")
+        self._deny_scope = _deny(
+            "a task's run credential does not open this call", grpc.StatusCode.PERMISSION_DENIED
+        )
 
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
         if details.method in _OPEN_METHODS:

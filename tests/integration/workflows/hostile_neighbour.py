@@ -16,7 +16,10 @@ def attempt(what, call):
         call()
         print(f'{what}: done')
     except Exception as err:
-        code = getattr(err, 'code', None)
+        # The SDK's errors keep the refusal as their cause, or carry its code.
+        cause = err.__cause__ if err.__cause__ is not None else err
+        code = getattr(cause, 'code', None)
+        code = code() if callable(code) else code
         print(f'{what}: {code.name if hasattr(code, "name") else type(err).__name__}')
 
 
