@@ -114,12 +114,17 @@ class BlobStore:
         folder = self._folder / run_id
         private_folder(folder)
         partial = folder / f"{blob_id}.partial"
-        with os.fdopen(private_file(partial), "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                size += len(chunk)
-        # Renamed only when complete: a reader never sees half a blob.
-        partial.rename(folder / blob_id)
+        try:
+            with os.fdopen(private_file(partial), "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    size += len(chunk)
+            # Renamed only when complete: a reader never sees half a blob.
+            partial.rename(folder / blob_id)
+        except FileNotFoundError as err:
+            if self.gone(run_id):  # its folder was removed meanwhile
+                raise RunGoneError(f"run {run_id!r} ended: its blobs were removed") from err
+            raise
         if self.gone(run_id):  # removed while this blob arrived: it would be orphaned
             self.delete_run(run_id)
             raise RunGoneError(f"run {run_id!r} ended: its blobs were removed")
