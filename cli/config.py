@@ -109,6 +109,27 @@ SETTINGS: tuple[Setting, ...] = (
         15.0,
         "seconds without heartbeat before a task is handed out again",
     ),
+    Setting(
+        "scheduler.retention",
+        "LIGHTFLOW_RETENTION",
+        "int",
+        86400,
+        "seconds an ended run's state, events and printed lines stay readable",
+    ),
+    Setting(
+        "scheduler.max_output_lines",
+        "LIGHTFLOW_MAX_OUTPUT_LINES",
+        "int",
+        10000,
+        "printed lines a run keeps (the oldest are trimmed first)",
+    ),
+    Setting(
+        "scheduler.max_dag_instances",
+        "LIGHTFLOW_MAX_DAG_INSTANCES",
+        "int",
+        1000,
+        "DAG instances one run may start",
+    ),
     Setting("store.listen", "LIGHTFLOW_STORE_LISTEN", "str", "127.0.0.1:50070", "host:port"),
     Setting(
         "store.mongodb_uri",
@@ -129,6 +150,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker.concurrency", "LIGHTFLOW_WORKER_CONCURRENCY", "int", 4, "task slots"),
     Setting(
         "worker.listen", "LIGHTFLOW_WORKER_LISTEN", "str", "127.0.0.1:0", "health service host:port"
+    ),
+    Setting(
+        "worker.max_line_length",
+        "LIGHTFLOW_WORKER_MAX_LINE_LENGTH",
+        "int",
+        8192,
+        "a printed line longer than this is cut",
+    ),
+    Setting(
+        "worker.output_rate",
+        "LIGHTFLOW_WORKER_OUTPUT_RATE",
+        "float",
+        1000.0,
+        "lines a second a task may print; more are dropped and counted",
+    ),
+    Setting(
+        "worker.output_bytes_rate",
+        "LIGHTFLOW_WORKER_OUTPUT_BYTES_RATE",
+        "float",
+        1048576.0,
+        "bytes a second a task may print; more are dropped and counted",
     ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -178,6 +220,12 @@ redis_wait_replicas = 0
 store_address = "127.0.0.1:50070"
 namespace = "lf"
 lease_timeout = 15.0
+# Seconds an ended run's state, events and printed lines stay readable.
+retention = 86400
+# Printed lines a run keeps; past this its oldest lines are trimmed (never its transitions).
+max_output_lines = 10000
+# DAG instances one run may start (signal.start_dag); the start past it fails its task.
+max_dag_instances = 1000
 
 # `lfctl store start`
 [store]
@@ -191,6 +239,11 @@ database = "lightflow"
 queues = ["task"]
 concurrency = 4
 listen = "127.0.0.1:0"
+# What a task may print: lines are cut at max_line_length characters; past output_rate lines
+# or output_bytes_rate bytes a second they are dropped, and a marker line counts them.
+max_line_length = 8192
+output_rate = 1000.0
+output_bytes_rate = 1048576.0
 """
 
 

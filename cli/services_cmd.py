@@ -113,6 +113,12 @@ def scheduler_start(
         _pick(redis_sentinel_service, ctx, "scheduler.redis_sentinel_service"),
         "--redis-wait-replicas",
         _pick(redis_wait_replicas, ctx, "scheduler.redis_wait_replicas"),
+        "--retention",
+        _pick(None, ctx, "scheduler.retention"),
+        "--max-output-lines",
+        _pick(None, ctx, "scheduler.max_output_lines"),
+        "--max-dag-instances",
+        _pick(None, ctx, "scheduler.max_dag_instances"),
     ]
     if ready_file is not None:
         args += ["--ready-file", str(ready_file)]
@@ -197,6 +203,12 @@ def worker_start(
     args = ["--scheduler", address, "--queues", queue_names]
     args += ["--concurrency", _pick(concurrency, ctx, "worker.concurrency")]
     args += ["--listen", _pick(listen, ctx, "worker.listen")]
+    for option, key in (
+        ("--max-line-length", "worker.max_line_length"),
+        ("--output-rate", "worker.output_rate"),
+        ("--output-bytes-rate", "worker.output_bytes_rate"),
+    ):
+        args += [option, _pick(None, ctx, key)]
     if ready_file is not None:
         args += ["--ready-file", str(ready_file)]
     _exec_service(ctx, "lightflow_worker", args)
