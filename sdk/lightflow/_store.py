@@ -29,7 +29,7 @@ from lightflow._codec import (
 from lightflow._errors import LightflowError
 from lightflow._grpc import RETRYABLE_CODES, Bearer
 from lightflow._tls import TlsOptions, connect
-from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
+from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2, store_pb2, store_pb2_grpc
 
 _T = TypeVar("_T")
 
@@ -45,6 +45,14 @@ MISSING_DOCUMENT_HEADER = "lightflow-missing-document"
 # Call metadata: a write's id, the same on each retry, so the store applies it at most once
 # (a store that applied a write and died before answering sees the retry as applied).
 REQUEST_ID_HEADER = "lightflow-request-id"
+# A write message larger than this sends its largest values ahead, streamed in chunks to the
+# run's blobs (BlobService.PutBlob), and refers to them: the store takes no message larger than
+# a run's arguments may be (services/store/__main__.py, MAX_RECEIVE_BYTES).
+DIRECT_WRITE_BYTES = 16 * 1024 * 1024
+# A value sent ahead: `data` is the BSON document {"blob": <blob id>, "encoding": <the value's
+# encoding>}; the blob holds the value's data. The store removes the blob once it is stored.
+ENCODING_UPLOADED = "lightflow/uploaded"
+_UPLOAD_CHUNK_BYTES = 1024 * 1024
 _FAIL_IF_MISSING = ((MISSING_DOCUMENT_HEADER, "fail"),)
 _Metadata = tuple[tuple[str, str], ...]
 
@@ -141,6 +149,7 @@ class StoreClient:
         self._address = address
         self._channel = connect(address, token, tls)
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
+        self._blobs = blob_pb2_grpc.BlobServiceStub(self._channel)
         self._call_timeout = call_timeout
         self._retry_seconds = retry_seconds
         self._ensure_document = ensure_document
@@ -210,6 +219,7 @@ class StoreClient:
             value=_encode(run_id, key, value),
             section=section_value(section),
         )
+        self._send_ahead(run_id, request, [request.value])
         self._call(self._stub.Set, request, run_id, write=True)
 
     def set_many(self, run_id: str, values: Mapping[str, Any], *, section: object = "data") -> None:
@@ -222,6 +232,7 @@ class StoreClient:
             ],
             section=section_value(section),
         )
+        self._send_ahead(run_id, request, [item.value for item in request.items])
         self._call(self._stub.SetMany, request, run_id, write=True)
 
     def push(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None:
@@ -232,6 +243,7 @@ class StoreClient:
             value=_encode(run_id, key, value),
             section=section_value(section),
         )
+        self._send_ahead(run_id, request, [request.value])
         self._call(self._stub.Push, request, run_id, write=True)
 
     def extend(
@@ -244,6 +256,7 @@ class StoreClient:
             values=[_encode(run_id, key, value) for value in values],
             section=section_value(section),
         )
+        self._send_ahead(run_id, request, list(request.values))
         self._call(self._stub.Extend, request, run_id, write=True)
 
     def delete(self, run_id: str, key: str, *, section: object = "data") -> None:
@@ -308,6 +321,38 @@ class StoreClient:
         decoded = unwrap(document)
         assert isinstance(decoded, dict)  # unwrap keeps a plain document a dict
         return decoded
+
+    def _send_ahead(self, run_id: str, request: Any, payloads: list[common_pb2.Payload]) -> None:
+        """Sends the largest of a write's `payloads` (parts of `request`) ahead as blobs, and
+        puts references in their place, until the request is at most DIRECT_WRITE_BYTES."""
+        excess = request.ByteSize() - DIRECT_WRITE_BYTES
+        for payload in sorted(payloads, key=lambda p: len(p.data), reverse=True):
+            if excess <= 0:
+                return
+            size = payload.ByteSize()
+            payload.CopyFrom(self._upload(run_id, payload))
+            excess -= size - payload.ByteSize()
+
+    def _upload(self, run_id: str, payload: common_pb2.Payload) -> common_pb2.Payload:
+        data = payload.data
+
+        def put(_request: None, timeout: float, metadata: _Metadata) -> blob_pb2.PutBlobResponse:
+            def chunks() -> Iterable[blob_pb2.PutBlobRequest]:
+                yield blob_pb2.PutBlobRequest(run_id=run_id)
+                for start in range(0, len(data), _UPLOAD_CHUNK_BYTES):
+                    yield blob_pb2.PutBlobRequest(chunk=data[start : start + _UPLOAD_CHUNK_BYTES])
+
+            response: blob_pb2.PutBlobResponse = self._blobs.PutBlob(
+                iter(chunks()), timeout=timeout, metadata=metadata
+            )
+            return response
+
+        try:
+            response = self._attempt(put, None, ())
+        except StoreConflictError as err:  # the run ended: it takes no more blobs
+            raise StoreNotFoundError(str(err), err.code) from err
+        reference = bson.encode({"blob": response.blob_id, "encoding": payload.encoding})
+        return common_pb2.Payload(encoding=ENCODING_UPLOADED, data=reference)
 
     def _call(
         self, method: Callable[..., _T], request: Any, run_id: str = "", *, write: bool = False

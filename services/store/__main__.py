@@ -12,7 +12,6 @@ import click
 import grpc
 import structlog
 
-from lightflow._grpc import MAX_MESSAGE_BYTES
 from lightflow.v1 import blob_pb2_grpc
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
@@ -50,11 +49,11 @@ RUN_CREDENTIAL_METHODS = frozenset(
         *(f"/{BLOB_SERVICE_NAME}/{name}" for name in ("PutBlob", "GetBlob", "Locate")),
     }
 )
-# The largest message the store takes. A store value travels whole in one Set (or Push,
-# Extend, SetMany, CreateDocument) message, up to the SDK's message cap; blobs come in 1 MiB
-# chunks. An unauthenticated call is refused on its headers, before its message is read,
-# whatever this limit.
-MAX_RECEIVE_BYTES = MAX_MESSAGE_BYTES
+# The largest message the store takes: a CreateDocument with a run's arguments, which came in
+# one StartRun message of at most 64 MiB (the schedulers' limit). The SDK sends a write larger
+# than 16 MiB with its largest values ahead as blobs (DIRECT_WRITE_BYTES), streamed in 1 MiB
+# chunks. An unauthenticated call is refused on its headers, before its message is read.
+MAX_RECEIVE_BYTES = 65 * 1024 * 1024
 
 _PR_SET_DUMPABLE = 4
 
@@ -170,7 +169,7 @@ def main(
     blob_store = BlobStore(config.data_dir / "blobs" if config.data_dir is not None else None)
 
     def add_servicers(server: grpc.Server) -> None:
-        register(server, core, drop_task_data=blob_store.delete_run_if_valid)
+        register(server, core, drop_task_data=blob_store.delete_run_if_valid, uploads=blob_store)
         blob_pb2_grpc.add_BlobServiceServicer_to_server(
             BlobServicer(blob_store, run_gone=core.was_deleted), server
         )

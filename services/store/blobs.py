@@ -160,6 +160,23 @@ class BlobStore:
 
         return size, chunks()
 
+    def read(self, run_id: str, blob_id: str) -> bytes:
+        """A whole blob."""
+        _, chunks = self.get(run_id, blob_id)
+        return b"".join(chunks)
+
+    def delete(self, run_id: str, blob_ids: list[str]) -> None:
+        """Removes blobs of a run; missing ones are fine."""
+        self.check_run_id(run_id)
+        for blob_id in blob_ids:
+            if not re.fullmatch(r"[0-9a-f]{32}", blob_id):
+                continue
+            if self._folder is None:
+                with self._lock:
+                    self._memory.get(run_id, {}).pop(blob_id, None)
+            else:
+                (self._folder / run_id / blob_id).unlink(missing_ok=True)
+
     def delete_run(self, run_id: str) -> None:
         self.check_run_id(run_id)
         self.mark_gone(run_id)

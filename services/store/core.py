@@ -596,6 +596,11 @@ class StoreCore:
             self._drop_blobs(run_id, new_blobs)
             raise
 
+    def applied(self, run_id: str, request_id: str) -> bool:
+        """Whether the write `request_id` was applied to the run's document already."""
+        _validate_run_id(run_id)
+        return self._applied(run_id, request_id)
+
     def _applied(self, run_id: str, request_id: str) -> bool:
         """Whether the write `request_id` was applied to the run's document already."""
         if not request_id:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
+import bson
+import bson.errors
 import grpc
 import structlog
 
-from lightflow._store import MISSING_DOCUMENT_HEADER, REQUEST_ID_HEADER
+from lightflow._store import ENCODING_UPLOADED, MISSING_DOCUMENT_HEADER, REQUEST_ID_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_common.server import check_run_access
+from lightflow_store.blobs import BlobNotFoundError, BlobStore
 from lightflow_store.core import (
     ConflictError,
     InvalidArgumentError,
@@ -47,10 +50,55 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     """Each RPC is one core call; the method names are the proto's."""
 
     def __init__(
-        self, core: StoreCore, drop_task_data: Callable[[str], None] | None = None
+        self,
+        core: StoreCore,
+        drop_task_data: Callable[[str], None] | None = None,
+        uploads: BlobStore | None = None,
     ) -> None:
         self._core = core
         self._drop_task_data = drop_task_data
+        self._uploads = uploads
+
+    def _values(
+        self, context: grpc.ServicerContext, run_id: str, payloads: list[common_pb2.Payload]
+    ) -> tuple[list[Value], list[str]] | None:
+        """The values of a write, and the blobs of those sent ahead (ENCODING_UPLOADED),
+        read from the run's blobs. None when a value sent ahead is gone because this write
+        was applied before (it is a retry)."""
+        check_run_access(context, run_id)
+        request_id = _request_id(context)
+        values: list[Value] = []
+        uploaded: list[str] = []
+        for payload in payloads:
+            if payload.encoding != ENCODING_UPLOADED:
+                values.append(Value(payload.encoding, payload.data))
+                continue
+            try:
+                reference = bson.decode(payload.data)
+                blob_id, encoding = str(reference["blob"]), str(reference["encoding"])
+            except (bson.errors.BSONError, KeyError, ValueError):
+                _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "a malformed value sent ahead")
+            try:
+                if self._uploads is None:
+                    raise BlobNotFoundError(blob_id)
+                data = self._uploads.read(run_id, blob_id)
+            except (BlobNotFoundError, ValueError):
+                if request_id and _call(context, lambda: self._core.applied(run_id, request_id)):
+                    return None
+                _abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"the value sent ahead as blob {blob_id[:40]!r} of run {run_id[:100]!r}"
+                    " is not there",
+                )
+            values.append(Value(encoding, data))
+            uploaded.append(blob_id)
+        return values, uploaded
+
+    def _done_with(self, run_id: str, uploaded: list[str]) -> None:
+        """Removes the blobs of values sent ahead, now stored."""
+        if uploaded and self._uploads is not None:
+            self._uploads.delete(run_id, uploaded)
 
     def _on_document(
         self, context: grpc.ServicerContext, run_id: str, action: Callable[[], _T]
@@ -99,51 +147,70 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def Set(
         self, request: store_pb2.SetRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetResponse:
-        section, value = _section(request.section, context), _value(request.value)
+        section = _section(request.section, context)
+        sent = self._values(context, request.run_id, [request.value])
+        if sent is None:
+            return store_pb2.SetResponse()
+        (value,), uploaded = sent
         rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
             lambda: self._core.set(request.run_id, request.key, value, section, request_id=rid),
         )
+        self._done_with(request.run_id, uploaded)
         return store_pb2.SetResponse()
 
     def SetMany(
         self, request: store_pb2.SetManyRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetManyResponse:
         section = _section(request.section, context)
-        items = [(item.key, _value(item.value)) for item in request.items]
+        sent = self._values(context, request.run_id, [item.value for item in request.items])
+        if sent is None:
+            return store_pb2.SetManyResponse()
+        values, uploaded = sent
+        items = [(item.key, value) for item, value in zip(request.items, values, strict=True)]
         rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
             lambda: self._core.set_many(request.run_id, items, section, request_id=rid),
         )
+        self._done_with(request.run_id, uploaded)
         return store_pb2.SetManyResponse()
 
     def Push(
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:
-        section, value = _section(request.section, context), _value(request.value)
+        section = _section(request.section, context)
+        sent = self._values(context, request.run_id, [request.value])
+        if sent is None:
+            return store_pb2.PushResponse()
+        (value,), uploaded = sent
         rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
             lambda: self._core.push(request.run_id, request.key, value, section, request_id=rid),
         )
+        self._done_with(request.run_id, uploaded)
         return store_pb2.PushResponse()
 
     def Extend(
         self, request: store_pb2.ExtendRequest, context: grpc.ServicerContext
     ) -> store_pb2.ExtendResponse:
         section = _section(request.section, context)
-        values = [_value(payload) for payload in request.values]
+        sent = self._values(context, request.run_id, list(request.values))
+        if sent is None:
+            return store_pb2.ExtendResponse()
+        values, uploaded = sent
         rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
             lambda: self._core.extend(request.run_id, request.key, values, section, request_id=rid),
         )
+        self._done_with(request.run_id, uploaded)
         return store_pb2.ExtendResponse()
 
     def Delete(
@@ -237,15 +304,17 @@ def _request_id(context: grpc.ServicerContext) -> str:
 
 
 def register(
-    server: grpc.Server, core: StoreCore, drop_task_data: Callable[[str], None] | None = None
+    server: grpc.Server,
+    core: StoreCore,
+    drop_task_data: Callable[[str], None] | None = None,
+    uploads: BlobStore | None = None,
 ) -> None:
     """Serve the store; `drop_task_data(run_id)` removes a run's task data (the process's
-    BlobService) when DeleteDocument asks for it."""
-    store_pb2_grpc.add_StoreServiceServicer_to_server(StoreServicer(core, drop_task_data), server)
-
-
-def _value(payload: common_pb2.Payload) -> Value:
-    return Value(payload.encoding, payload.data)
+    BlobService) when DeleteDocument asks for it; values sent ahead are read from `uploads`
+    (the BlobService's blobs)."""
+    store_pb2_grpc.add_StoreServiceServicer_to_server(
+        StoreServicer(core, drop_task_data, uploads), server
+    )
 
 
 def _section(section: int, context: grpc.ServicerContext) -> Section:

@@ -14,6 +14,7 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+import bson
 import grpc
 import pytest
 
@@ -51,8 +52,6 @@ def new_run_id() -> str:
 
 
 def _bson_value(value: Any) -> common_pb2.Payload:
-    import bson
-
     return common_pb2.Payload(encoding="application/bson", data=bson.encode({"v": value}))
 
 
@@ -155,7 +154,7 @@ def test_a_run_credential_opens_its_own_run_only(store: ServiceProcess) -> None:
     # The calls a task never makes are closed to its credential, on any run.
     for run_id in (run_a, run_b):
         for call in admin_calls(documents, blobs, run_id).values():
-            assert code_of(call) == grpc.StatusCode.UNAUTHENTICATED
+            assert code_of(call) == grpc.StatusCode.PERMISSION_DENIED
 
     with StoreClient(store.address, TOKEN) as admin:
         assert admin.get(run_a, "k") == "secret of a"
@@ -369,3 +368,40 @@ def test_blobs_nobody_removes_are_swept(tmp_path: Path) -> None:
             assert_eventually(lambda: not (folder / live).exists(), timeout=20)
     finally:
         assert service.stop() == 0, service.log_tail()
+
+
+# -- large values travel on the blob stream --------------------------------------------------
+
+
+def test_a_large_write_sends_its_values_ahead_as_blobs(store: ServiceProcess) -> None:
+    run_id, other = new_run_id(), new_run_id()
+    large = b"x" * (100 * MB)
+    with StoreClient(store.address, TOKEN) as client:
+        client.create_document(run_id)
+        client.create_document(other)
+        # Whole in one message, it is larger than the store takes.
+        stub = store_pb2_grpc.StoreServiceStub(open_channel(store.address, TOKEN))
+        request = store_pb2.SetRequest(run_id=run_id, key="k", value=_bson_value(large))
+        assert code_of(lambda: stub.Set(request, timeout=60)) == (
+            grpc.StatusCode.RESOURCE_EXHAUSTED
+        )
+        # The SDK streams it to the run's blobs first; the blob goes once the value is stored.
+        client.set(run_id, "large", large)
+        client.extend(run_id, "list", [b"y" * (10 * MB)] * 3)
+        assert client.get(run_id, "large") == large
+        assert client.get(run_id, "list") == [b"y" * (10 * MB)] * 3
+        folder = BlobClient(store.address, TOKEN).local_folder()
+        assert folder is not None
+        assert list((folder / run_id).iterdir()) == []
+        # A reference names a blob of the write's own run only.
+        blob_id = put_blob(
+            blob_pb2_grpc.BlobServiceStub(open_channel(store.address, TOKEN)), other, b"x"
+        )
+        reference = common_pb2.Payload(
+            encoding="lightflow/uploaded",
+            data=bson.encode({"blob": blob_id, "encoding": "application/bson"}),
+        )
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Set(store_pb2.SetRequest(run_id=run_id, key="k", value=reference), timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "is not there" in (err.value.details() or "")

@@ -47,6 +47,10 @@ class StoreServiceStub:
     for a 0-d array), `data` the elements in C (row-major) order, product(shape) * item size
     bytes. The document holds it as the sub-document
     {"__lightflow_payload__": "application/x-ndarray", "dtype": ..., "shape": ..., "data": ...}.
+    - "lightflow/uploaded" (in writes only): a value sent ahead to the run's blobs
+    (BlobService.PutBlob); `data` is the BSON document {"blob": <blob id>, "encoding": <the
+    value's encoding>}. The store reads the value from the blob and removes the blob once the
+    value is stored. The store takes no message larger than 65 MiB: larger values go this way.
     - any other encoding (e.g. "python/cloudpickle"): opaque bytes, never decoded by the store,
     held as the sub-document {"__lightflow_payload__": <encoding>, "data": Binary(<bytes>)}.
 
@@ -154,6 +158,10 @@ class StoreServiceServicer:
     for a 0-d array), `data` the elements in C (row-major) order, product(shape) * item size
     bytes. The document holds it as the sub-document
     {"__lightflow_payload__": "application/x-ndarray", "dtype": ..., "shape": ..., "data": ...}.
+    - "lightflow/uploaded" (in writes only): a value sent ahead to the run's blobs
+    (BlobService.PutBlob); `data` is the BSON document {"blob": <blob id>, "encoding": <the
+    value's encoding>}. The store reads the value from the blob and removes the blob once the
+    value is stored. The store takes no message larger than 65 MiB: larger values go this way.
     - any other encoding (e.g. "python/cloudpickle"): opaque bytes, never decoded by the store,
     held as the sub-document {"__lightflow_payload__": <encoding>, "data": Binary(<bytes>)}.
 
@@ -350,6 +358,10 @@ class StoreService:
     for a 0-d array), `data` the elements in C (row-major) order, product(shape) * item size
     bytes. The document holds it as the sub-document
     {"__lightflow_payload__": "application/x-ndarray", "dtype": ..., "shape": ..., "data": ...}.
+    - "lightflow/uploaded" (in writes only): a value sent ahead to the run's blobs
+    (BlobService.PutBlob); `data` is the BSON document {"blob": <blob id>, "encoding": <the
+    value's encoding>}. The store reads the value from the blob and removes the blob once the
+    value is stored. The store takes no message larger than 65 MiB: larger values go this way.
     - any other encoding (e.g. "python/cloudpickle"): opaque bytes, never decoded by the store,
     held as the sub-document {"__lightflow_payload__": <encoding>, "data": Binary(<bytes>)}.
 
