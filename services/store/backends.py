@@ -73,6 +73,8 @@ CODE_TYPE_MISMATCH = 14  # e.g. $inc of a field that is not a number
 CODE_OVERFLOW = -1  # ours: a number left the int64 range (montydb raises OverflowError)
 
 _STRIPES = 64
+# Runs whose lists the embedded store remembers, to append to them (see EmbeddedRuns._append).
+_LISTS_REMEMBERED = 10_000
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MONGODB_TIMEOUT_MS = 5_000
 # Under the data folder: the large values of documents (not the task-data blobs of BlobService).
@@ -675,6 +677,8 @@ class EmbeddedRuns:
             _, before, _ = self._update(filter, update, upsert=upsert, request_id=request_id)
             path = _pushed_path(update)
             if before is not None and path is not None:
+                if len(self._lists) >= _LISTS_REMEMBERED:  # a cache: start it again
+                    self._lists.clear()
                 self._lists.setdefault(run_id, {})[path] = filter
         return _Outcome(0 if before is None else 1)
 
