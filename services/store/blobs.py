@@ -39,6 +39,9 @@ CHUNK_BYTES = 1024 * 1024
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 # How many removed runs are remembered, to refuse blobs for them.
 _GONE_REMEMBERED = 100_000
+# In the blob folder: the runs whose blobs were removed, one a line, so that a restarted
+# store still refuses blobs for them.
+ENDED_RUNS_FILE = ".ended-runs"
 
 
 class BlobNotFoundError(KeyError):
@@ -56,11 +59,14 @@ class BlobStore:
         # When each run's blobs in memory were last written or read (time.time()).
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
-        # Runs whose blobs were removed since this start (the latest few).
+        # Runs whose blobs were removed (the latest few), also before a restart when the
+        # blobs are in a folder.
         self._gone: OrderedDict[str, None] = OrderedDict()
+        self._ended_lines = 0
         self.token = ""
         if self._folder is not None:
             private_folder(self._folder)
+            self._load_ended()
             token_file = self._folder / FOLDER_MARKER
             if not token_file.exists():
                 with os.fdopen(private_file(token_file), "w") as out:
@@ -84,10 +90,48 @@ class BlobStore:
 
     def mark_gone(self, run_id: str) -> None:
         with self._lock:
+            known = run_id in self._gone
             self._gone[run_id] = None
             self._gone.move_to_end(run_id)
             while len(self._gone) > _GONE_REMEMBERED:
                 self._gone.popitem(last=False)
+            if self._folder is None or known:
+                return
+            try:
+                fd = os.open(
+                    self._folder / ENDED_RUNS_FILE,
+                    os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
+                    FILE_MODE,
+                )
+                os.fchmod(fd, FILE_MODE)
+                with os.fdopen(fd, "a") as out:
+                    out.write(f"{run_id}\n")
+            except OSError:
+                log.warning("ended_run_not_recorded", run_id=run_id, exc_info=True)
+                return
+            self._ended_lines += 1
+            if self._ended_lines > 2 * _GONE_REMEMBERED:
+                self._rewrite_ended()
+
+    def _load_ended(self) -> None:
+        assert self._folder is not None
+        try:
+            lines = (self._folder / ENDED_RUNS_FILE).read_text().split()
+        except FileNotFoundError:
+            return
+        for run_id in lines[-_GONE_REMEMBERED:]:
+            self._gone[run_id] = None
+        self._ended_lines = len(lines)
+
+    def _rewrite_ended(self) -> None:
+        """Keeps the latest runs only (call it holding the lock)."""
+        assert self._folder is not None
+        partial = self._folder / f"{ENDED_RUNS_FILE}.partial"
+        partial.unlink(missing_ok=True)
+        with os.fdopen(private_file(partial), "w") as out:
+            out.writelines(f"{run_id}\n" for run_id in self._gone)
+        partial.replace(self._folder / ENDED_RUNS_FILE)
+        self._ended_lines = len(self._gone)
 
     def delete_run_if_valid(self, run_id: str) -> None:
         """`delete_run`, for a run id that may not be one a blob was ever stored under."""

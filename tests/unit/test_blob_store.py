@@ -88,3 +88,14 @@ def test_blob_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
         f"blobs/{run_id}": "0o700",
         f"blobs/{run_id}/{blob_id}": "0o600",
     }
+
+
+def test_a_restarted_store_still_refuses_blobs_of_runs_that_ended(tmp_path: Path) -> None:
+    ended, live = uuid.uuid4().hex, uuid.uuid4().hex
+    BlobStore(tmp_path / "blobs").delete_run(ended)
+    restarted = BlobStore(tmp_path / "blobs")
+    assert restarted.gone(ended)
+    with pytest.raises(RunGoneError):
+        restarted.put(ended, iter([b"late"]))
+    restarted.put(live, iter([b"x"]))
+    assert stat.S_IMODE((tmp_path / "blobs" / ".ended-runs").stat().st_mode) == 0o600
