@@ -413,7 +413,10 @@ class WorkerAgent:
             try:
                 raw = process.conn.recv_bytes(pipe.MAX_CHILD_MESSAGE_BYTES)
                 message = pipe.decode_child(raw)
-            except (EOFError, OSError, pipe.PipeProtocolError) as err:
+            except EOFError:  # the process ended (or is ending): it died
+                self._task_process_died(process)
+                return
+            except (OSError, pipe.PipeProtocolError) as err:
                 if process.process.is_alive():  # a message too long, or not one of ours
                     self._misbehaved(process, str(err))
                 self._task_process_died(process)

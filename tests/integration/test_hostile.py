@@ -301,3 +301,39 @@ def test_a_dag_that_starts_itself_stops_at_the_runs_limit(
     assert len(failures) == 1
     assert "limit" in failures[0].message
     assert "--max-dag-instances" in failures[0].message
+
+
+# -- a task process that breaks the pipe's protocol ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"), [("b'Z'", "unknown message kind"), ("b'O1' + b'x' * 9_000_000", "length")]
+)
+def test_a_task_writing_garbage_to_its_pipe_fails_and_the_worker_goes_on(
+    stack: LocalStack, tmp_path: Path, raw: str, why: str
+) -> None:
+    workflow = tmp_path / "garbage.py"
+    workflow.write_text(
+        "import gc\n"
+        "from lightflow.models import Dag\n"
+        "from lightflow.tasks import PythonTask\n"
+        "from lightflow_worker.runner import ParentLink\n"
+        "def garbage(data, store, signal, context):\n"
+        "    [link] = [o for o in gc.get_objects() if isinstance(o, ParentLink)]\n"
+        f"    link._conn.send_bytes({raw})\n"
+        "    import time; time.sleep(30)\n"
+        "d = Dag('main_dag')\n"
+        "d.define({PythonTask(name='garbage_task', callback=garbage): None})\n"
+    )
+    client = client_for(stack)
+    client.register(workflow)
+    run = client.start_and_wait("garbage", timeout=60)
+    assert run.wait() == "failed"
+    [task] = run.info().tasks
+    assert task.failure is not None
+    assert task.failure.type == "TaskProcessMisbehaved", task.failure
+    assert why in task.failure.message
+    # The worker serves the next run.
+    client.register(Path("examples/sequential.py"))
+    assert client.start_and_wait("sequential", timeout=60).wait() == "succeeded"
+    assert stack.workers[0].alive()
