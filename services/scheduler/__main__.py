@@ -13,6 +13,7 @@ import structlog
 from lightflow._store import StoreClient
 from lightflow._taskdata import BlobClient
 from lightflow.v1 import scheduler_pb2_grpc
+from lightflow_common.hardening import make_undumpable
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
 from lightflow_common.tls import client_tls, server_tls, tls_options
@@ -251,6 +252,7 @@ def main(
         log_level=log_level,
     )
     configure_logging(config.log_level)
+    make_undumpable()  # it holds the token and redis' password
     # Blocking reads (XREADGROUP, JoinDags' XREAD) wait up to 30 s: the client's socket
     # timeout is longer, and TCP keepalive finds a primary that vanished under one.
     client = connect(config.redis_target, config.redis_durability)

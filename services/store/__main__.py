@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import grpc
 import structlog
 
 from lightflow.v1 import blob_pb2_grpc
+from lightflow_common.hardening import make_undumpable
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
 from lightflow_common.tls import server_tls, tls_options
@@ -54,16 +52,6 @@ RUN_CREDENTIAL_METHODS = frozenset(
 # than 16 MiB with its largest values ahead as blobs (DIRECT_WRITE_BYTES), streamed in 1 MiB
 # chunks. An unauthenticated call is refused on its headers, before its message is read.
 MAX_RECEIVE_BYTES = 65 * 1024 * 1024
-
-_PR_SET_DUMPABLE = 4
-
-
-def _not_dumpable() -> None:
-    """A task process of the same user must not read the token from our environment
-    (/proc/<pid>/environ) or memory."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_DUMPABLE, 0)
 
 
 @click.command()
@@ -161,7 +149,7 @@ def main(
         log_level=log_level.lower(),
     )
     configure_logging(config.log_level)
-    _not_dumpable()
+    make_undumpable()
     backend = open_backend(config)
     core = StoreCore(backend.runs, backend.blobs, inline_limit=config.inline_limit)
 

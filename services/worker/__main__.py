@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import secrets
 import socket
-import sys
 import threading
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import click
 import structlog
 
 from lightflow._grpc import split_addresses
+from lightflow_common.hardening import make_undumpable
 from lightflow_common.logging import configure_logging
 from lightflow_common.server import ServeOptions, serve
 from lightflow_common.tls import client_tls, server_tls, tls_options
@@ -24,7 +22,6 @@ from lightflow_worker.output import OutputLimits
 
 log = structlog.get_logger(__name__)
 
-_PR_SET_DUMPABLE = 4
 # What a stack's services may be given that a task must not see (a launcher may give every
 # service the same environment).
 _SECRETS = ("LIGHTFLOW_TOKEN", "LIGHTFLOW_REDIS_PASSWORD", "LIGHTFLOW_REDIS_URL", "REDISCLI_AUTH")
@@ -32,14 +29,10 @@ _SECRETS = ("LIGHTFLOW_TOKEN", "LIGHTFLOW_REDIS_PASSWORD", "LIGHTFLOW_REDIS_URL"
 
 def _hide_secrets() -> None:
     """Task processes run user code: they must not find the stack token. They inherit the
-    environment, so it goes from there; and with the worker not dumpable, a task process of
-    the same (unprivileged) user can neither read the worker's initial environment
-    (/proc/<pid>/environ) and memory nor attach to it."""
+    environment, so it goes from there, and they cannot read the worker's."""
     for name in _SECRETS:
         os.environ.pop(name, None)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_DUMPABLE, 0)
+    make_undumpable()
 
 
 @click.command()

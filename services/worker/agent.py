@@ -106,6 +106,19 @@ def _failed(lease: scheduler_pb2.TaskLease, kind: str, message: str) -> schedule
     return ended_result(lease, common_pb2.Failure(type=kind, message=message))
 
 
+def _output_line(
+    lease: scheduler_pb2.TaskLease, stream: str, text: str
+) -> scheduler_pb2.TaskOutput:
+    return scheduler_pb2.TaskOutput(
+        run_id=lease.run_id,
+        dag_instance=lease.dag_instance,
+        task_name=lease.task_name,
+        attempt=lease.attempt,
+        stream=stream,
+        text=text,
+    )
+
+
 def _task_meta(
     task: RunningTask, result: scheduler_pb2.TaskResult, worker_id: str
 ) -> tuple[str, dict[str, Any]]:
@@ -470,14 +483,7 @@ class WorkerAgent:
             for name, text in task.limiter.admit(line.stream, line.text):
                 if stream is None:
                     continue
-                output = scheduler_pb2.TaskOutput(
-                    run_id=lease.run_id,
-                    dag_instance=lease.dag_instance,
-                    task_name=lease.task_name,
-                    attempt=lease.attempt,
-                    stream=name,
-                    text=text,
-                )
+                output = _output_line(lease, name, text)
                 if not stream.outbox.put_output(lease_key(lease.lease), output):
                     task.limiter.count_dropped(len(text) + 1)
 
@@ -513,17 +519,7 @@ class WorkerAgent:
         recorded before its end (and its run's)."""
         lines = stream.outbox.take_output(key)
         lease = running.lease
-        for name, text in running.limiter.close():
-            lines.append(
-                scheduler_pb2.TaskOutput(
-                    run_id=lease.run_id,
-                    dag_instance=lease.dag_instance,
-                    task_name=lease.task_name,
-                    attempt=lease.attempt,
-                    stream=name,
-                    text=text,
-                )
-            )
+        lines += [_output_line(lease, name, text) for name, text in running.limiter.close()]
         for start in range(0, len(lines), _FINAL_LINES_PER_MESSAGE):
             batch = scheduler_pb2.OutputBatch(lines=lines[start : start + _FINAL_LINES_PER_MESSAGE])
             stream.outbox.put(scheduler_pb2.WorkRequest(output_batch=batch))
