@@ -88,7 +88,8 @@ class TaskProcess:
 class RunningTask:
     lease: scheduler_pb2.TaskLease
     process: TaskProcess
-    limiter: TaskOutputLimiter
+    # Made when the task first prints (most tasks print nothing).
+    limiter: TaskOutputLimiter | None = None
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     blocked: bool = False
     # Kills the attempt when it runs past the task's timeout.
@@ -373,7 +374,7 @@ class WorkerAgent:
                 process = TaskProcess(self)
             with self._lock:
                 process.lease_key = lease_key(lease.lease)
-                running = RunningTask(lease, process, TaskOutputLimiter(self.config.output_limits))
+                running = RunningTask(lease, process)
                 self._running[process.lease_key] = running
                 if lease.timeout_ms:
                     running.timer = threading.Timer(
@@ -480,12 +481,15 @@ class WorkerAgent:
         lease = task.lease
         with self._lock:
             stream = self._stream
-            for name, text in task.limiter.admit(line.stream, line.text):
+            if task.limiter is None:
+                task.limiter = TaskOutputLimiter(self.config.output_limits)
+            limiter = task.limiter
+            for name, text in limiter.admit(line.stream, line.text):
                 if stream is None:
                     continue
                 output = _output_line(lease, name, text)
                 if not stream.outbox.put_output(lease_key(lease.lease), output):
-                    task.limiter.count_dropped(len(text) + 1)
+                    limiter.count_dropped(len(text) + 1)
 
     def _finish(
         self, process: TaskProcess | None, key: str, result: scheduler_pb2.TaskResult
@@ -519,7 +523,8 @@ class WorkerAgent:
         recorded before its end (and its run's)."""
         lines = stream.outbox.take_output(key)
         lease = running.lease
-        lines += [_output_line(lease, name, text) for name, text in running.limiter.close()]
+        if running.limiter is not None:
+            lines += [_output_line(lease, name, text) for name, text in running.limiter.close()]
         for start in range(0, len(lines), _FINAL_LINES_PER_MESSAGE):
             batch = scheduler_pb2.OutputBatch(lines=lines[start : start + _FINAL_LINES_PER_MESSAGE])
             stream.outbox.put(scheduler_pb2.WorkRequest(output_batch=batch))
