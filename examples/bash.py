@@ -18,16 +18,16 @@ def count_lines(pid, data, store, signal, context):
     data['lines'] = 0
 
 
-# called for each line the command writes to stdout, without its newline
+# called for each line the command writes to stdout, with its newline (as in the original)
 def print_stdout(line, data, store, signal, context):
     data['lines'] += 1
-    print('stdout: {}'.format(line))
+    print('stdout: {}'.format(line.rstrip()))
 
 
 # called for each line the command writes to stderr
 def print_stderr(line, data, store, signal, context):
     data['lines'] += 1
-    print('stderr: {}'.format(line))
+    print('stderr: {}'.format(line.rstrip()))
 
 
 # called after the command ended: a non-zero return code does not fail the task, this

@@ -119,7 +119,8 @@ class BashTask(BaseTask):
                 signal, context)` after the process ended. The files are binary, readable
                 from the start, or None when not captured.
             callback_stdout: Called as `(line, data, store, signal, context)` for each line
-                of standard output, as str without its line ending.
+                of standard output, as str with its line ending (the last line may have
+                none).
             callback_stderr: The same for the standard error.
             queue, callback_init, callback_finally, force_run, propagate_skip, retries,
                 retry_delay, timeout: As for `BaseTask`.
@@ -364,18 +365,16 @@ class BashTask(BaseTask):
         signal: Any,
         context: TaskContext,
     ) -> None:
+        # with its line ending, as read: the original Lightflow's contract
         text = line.decode(errors="replace")
-        if text.endswith("\n"):
-            text = text[:-1]
-        if text.endswith("\r"):
-            text = text[:-1]
         callback = callbacks[name]
         if callback is not None:
             callback(text, data, store, signal, context)
         elif files[name] is None:
             # output nobody asked for shows with the task's printed lines, not in the
             # worker's own log
-            (sys.stdout if name == "stdout" else sys.stderr).write(text + "\n")
+            end = "" if text.endswith("\n") else "\n"
+            (sys.stdout if name == "stdout" else sys.stderr).write(text + end)
 
 
 def _read_lines(

@@ -94,6 +94,10 @@ class Recorder:
         }
 
     def lines(self, kind: str) -> list[str]:
+        """The lines of a stream without their line endings."""
+        return [line.rstrip("\r\n") for what, line in self.events if what == kind]
+
+    def raw_lines(self, kind: str) -> list[str]:
         return [line for what, line in self.events if what == kind]
 
 
@@ -123,6 +127,12 @@ def test_lines_reach_the_callbacks_in_order_and_stderr_separately() -> None:
     assert recorder.end["returncode"] == 0
     # not captured: no files
     assert (recorder.end["stdout"], recorder.end["stderr"]) == (None, None)
+
+
+def test_lines_keep_their_line_endings_like_the_original() -> None:
+    recorder = Recorder()
+    run(recording_task("echo one; printf 'two\\r\\n'; printf three", recorder))
+    assert recorder.raw_lines("out") == ["one\n", "two\r\n", "three"]
 
 
 def test_lines_arrive_while_the_process_runs() -> None:
