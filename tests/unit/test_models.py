@@ -51,6 +51,7 @@ def test_models_exports_are_pinned() -> None:
         "Action",
         "BaseTask",
         "Dag",
+        "DataStoreDocument",
         "DataStoreDocumentSection",
         "MultiTaskData",
         "Option",
@@ -59,6 +60,7 @@ def test_models_exports_are_pinned() -> None:
         "TaskContext",
         "TaskData",
         "TaskParameters",
+        "TaskSignal",
         "TaskStatus",
     ]
     for name in lightflow.models.__all__:
