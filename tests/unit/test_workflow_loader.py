@@ -50,6 +50,7 @@ EXAMPLE_NAMES = sorted(
         "stop_workflow",
         "store_meta",
         "sub_dag",
+        "watch_folder",
     ]
 )
 
@@ -110,7 +111,7 @@ def test_every_example_loads_and_serializes(name: str) -> None:
     proto = workflow.to_proto()
     assert proto.name == name
     assert proto.source_path == str(workflow.path)
-    assert len(proto.options) == (3 if name == "parameters" else 0)
+    assert len(proto.options) == {"parameters": 3, "watch_folder": 2}.get(name, 0)
     for dag in proto.dags:
         for task in dag.tasks:
             assert task.code.encoding == TASK_ENCODING
