@@ -340,7 +340,13 @@ class SchedulerCore:
         queues = sorted(graph.queues)
         for (dag, task), code in graph.code.items():
             graph.seals[(dag, task)] = code_seal(
-                self._code_key, graph.definition_hash, dag, task, code
+                self._code_key,
+                graph.definition_hash,
+                dag,
+                task,
+                code,
+                definition.source_path,
+                definition.source,
             )
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.keys.definition(graph.definition_hash), definition.SerializeToString())
@@ -968,6 +974,8 @@ class SchedulerCore:
             if code_key not in session.code_sent:
                 lease.code.ParseFromString(graph.code[(dag, task)])
                 lease.code_seal = graph.seals.get((dag, task), b"")
+                lease.source_path = graph.definition.source_path
+                lease.source = graph.definition.source
                 session.code_sent.add(code_key)
             leases.append(lease)
         return leases
