@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.machinery
+import importlib.resources
 import importlib.util
 import io
 import os
@@ -51,6 +52,9 @@ __all__ = [
 TASK_ENCODING = "python/cloudpickle"
 # Protocol 5 is the highest every supported Python (>= 3.8) reads.
 _PICKLE_PROTOCOL = 5
+# What the examples shipped with Lightflow import beyond its own dependencies: the
+# `examples` extra of pyproject.toml.
+_EXAMPLES_EXTRA = frozenset({"numpy"})
 # A workflow file's text travels with its definition up to this size (a hand-written
 # workflow is a few KiB; a larger file still runs, its tracebacks without source lines).
 MAX_SOURCE_BYTES = 1024 * 1024
@@ -263,6 +267,12 @@ def _import_file(file: Path) -> ModuleType:
     except SyntaxError as err:
         _restore(key, previous)
         raise WorkflowDefinitionError(f"workflow file {file} has a syntax error: {err}") from err
+    except ModuleNotFoundError as err:
+        _restore(key, previous)
+        raise WorkflowDefinitionError(
+            f"workflow file {file} failed to import: ModuleNotFoundError: {err}; "
+            f"{_missing_module_hint(file, err.name or '')}"
+        ) from err
     except (Exception, SystemExit) as err:
         _restore(key, previous)
         raise WorkflowDefinitionError(
@@ -270,6 +280,25 @@ def _import_file(file: Path) -> ModuleType:
         ) from err
     cloudpickle.register_pickle_by_value(module)
     return module
+
+
+def _missing_module_hint(file: Path, name: str) -> str:
+    top = name.partition(".")[0] or "it"
+    if top in _EXAMPLES_EXTRA and file.name in _bundled_examples():
+        return (
+            f"this example needs {top}: pip install {top}, or install Lightflow with its"
+            f" examples extra (pip install '.[examples]' in a checkout)"
+        )
+    return f"install {top} here and on every worker that runs the workflow's tasks"
+
+
+def _bundled_examples() -> set[str]:
+    """The file names of the examples shipped with Lightflow (`lightflow_examples`)."""
+    try:
+        folder = importlib.resources.files("lightflow_examples")
+        return {entry.name for entry in folder.iterdir() if entry.name.endswith(".py")}
+    except (ModuleNotFoundError, OSError):
+        return set()
 
 
 def _restore(key: str, previous: ModuleType | None) -> None:

@@ -456,6 +456,25 @@ def test_import_error_names_the_file_and_keeps_the_cause(tmp_path: Path) -> None
     assert "module_that_does_not_exist_anywhere" in message
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
     assert not [key for key in sys.modules if key.startswith("_lightflow_workflow_needs_")]
+    assert message.endswith(
+        "; install module_that_does_not_exist_anywhere here and on every worker that runs"
+        " the workflow's tasks"
+    )
+
+
+@pytest.mark.parametrize("example", ["sub_dag", "data_store", "big_data"])
+def test_an_example_without_numpy_says_how_to_get_it(
+    example: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` fails as if absent
+    with pytest.raises(WorkflowDefinitionError) as info:
+        load_workflow(EXAMPLES / f"{example}.py")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.endswith(
+        "; this example needs numpy: pip install numpy, or install Lightflow with its examples"
+        " extra (pip install '.[examples]' in a checkout)"
+    )
 
 
 def test_exception_and_exit_at_import_time(tmp_path: Path) -> None:
