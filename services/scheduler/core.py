@@ -62,6 +62,11 @@ _TASK_STATUS = {
     "retrying": common_pb2.TASK_STATUS_RETRYING,
 }
 _TASK_STATUS_NAME = {v: k for k, v in _TASK_STATUS.items()}
+# A task still in one of these when its run stopped (a failure, an abort, StopRun) or its DAG
+# instance was stopped or ended will never run: nothing new starts then, and its queue entry
+# is dropped at dispatch. GetRun shows it `cancelled` (the state the scripts record for an
+# entry they drop) rather than as if it were still to come.
+_NEVER_STARTED = frozenset({"waiting", "queued"})
 _EVENT_TYPE = {
     "run_started": scheduler_pb2.RUN_EVENT_TYPE_RUN_STARTED,
     "run_ended": scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,
@@ -580,7 +585,9 @@ class SchedulerCore:
         instances = sorted(
             (name for name in dags if "|" not in name), key=lambda i: int(dags.get(f"{i}|n", 0))
         )
+        run_halted = run.status != common_pb2.RUN_STATUS_RUNNING
         for inst in instances:
+            halted = run_halted or dags[inst] != "running" or f"{inst}|stop" in dags
             dag_name = dags.get(f"{inst}|dag", inst)
             dag = scheduler_pb2.DagInstance(
                 instance=inst,
@@ -591,10 +598,13 @@ class SchedulerCore:
             run.dags.append(dag)
             for task in graph.dags[dag_name].tasks.values():
                 key = f"{inst}/{task.name}"
+                status = tasks.get(f"{key}|s", "waiting")
+                if halted and status in _NEVER_STARTED:
+                    status = "cancelled"
                 state = scheduler_pb2.TaskState(
                     dag_instance=inst,
                     task_name=task.name,
-                    status=_TASK_STATUS[tasks.get(f"{key}|s", "waiting")],
+                    status=_TASK_STATUS[status],
                     attempt=int(tasks.get(f"{key}|a", 0)),
                     worker_id=tasks.get(f"{key}|w", ""),
                     queue=task.queue,

@@ -252,3 +252,32 @@ def test_a_bash_task_streams_its_lines_to_the_callbacks(marker: str) -> None:
     lines = [line.split("] ", 1)[1] for line in result.stdout.splitlines() if "] " in line]
     assert {"stdout: first", "stderr: second", "return code: 3"} <= set(lines)
     assert "captured stdout: 'first\\n/\\n'" in lines
+
+
+def test_status_shows_the_tasks_an_abort_left_unrun_as_cancelled(
+    marker: str, start_stack: Callable[..., LocalStack]
+) -> None:
+    stack = start_stack()
+    client = Client(stack.scheduler_addresses, token=stack.options.token)
+    client.register(EXAMPLES / "abort.py")
+    run = client.start("abort")
+    assert run.wait(timeout=60) == "aborted"
+    client.close()
+    address = ",".join(stack.scheduler_addresses)
+    shown = lfctl(
+        "--address",
+        address,
+        "--token",
+        stack.options.token or "",
+        "workflow",
+        "status",
+        run.id,
+        marker=marker,
+    )
+    assert shown.returncode == 0, shown.stderr
+    rows = {
+        line.split()[2]: line.split()[3]
+        for line in shown.stdout.splitlines()
+        if line.startswith("main_dag ")
+    }
+    assert rows == {"check_task": "aborted", "never_task": "cancelled"}, shown.stdout
