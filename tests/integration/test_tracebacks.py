@@ -144,7 +144,9 @@ def test_a_failing_bash_task_callback_shows_its_frame(stack: LocalStack, tmp_pat
     failure = task_failure(events, "bash_task")
     trace = failure.stack_trace
     assert_users_only(trace)
-    check = frame(path, lines, 'raise ValueError("the command reported: " + line)', "check_line")
+    check = frame(
+        path, lines, 'raise ValueError("the command reported: " + line.rstrip())', "check_line"
+    )
     assert trace == (
         f"Traceback (most recent call last):\n{check}ValueError: the command reported: error 42\n"
     )

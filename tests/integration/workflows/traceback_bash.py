@@ -6,7 +6,7 @@ from lightflow.tasks import BashTask
 
 def check_line(line, data, store, signal, context):
     if line.startswith("error"):
-        raise ValueError("the command reported: " + line)
+        raise ValueError("the command reported: " + line.rstrip())
 
 
 d = Dag("main_dag")
