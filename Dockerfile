@@ -7,5 +7,5 @@ COPY sdk sdk
 COPY services services
 COPY cli cli
 COPY examples examples
-RUN pip install --no-cache-dir . numpy
+RUN pip install --no-cache-dir '.[examples]'
 ENV LIGHTFLOW_LOG_LEVEL=info

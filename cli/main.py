@@ -144,7 +144,11 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(cls=_Lfctl)
+# -h as well as --help, on every command (subcommands inherit their parent's setting).
+_CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(cls=_Lfctl, context_settings=_CONTEXT_SETTINGS)
 @click.option(
     "-c",
     "--config",

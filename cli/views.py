@@ -111,6 +111,10 @@ class RunBoard:
         with self._lock:
             if event.type == "run_ended":
                 self.status = event.status
+                # what had not started never will (GetRun says the same)
+                for row in self._rows.values():
+                    if row.status in ("waiting", "queued"):
+                        row.status = "cancelled"
             elif event.type == "run_stopping":
                 self.status = "stopping"
             if not event.task_name or event.type == "task_output":

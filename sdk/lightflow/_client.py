@@ -76,7 +76,8 @@ def _failure(message: object) -> Failure | None:
 @dataclass(frozen=True)
 class TaskInfo:
     """One task of one DAG instance of a run. `status` is one of waiting, queued, running,
-    retrying, succeeded, failed, skipped, stopped, aborted, cancelled."""
+    retrying, succeeded, failed, skipped, stopped, aborted, cancelled (it never ran: its run
+    stopped, failed or aborted, or its DAG instance was stopped, before it started)."""
 
     dag_instance: str
     name: str

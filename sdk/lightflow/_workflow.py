@@ -3,20 +3,27 @@
 A workflow file is a Python module; every module-level `Dag` is one of the workflow's DAGs,
 and a module-level `Parameters` (at most one) declares the arguments a run accepts.
 Workers cannot import the user's file, so its functions and classes are registered with
-cloudpickle to be pickled *by value* and each task travels as a self-contained payload.
+cloudpickle to be pickled *by value* and each task travels as a self-contained payload. Their
+code keeps naming the file it came from, and the file's text travels with the definition, so
+that a failing task's traceback reads as it would locally (see `source_entry`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.machinery
+import importlib.resources
 import importlib.util
+import io
 import os
 import sys
-from collections.abc import Iterable
+import types
+from collections import ChainMap
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import cloudpickle
 
@@ -27,6 +34,7 @@ from lightflow._task import BaseTask
 from lightflow.v1 import common_pb2, workflow_pb2
 
 __all__ = [
+    "MAX_SOURCE_BYTES",
     "TASK_ENCODING",
     "TaskDecodeError",
     "WorkflowDefinitionError",
@@ -37,12 +45,19 @@ __all__ = [
     "find_workflow",
     "list_workflows",
     "load_workflow",
+    "source_entry",
 ]
 
 # The Payload encoding of a task object.
 TASK_ENCODING = "python/cloudpickle"
 # Protocol 5 is the highest every supported Python (>= 3.8) reads.
 _PICKLE_PROTOCOL = 5
+# What the examples shipped with Lightflow import beyond its own dependencies: the
+# `examples` extra of pyproject.toml.
+_EXAMPLES_EXTRA = frozenset({"numpy"})
+# A workflow file's text travels with its definition up to this size (a hand-written
+# workflow is a few KiB; a larger file still runs, its tracebacks without source lines).
+MAX_SOURCE_BYTES = 1024 * 1024
 
 
 class WorkflowDefinitionError(LightflowError):
@@ -68,6 +83,8 @@ class WorkflowFile:
         dags: Every module-level `Dag`, in definition order.
         module: The imported module.
         parameters: The module-level `Parameters` (the run arguments), or None.
+        source: The file's text as imported, shipped with the definition so that tracebacks
+            show its lines on workers without the file; "" for a file larger than 1 MiB.
     """
 
     name: str
@@ -77,6 +94,8 @@ class WorkflowFile:
     module: ModuleType
     # not compared: a Parameters is a list, which would make the object unhashable
     parameters: Parameters | None = field(default=None, compare=False)
+    # The file's text as imported; "" when larger than MAX_SOURCE_BYTES (not shipped).
+    source: str = field(default="", compare=False, repr=False)
 
     def dag(self, name: str) -> Dag:
         """Return the DAG called `name`.
@@ -103,6 +122,7 @@ class WorkflowFile:
             name=self.name,
             description=self.description,
             source_path=str(self.path),
+            source=self.source,
             dags=[self._dag_to_proto(dag) for dag in self.dags],
             options=options_to_proto(self.parameters or ()),
         )
@@ -159,6 +179,7 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
     if not file.is_file():
         raise WorkflowNotFoundError(f"workflow file {file} does not exist")
     name = file.stem
+    source = _read_source(file)
     module = _import_file(file)
 
     dags: list[Dag] = []
@@ -198,7 +219,33 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
         dags=tuple(dags),
         module=module,
         parameters=parameters[0][1] if parameters else None,
+        source=source,
     )
+
+
+def _read_source(file: Path) -> str:
+    """The file's text as Python reads it (its declared encoding, universal newlines); ""
+    when it is too large to ship or does not decode (the import then says why)."""
+    try:
+        raw = file.read_bytes()
+        if len(raw) > MAX_SOURCE_BYTES:
+            return ""
+        return importlib.util.decode_source(raw)
+    except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+        return ""
+
+
+# What linecache keeps for a file: (size, mtime, lines, path).
+SourceEntry = tuple[int, None, list[str], str]
+
+
+def source_entry(path: str, source: str) -> SourceEntry:
+    """The `linecache.cache` entry that makes `source` the text Python shows for the file
+    `path` in tracebacks (and `inspect.getsource`), whatever the file on this machine holds,
+    if it has one. A task process registers the text shipped in the task's definition: the
+    code names the path it was loaded from on the machine that registered it. The mtime is
+    None, so `linecache.checkcache()` leaves the entry alone (no file to compare with)."""
+    return (len(source), None, source.splitlines(keepends=True), path)
 
 
 def _import_file(file: Path) -> ModuleType:
@@ -220,6 +267,12 @@ def _import_file(file: Path) -> ModuleType:
     except SyntaxError as err:
         _restore(key, previous)
         raise WorkflowDefinitionError(f"workflow file {file} has a syntax error: {err}") from err
+    except ModuleNotFoundError as err:
+        _restore(key, previous)
+        raise WorkflowDefinitionError(
+            f"workflow file {file} failed to import: ModuleNotFoundError: {err}; "
+            f"{_missing_module_hint(file, err.name or '')}"
+        ) from err
     except (Exception, SystemExit) as err:
         _restore(key, previous)
         raise WorkflowDefinitionError(
@@ -229,6 +282,25 @@ def _import_file(file: Path) -> ModuleType:
     return module
 
 
+def _missing_module_hint(file: Path, name: str) -> str:
+    top = name.partition(".")[0] or "it"
+    if top in _EXAMPLES_EXTRA and file.name in _bundled_examples():
+        return (
+            f"this example needs {top}: pip install {top}, or install Lightflow with its"
+            f" examples extra (pip install '.[examples]' in a checkout)"
+        )
+    return f"install {top} here and on every worker that runs the workflow's tasks"
+
+
+def _bundled_examples() -> set[str]:
+    """The file names of the examples shipped with Lightflow (`lightflow_examples`)."""
+    try:
+        folder = importlib.resources.files("lightflow_examples")
+        return {entry.name for entry in folder.iterdir() if entry.name.endswith(".py")}
+    except (ModuleNotFoundError, OSError):
+        return set()
+
+
 def _restore(key: str, previous: ModuleType | None) -> None:
     if previous is None:
         sys.modules.pop(key, None)
@@ -236,9 +308,39 @@ def _restore(key: str, previous: ModuleType | None) -> None:
         sys.modules[key] = previous
 
 
+def _code_with_filename(
+    rebuild: Callable[..., types.CodeType], args: tuple[Any, ...], filename: str
+) -> types.CodeType:
+    """Unpickles a code object pickled by `_TaskPickler`: cloudpickle's, with its file."""
+    return rebuild(*args).replace(co_filename=filename)
+
+
+_CLOUDPICKLE_CODE_REDUCE = cloudpickle.Pickler.dispatch_table.get(types.CodeType)
+
+
+def _reduce_code(code: types.CodeType) -> tuple[Any, ...]:
+    # cloudpickle names every code object pickled by value "<dynamic-code>" (its bytes then do
+    # not depend on where the function was defined); a traceback of the task would show no
+    # file and no line. Keep the real path: it is stable for a given file, as is the module
+    # key the functions' globals carry (see _import_file).
+    assert _CLOUDPICKLE_CODE_REDUCE is not None
+    rebuild, args = _CLOUDPICKLE_CODE_REDUCE(code)
+    return _code_with_filename, (rebuild, args, code.co_filename)
+
+
+class _TaskPickler(cloudpickle.Pickler):  # type: ignore[misc]
+    if _CLOUDPICKLE_CODE_REDUCE is not None:  # else cloudpickle keeps the filename itself
+        dispatch_table = ChainMap(
+            {types.CodeType: _reduce_code}, cloudpickle.Pickler.dispatch_table
+        )
+
+
 def encode_task(task: BaseTask) -> common_pb2.Payload:
-    """Pickle a task by value into a `Payload`; `decode_task` is the inverse."""
-    data: bytes = cloudpickle.dumps(task, protocol=_PICKLE_PROTOCOL)
+    """Pickle a task by value into a `Payload`; `decode_task` is the inverse. The code of
+    functions pickled by value keeps the name of the file it was loaded from."""
+    with io.BytesIO() as buffer:
+        _TaskPickler(buffer, protocol=_PICKLE_PROTOCOL).dump(task)
+        data = buffer.getvalue()
     return common_pb2.Payload(encoding=TASK_ENCODING, data=data)
 
 

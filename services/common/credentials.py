@@ -102,6 +102,19 @@ def run_of(credential: str) -> str | None:
     return run_id if dot and run_id else None
 
 
-def code_seal(key: bytes, definition_hash: str, dag: str, task: str, code: bytes) -> bytes:
-    """The seal of one task's code (a serialized Payload) in a registered definition."""
-    return seal(key, b"code", definition_hash.encode(), dag.encode(), task.encode(), code)
+def code_seal(
+    key: bytes,
+    definition_hash: str,
+    dag: str,
+    task: str,
+    code: bytes,
+    source_path: str = "",
+    source: str = "",
+) -> bytes:
+    """The seal of one task's code (a serialized Payload) in a registered definition, and of
+    the workflow file's path and text that travel with it, when there are any (a definition
+    without them seals as before they existed)."""
+    parts = [b"code", definition_hash.encode(), dag.encode(), task.encode(), code]
+    if source_path or source:
+        parts += [source_path.encode(), source.encode()]
+    return seal(key, *parts)

@@ -62,6 +62,11 @@ _TASK_STATUS = {
     "retrying": common_pb2.TASK_STATUS_RETRYING,
 }
 _TASK_STATUS_NAME = {v: k for k, v in _TASK_STATUS.items()}
+# A task still in one of these when its run stopped (a failure, an abort, StopRun) or its DAG
+# instance was stopped or ended will never run: nothing new starts then, and its queue entry
+# is dropped at dispatch. GetRun shows it `cancelled` (the state the scripts record for an
+# entry they drop) rather than as if it were still to come.
+_NEVER_STARTED = frozenset({"waiting", "queued"})
 _EVENT_TYPE = {
     "run_started": scheduler_pb2.RUN_EVENT_TYPE_RUN_STARTED,
     "run_ended": scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,
@@ -340,7 +345,13 @@ class SchedulerCore:
         queues = sorted(graph.queues)
         for (dag, task), code in graph.code.items():
             graph.seals[(dag, task)] = code_seal(
-                self._code_key, graph.definition_hash, dag, task, code
+                self._code_key,
+                graph.definition_hash,
+                dag,
+                task,
+                code,
+                definition.source_path,
+                definition.source,
             )
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.keys.definition(graph.definition_hash), definition.SerializeToString())
@@ -574,7 +585,9 @@ class SchedulerCore:
         instances = sorted(
             (name for name in dags if "|" not in name), key=lambda i: int(dags.get(f"{i}|n", 0))
         )
+        run_halted = run.status != common_pb2.RUN_STATUS_RUNNING
         for inst in instances:
+            halted = run_halted or dags[inst] != "running" or f"{inst}|stop" in dags
             dag_name = dags.get(f"{inst}|dag", inst)
             dag = scheduler_pb2.DagInstance(
                 instance=inst,
@@ -585,10 +598,13 @@ class SchedulerCore:
             run.dags.append(dag)
             for task in graph.dags[dag_name].tasks.values():
                 key = f"{inst}/{task.name}"
+                status = tasks.get(f"{key}|s", "waiting")
+                if halted and status in _NEVER_STARTED:
+                    status = "cancelled"
                 state = scheduler_pb2.TaskState(
                     dag_instance=inst,
                     task_name=task.name,
-                    status=_TASK_STATUS[tasks.get(f"{key}|s", "waiting")],
+                    status=_TASK_STATUS[status],
                     attempt=int(tasks.get(f"{key}|a", 0)),
                     worker_id=tasks.get(f"{key}|w", ""),
                     queue=task.queue,
@@ -968,6 +984,8 @@ class SchedulerCore:
             if code_key not in session.code_sent:
                 lease.code.ParseFromString(graph.code[(dag, task)])
                 lease.code_seal = graph.seals.get((dag, task), b"")
+                lease.source_path = graph.definition.source_path
+                lease.source = graph.definition.source
                 session.code_sent.add(code_key)
             leases.append(lease)
         return leases

@@ -32,7 +32,7 @@ from lightflow_common.credentials import RunCredentials, code_seal, derive_key
 from lightflow_worker import pipe
 from lightflow_worker.config import WorkerConfig
 from lightflow_worker.output import CLOSED, Outbox, TaskOutputLimiter
-from lightflow_worker.runner import child_main, ended_result, lease_key
+from lightflow_worker.runner import MAX_FAILURE_CHARS, child_main, ended_result, lease_key
 
 log = structlog.get_logger(__name__)
 
@@ -61,8 +61,8 @@ class TaskProcess:
         threading.Thread(target=agent.read_task_process, args=(self,), daemon=True).start()
 
     def run(self, task: tuple[str, str, str], message: pipe.RunLease) -> None:
-        """Runs a lease; the task's code crosses the pipe only the first time (the process
-        keeps the task it unpickled, per definition and task)."""
+        """Runs a lease; the task's code (and the workflow file's text) crosses the pipe only
+        the first time (the process keeps the task it unpickled, per definition and task)."""
         if task in self._tasks_sent:
             message = pipe.RunLease(
                 message.lease,
@@ -94,6 +94,15 @@ class RunningTask:
     blocked: bool = False
     # Kills the attempt when it runs past the task's timeout.
     timer: threading.Timer | None = None
+
+
+@dataclass(frozen=True)
+class _TaskCode:
+    """A task's code whose seal held, and the workflow file's path and text sealed with it."""
+
+    code: bytes
+    source_path: str = ""
+    source: bytes = b""
 
 
 @dataclass
@@ -206,7 +215,7 @@ class WorkerAgent:
         self._running: dict[str, RunningTask] = {}
         # Results sent but not yet recorded by a scheduler: sent again after a reconnect.
         self._unacked: dict[str, scheduler_pb2.TaskResult] = {}
-        self._code: dict[tuple[str, str, str], bytes] = {}
+        self._code: dict[tuple[str, str, str], _TaskCode] = {}
         self._stream: _Stream | None = None
         self._store_address = ""
         self._lease_timeout_s = 15.0
@@ -386,11 +395,13 @@ class WorkerAgent:
                 key,
                 pipe.RunLease(
                     lease=lease.SerializeToString(),
-                    code=code,
+                    code=code.code,
                     store_address=self._store_address,
                     hostname=self.config.hostname,
                     worker_id=self.config.worker_id,
                     credential=self._credentials.mint(lease.run_id),
+                    source_path=code.source_path,
+                    source=code.source,
                 ),
             )
         except (OSError, ValueError) as err:  # no process could be started or reached
@@ -409,8 +420,9 @@ class WorkerAgent:
     def _accept_code(self, lease: scheduler_pb2.TaskLease, key: tuple[str, str, str]) -> None:
         """Keeps a task's code for its leases if its seal holds; it is code the worker runs."""
         code = lease.code.SerializeToString()
-        if hmac.compare_digest(code_seal(self._code_key, *key, code), lease.code_seal):
-            self._code[key] = code
+        seal = code_seal(self._code_key, *key, code, lease.source_path, lease.source)
+        if hmac.compare_digest(seal, lease.code_seal):
+            self._code[key] = _TaskCode(code, lease.source_path, lease.source.encode())
             return
         log.error(
             "task_code_rejected",
@@ -448,6 +460,8 @@ class WorkerAgent:
                     self._misbehaved(process, f"an unreadable result: {err}")
                     continue
                 self._own_result(task.lease, result)
+                if message.trace:
+                    self._log_failure(task.lease, result, message.trace)
                 # Provenance first: a run the result ends drops it (runs_gone) right after.
                 self.meta.add(task.lease.run_id, *_task_meta(task, result, self.config.worker_id))
                 self._finish(process, process.lease_key, result)
@@ -464,6 +478,21 @@ class WorkerAgent:
         result.dag_instance = lease.dag_instance
         result.task_name = lease.task_name
         result.attempt = lease.attempt
+
+    @staticmethod
+    def _log_failure(
+        lease: scheduler_pb2.TaskLease, result: scheduler_pb2.TaskResult, trace: str
+    ) -> None:
+        """The failure's full traceback, our frames above the task's code included: the
+        result carries only the frames a user can act on (runner.user_traceback)."""
+        log.info(
+            "task_failed",
+            run_id=lease.run_id,
+            task=f"{lease.dag_instance}/{lease.task_name}",
+            attempt=lease.attempt,
+            status=common_pb2.TaskStatus.Name(result.status),
+            exception=trace[-MAX_FAILURE_CHARS:],  # from the task process: bounded here
+        )
 
     def _misbehaved(self, process: TaskProcess, why: str) -> None:
         """A task process that broke the pipe's protocol: its task fails, the process dies."""

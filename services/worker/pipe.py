@@ -12,7 +12,8 @@ import struct
 from dataclasses import dataclass
 
 # Longest message a task process may send (a result's inline data is at most 1 MiB, its
-# failure text is cut to 64 KiB; see runner.py). A longer one ends the task process.
+# failure text and the full traceback beside it are cut to 64 Ki characters each; see
+# runner.py). A longer one ends the task process.
 MAX_CHILD_MESSAGE_BYTES = 8 * 1024 * 1024
 
 _OUTPUT, _BLOCKED, _UNBLOCKED, _RESULT = b"O", b"B", b"U", b"R"
@@ -48,9 +49,11 @@ class Unblocked:
 
 @dataclass(frozen=True)
 class Result:
-    """The task ended: a serialized TaskResult."""
+    """The task ended: a serialized TaskResult, and when it failed the full traceback (our
+    own frames included, which the result's leaves out) for the worker's log."""
 
     result: bytes
+    trace: str = ""
 
 
 ChildMessage = OutputLine | Blocked | Unblocked | Result
@@ -63,7 +66,10 @@ def encode_child(message: ChildMessage) -> bytes:
         return _BLOCKED
     if isinstance(message, Unblocked):
         return _UNBLOCKED
-    return _RESULT + message.result
+    # the trace first, the result as the rest: the result (up to 1 MiB of data) is not copied
+    # more than before
+    trace = message.trace.encode(errors="replace")
+    return b"".join((_RESULT, struct.pack(">I", len(trace)), trace, message.result))
 
 
 def decode_child(raw: bytes) -> ChildMessage:
@@ -74,8 +80,10 @@ def decode_child(raw: bytes) -> ChildMessage:
         return Blocked()
     if kind == _UNBLOCKED and len(raw) == 1:
         return Unblocked()
-    if kind == _RESULT:
-        return Result(raw[1:])
+    if kind == _RESULT and len(raw) >= 5:
+        (size,) = struct.unpack_from(">I", raw, 1)
+        if 5 + size <= len(raw):
+            return Result(raw[5 + size :], raw[5 : 5 + size].decode(errors="replace"))
     raise PipeProtocolError(f"unknown message kind {kind!r} from a task process")
 
 
@@ -85,7 +93,8 @@ def decode_child(raw: bytes) -> ChildMessage:
 @dataclass(frozen=True)
 class RunLease:
     """Run a task: the lease, the task's code (empty when the process was sent it before),
-    where the store is, who runs it, and the run's credential (the only one the task gets)."""
+    where the store is, who runs it, the run's credential (the only one the task gets), and
+    with the code, the workflow file's path and text (for its tracebacks)."""
 
     lease: bytes
     code: bytes
@@ -93,6 +102,8 @@ class RunLease:
     hostname: str
     worker_id: str
     credential: str
+    source_path: str = ""
+    source: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,8 @@ def encode_parent(message: ParentMessage) -> bytes:
         message.hostname.encode(),
         message.worker_id.encode(),
         message.credential.encode(),
+        message.source_path.encode(),
+        message.source,
     )
 
 
@@ -134,8 +147,15 @@ def decode_parent(raw: bytes) -> ParentMessage:
     if raw == _STOP:
         return Stop()
     if raw[:1] == _RUN:
-        lease, code, store, host, worker, credential = _unfields(raw[1:])
+        lease, code, store, host, worker, credential, source_path, source = _unfields(raw[1:])
         return RunLease(
-            lease, code, store.decode(), host.decode(), worker.decode(), credential.decode()
+            lease,
+            code,
+            store.decode(),
+            host.decode(),
+            worker.decode(),
+            credential.decode(),
+            source_path.decode(),
+            source,
         )
     raise PipeProtocolError(f"unknown message kind {raw[:1]!r} from the worker")

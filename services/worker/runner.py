@@ -9,6 +9,7 @@ import ctypes.util
 import fcntl
 import functools
 import io
+import linecache
 import os
 import signal
 import struct
@@ -20,6 +21,8 @@ import traceback
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
+import lightflow
+import lightflow_worker
 from lightflow._action import Action
 from lightflow._context import TaskContext
 from lightflow._data import MultiTaskData, TaskData
@@ -31,14 +34,20 @@ from lightflow._store import StoreClient, TaskStore
 from lightflow._task import AbortWorkflow, BaseTask, StopTask, TaskStatus
 from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._tls import TlsOptions
-from lightflow._workflow import decode_task
+from lightflow._workflow import SourceEntry, decode_task, source_entry
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_worker import pipe
 
 _PR_SET_PDEATHSIG = 1
 # A failure's message and traceback are cut to this many characters each: they travel in
-# the result (see pipe.MAX_CHILD_MESSAGE_BYTES) and are kept with the run.
+# the result (see pipe.MAX_CHILD_MESSAGE_BYTES) and are kept with the run. A traceback keeps
+# its end (the frames nearest the error, and the error), a message its start.
 MAX_FAILURE_CHARS = 64 * 1024
+# Frames of these folders above a task's own code are ours (the runner calling the task),
+# not the user's: a failure shows the user's frames as a local run would.
+_ENGINE_DIRS = tuple(
+    os.path.dirname(module.__file__ or "") + os.sep for module in (lightflow, lightflow_worker)
+)
 # A printed line longer than this is sent cut (the worker cuts shorter still, see
 # OutputLimits); a line without end is not held in memory whole.
 _MAX_PENDING_CHARS = 64 * 1024
@@ -170,10 +179,11 @@ def run_task(
     signal: TaskSignal,
     hostname: str,
     blobs: BlobClient | None = None,
-) -> scheduler_pb2.TaskResult:
+) -> tuple[scheduler_pb2.TaskResult, str]:
     """Runs callback_init, the task and callback_finally, with the original's semantics:
     None or an Action passes the data on; StopTask stops the task (and by default skips its
-    successors); AbortWorkflow aborts the run; any other exception fails it."""
+    successors); AbortWorkflow aborts the run; any other exception fails it. Returns the
+    result and, when it failed, the failure's full traceback (see `_failure`)."""
     result = scheduler_pb2.TaskResult(
         lease=lease.lease,
         run_id=lease.run_id,
@@ -190,6 +200,9 @@ def run_task(
     )
     data: MultiTaskData | None = None
     status = TaskStatus.Error
+    trace = ""
+    # how the task ended when callback_finally runs: the context of an error it raises
+    ended: BaseException | None = None
     try:
         data = build_input(lease, blobs)
         if task.callback_init is not None:
@@ -212,6 +225,7 @@ def run_task(
         result.status = common_pb2.TASK_STATUS_SUCCEEDED
         status = TaskStatus.Success
     except StopTask as err:
+        ended = err
         status = TaskStatus.Stopped
         result.status = common_pb2.TASK_STATUS_STOPPED
         result.failure.CopyFrom(common_pb2.Failure(type="StopTask", message=err.message))
@@ -221,22 +235,31 @@ def run_task(
             output = _output_dataset(lease.task_name, data)
             result.output.CopyFrom(encode_task_data(output, lease.run_id, blobs))
     except AbortWorkflow as err:
+        ended = err
         status = TaskStatus.Aborted
         result.status = common_pb2.TASK_STATUS_ABORTED
-        result.failure.CopyFrom(_failure(err))
+        failure, trace = _failure(err)
+        result.failure.CopyFrom(failure)
     except Exception as err:
+        ended = err
         result.status = common_pb2.TASK_STATUS_FAILED
-        result.failure.CopyFrom(_failure(err))
+        failure, trace = _failure(err)
+        result.failure.CopyFrom(failure)
     if task.callback_finally is not None:
         try:
             task.callback_finally(status, data, store, signal, context)
         except Exception as err:  # a failing clean-up fails the task, visibly
+            if err.__context__ is None and err is not ended:
+                # as a `finally:` block raising while the task's exception is on its way
+                # would: the traceback shows how the task ended, then the clean-up's error
+                err.__context__ = ended
             result.ClearField("output")
             result.ClearField("has_limit")
             result.ClearField("limit")
             result.status = common_pb2.TASK_STATUS_FAILED
-            result.failure.CopyFrom(_failure(err))
-    return result
+            failure, trace = _failure(err)
+            result.failure.CopyFrom(failure)
+    return result, trace
 
 
 def ended_result(
@@ -256,18 +279,84 @@ def ended_result(
     )
 
 
-def _cut(text: str) -> str:
-    if len(text) <= MAX_FAILURE_CHARS:
+def _cut(text: str, limit: int = MAX_FAILURE_CHARS) -> str:
+    """`text`, or its start when longer than `limit`, saying how much is cut."""
+    if len(text) <= limit:
         return text
-    return f"{text[:MAX_FAILURE_CHARS]} [...{len(text) - MAX_FAILURE_CHARS:,} more characters]"
+    return f"{text[:limit]} [...{len(text) - limit:,} more characters]"
 
 
-def _failure(err: BaseException) -> common_pb2.Failure:
-    return common_pb2.Failure(
-        type=type(err).__name__,
-        message=_cut(str(err)),
-        stack_trace=_cut("".join(traceback.format_exception(err))),
+def _cut_trace(chunks: list[str], limit: int = MAX_FAILURE_CHARS) -> str:
+    """A formatted traceback (the chunks TracebackException.format() yields: a frame, an
+    error line, ...) in at most about `limit` characters, keeping its end: the frames nearest
+    the error and the error itself are what a person acts on."""
+    # no chunk takes more than a quarter of the room: a huge message or source line keeps
+    # its start, and frames above it still fit
+    longest = limit // 4
+    chunks = [
+        chunk if len(chunk) <= longest else _cut(chunk, longest).rstrip("\n") + "\n"
+        for chunk in chunks
+    ]
+    total = sum(len(chunk) for chunk in chunks)
+    if total <= limit:
+        return "".join(chunks)
+    kept: list[str] = []
+    size = 0
+    for chunk in reversed(chunks):
+        if size + len(chunk) > limit:
+            break
+        kept.append(chunk)
+        size += len(chunk)
+    kept.reverse()
+    return f"[lightflow: the first {total - size:,} characters of the traceback cut]\n" + "".join(
+        kept
     )
+
+
+def _is_engine(filename: str) -> bool:
+    return filename.startswith(_ENGINE_DIRS)
+
+
+def user_traceback(err: BaseException) -> str:
+    """The traceback of a task's error as a local `python` run shows it: the frames of our
+    runner (and the SDK calling the task's callbacks) above the task's own code are left
+    out, in each exception of a chain; frames below it, even in the SDK (a store call that
+    failed), stay. An error of ours with no frame of the task's code keeps only its type and
+    message: its frames are in the worker's log."""
+    formatted = traceback.TracebackException.from_exception(err)
+    pending = [formatted]
+    seen: set[int] = set()
+    while pending:
+        exc = pending.pop()
+        if id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        first = next(
+            (i for i, frame in enumerate(exc.stack) if not _is_engine(frame.filename)),
+            len(exc.stack),
+        )
+        del exc.stack[:first]
+        pending.extend(e for e in (exc.__cause__, exc.__context__) if e is not None)
+        pending.extend(exc.exceptions or ())
+    return _cut_trace(list(formatted.format()))
+
+
+def _safe_str(err: BaseException) -> str:
+    try:
+        return str(err)
+    except Exception:  # the user's __str__ failed; traceback says the same
+        return "<exception str() failed>"
+
+
+def _failure(err: BaseException) -> tuple[common_pb2.Failure, str]:
+    """The failure for the result, and the full traceback (our frames included) for the
+    worker's log."""
+    failure = common_pb2.Failure(
+        type=type(err).__name__,
+        message=_cut(_safe_str(err)),
+        stack_trace=user_traceback(err),
+    )
+    return failure, _cut_trace(list(traceback.TracebackException.from_exception(err).format()))
 
 
 def _encode(value: object, *, run_id: str, blobs: BlobClient) -> common_pb2.Payload:
@@ -306,6 +395,10 @@ def child_main(
     # The task of each (definition, DAG, task), unpickled once (its code is sent only once),
     # or why it could not be.
     tasks: dict[tuple[str, str, str], BaseTask | LightflowError] = {}
+    # The workflow file (path, linecache entry) of each definition, registered for its
+    # tracebacks before each of its tasks runs: two definitions of one file may hold
+    # different texts.
+    sources: dict[str, tuple[str, SourceEntry]] = {}
     while True:
         try:
             message = pipe.decode_parent(conn.recv_bytes())
@@ -331,6 +424,15 @@ def child_main(
             encode_data=functools.partial(_encode, run_id=lease.run_id, blobs=blobs),
         )
         key = (lease.definition_hash, lease.dag_name, lease.task_name)
+        if message.source_path and message.source:
+            text = message.source.decode(errors="replace")
+            sources[lease.definition_hash] = (
+                message.source_path,
+                source_entry(message.source_path, text),
+            )
+        if lease.definition_hash in sources:
+            path, entry = sources[lease.definition_hash]
+            linecache.cache[path] = entry
         if key not in tasks:
             try:
                 tasks[key] = decode_task(common_pb2.Payload.FromString(message.code))
@@ -338,11 +440,12 @@ def child_main(
                 tasks[key] = err
         task = tasks[key]
         if isinstance(task, LightflowError):
-            result = ended_result(lease, _failure(task))
+            failure, trace = _failure(task)
+            result = ended_result(lease, failure)
         else:
-            result = run_task(lease, task, store, signal, message.hostname, blobs)
+            result, trace = run_task(lease, task, store, signal, message.hostname, blobs)
         stdout.flush()
         stderr.flush()
         for capture in captures:
             capture.drain()
-        link.send(pipe.Result(result.SerializeToString()))
+        link.send(pipe.Result(result.SerializeToString(), trace))

@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from lightflow._client import Client
 from lightflow._stackfile import read_stack_file
+from lightflow_cli.stack import LocalStack
 from tests.conftest import EXAMPLES, assert_eventually
 
 WORKFLOWS = Path(__file__).parent.parent / "integration" / "workflows"
@@ -73,14 +74,60 @@ def test_run_prints_labelled_task_output_and_the_final_status(marker: str) -> No
     assert processes_with(marker) == []
 
 
+def failing_trace() -> str:
+    """The traceback of workflows/failing.py as a local `python` run shows it."""
+    path = WORKFLOWS / "failing.py"
+    lines = path.read_text().splitlines()
+    (number,) = [i for i, line in enumerate(lines, 1) if "raise ValueError(" in line]
+    return (
+        "Traceback (most recent call last):\n"
+        f'  File "{path}", line {number}, in explode\n'
+        '    raise ValueError("the sensor returned no data")\n'
+        "ValueError: the sensor returned no data\n"
+    )
+
+
 def test_run_of_a_failing_workflow_exits_non_zero_with_the_traceback(marker: str) -> None:
     result = lfctl("run", str(WORKFLOWS / "failing.py"), marker=marker)
     assert result.returncode == 1
     assert "of failing: failed" in result.stdout.splitlines()[-1]
-    assert "ValueError: the sensor returned no data" in result.stderr
-    assert "Traceback" in result.stderr
+    assert (
+        "[main_dag/explode_task] task failed: ValueError: the sensor returned no data\n"
+        + failing_trace()
+    ) in result.stderr
+    for engine in ("runner.py", "lightflow_worker", "services/worker", "lightflow/_task.py"):
+        assert engine not in result.stderr
     assert "this must not run" not in result.stdout
     assert processes_with(marker) == []
+
+
+def test_status_details_show_the_users_traceback(
+    marker: str, start_stack: Callable[..., LocalStack]
+) -> None:
+    stack = start_stack()
+    client = Client(stack.scheduler_addresses, token=stack.options.token)
+    client.register(WORKFLOWS / "failing.py")
+    run = client.start("failing")
+    assert run.wait(timeout=60) == "failed"
+    client.close()
+    address = ",".join(stack.scheduler_addresses)
+    token = stack.options.token or ""
+    shown = lfctl(
+        "--address",
+        address,
+        "--token",
+        token,
+        "workflow",
+        "status",
+        run.id,
+        "--details",
+        marker=marker,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "failure: ValueError: the sensor returned no data" in shown.stdout
+    assert f"main_dag/explode_task: ValueError\n{failing_trace()}" in shown.stdout
+    for engine in ("runner.py", "lightflow_worker", "services/worker", "lightflow/_task.py"):
+        assert engine not in shown.stdout
 
 
 def test_run_of_a_broken_file_is_one_clear_line(marker: str, tmp_path: Path) -> None:
@@ -205,3 +252,32 @@ def test_a_bash_task_streams_its_lines_to_the_callbacks(marker: str) -> None:
     lines = [line.split("] ", 1)[1] for line in result.stdout.splitlines() if "] " in line]
     assert {"stdout: first", "stderr: second", "return code: 3"} <= set(lines)
     assert "captured stdout: 'first\\n/\\n'" in lines
+
+
+def test_status_shows_the_tasks_an_abort_left_unrun_as_cancelled(
+    marker: str, start_stack: Callable[..., LocalStack]
+) -> None:
+    stack = start_stack()
+    client = Client(stack.scheduler_addresses, token=stack.options.token)
+    client.register(EXAMPLES / "abort.py")
+    run = client.start("abort")
+    assert run.wait(timeout=60) == "aborted"
+    client.close()
+    address = ",".join(stack.scheduler_addresses)
+    shown = lfctl(
+        "--address",
+        address,
+        "--token",
+        stack.options.token or "",
+        "workflow",
+        "status",
+        run.id,
+        marker=marker,
+    )
+    assert shown.returncode == 0, shown.stderr
+    rows = {
+        line.split()[2]: line.split()[3]
+        for line in shown.stdout.splitlines()
+        if line.startswith("main_dag ")
+    }
+    assert rows == {"check_task": "aborted", "never_task": "cancelled"}, shown.stdout

@@ -76,6 +76,8 @@ def test_abort_workflow_ends_the_run_aborted_with_the_message(
     assert info.failure.type == "AbortWorkflow"
     assert info.failure.message == "input file not found"
     assert "this never runs" not in _printed(events)
+    # the task after the abort never ran, and says so
+    assert _statuses(info) == {"main_dag/check_task": "aborted", "main_dag/never_task": "cancelled"}
 
 
 def test_callbacks_run_around_the_task(start_stack: Callable[..., LocalStack]) -> None:
@@ -96,6 +98,7 @@ def test_a_stopped_sub_dag_ends_stopped_and_the_run_succeeds(
     status, events, info = _run(stack, "stop_dag")
     assert status == "succeeded", dump_logs(stack)
     assert info.dags == {"main_dag": "succeeded", "worker_dag:1": "stopped"}
+    assert _statuses(info)["worker_dag:1/never_task"] == "cancelled"
     printed = _printed(events)
     assert "noticed the stop" in printed
     assert "stopped worker_dag:1" in printed
@@ -109,7 +112,7 @@ def test_stop_workflow_lets_the_task_finish_and_starts_nothing(
     status, events, info = _run(stack, "stop_workflow")
     assert status == "stopped", dump_logs(stack)
     assert _printed(events) == ["stopping the workflow", "still finishing my own work"]
-    assert _statuses(info)["main_dag/never_task"] == "waiting"
+    assert _statuses(info)["main_dag/never_task"] == "cancelled"
 
 
 def test_a_task_waits_visibly_until_a_worker_serves_its_queue(

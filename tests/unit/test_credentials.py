@@ -7,6 +7,7 @@ import hmac
 
 from lightflow_common.credentials import (
     RunCredentials,
+    code_seal,
     derive_key,
     run_of,
     seal,
@@ -50,3 +51,14 @@ def test_a_run_credential_names_its_run_and_cannot_be_forged() -> None:
     forged = credential.replace("a" * 32, "b" * 32)
     assert credentials.verify(forged) is None
     assert credentials.verify("Bearer nonsense") is None
+
+
+def test_a_code_seal_covers_the_workflow_files_path_and_text() -> None:
+    key = derive_key("token", "code")
+    plain = code_seal(key, "h", "main_dag", "t", b"code")
+    # a definition without a file text seals as before the text travelled with the code
+    assert plain == seal(key, b"code", b"h", b"main_dag", b"t", b"code")
+    shipped = code_seal(key, "h", "main_dag", "t", b"code", "/w/flow.py", "x = 1\n")
+    assert shipped != plain
+    assert code_seal(key, "h", "main_dag", "t", b"code", "/w/flow.py", "x = 2\n") != shipped
+    assert code_seal(key, "h", "main_dag", "t", b"code", "/w/other.py", "x = 1\n") != shipped

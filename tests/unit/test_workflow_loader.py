@@ -13,6 +13,7 @@ import pytest
 
 from lightflow._dag import DagDefinitionError
 from lightflow._workflow import (
+    MAX_SOURCE_BYTES,
     TASK_ENCODING,
     TaskDecodeError,
     WorkflowDefinitionError,
@@ -316,6 +317,84 @@ def test_helpers_globals_and_task_classes_travel_by_value(tmp_path: Path) -> Non
     assert "RESULT add AddOne 4" in run_fresh(tasks["add"].code, tmp_path)
 
 
+_FAIL_IN_FRESH_PROCESS = """
+import linecache, sys, traceback
+from lightflow._workflow import decode_task, source_entry
+from lightflow.v1 import common_pb2, workflow_pb2
+
+definition = workflow_pb2.WorkflowDefinition.FromString(sys.stdin.buffer.read())
+linecache.cache[definition.source_path] = source_entry(definition.source_path, definition.source)
+task = decode_task(definition.dags[0].tasks[0].code)
+try:
+    task.run(None, None, None, None)
+except Exception as err:
+    print(''.join(traceback.format_exception(err)))
+"""
+
+
+def test_the_code_names_its_file_and_the_definition_carries_its_text(tmp_path: Path) -> None:
+    folder = tmp_path / "lf_user"
+    folder.mkdir()
+    path = write(
+        folder,
+        "failing.py",
+        """
+        # -*- coding: latin-1 -*-
+        from lightflow.models import Dag
+        from lightflow.tasks import PythonTask
+
+        def inner():
+            raise ValueError('caf\xe9 closed')
+
+        def explode(data, store, signal, context):
+            (lambda: inner())()
+
+        d = Dag('main_dag')
+        d.define({PythonTask('t', explode): None})
+        """,
+    )
+    path.write_bytes(path.read_text().encode("latin-1"))
+    proto = load_workflow(path).to_proto()
+    assert proto.source == path.read_bytes().decode("latin-1")
+    assert proto.source_path == str(path)
+    path.unlink()  # the process that runs the task has no file
+    completed = subprocess.run(
+        [sys.executable, "-c", _FAIL_IN_FRESH_PROCESS],
+        input=proto.SerializeToString(),
+        capture_output=True,
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+    )
+    trace = completed.stdout.decode()
+    lines = proto.source.splitlines()
+    for text, function in [
+        ("(lambda: inner())()", "explode"),
+        ("(lambda: inner())()", "<lambda>"),
+        ("raise ValueError('caf\xe9 closed')", "inner"),
+    ]:
+        number = next(i for i, line in enumerate(lines, 1) if text in line)
+        assert f'  File "{path}", line {number}, in {function}\n    {text}\n' in trace, trace
+
+
+def test_a_file_too_large_to_ship_still_loads(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "large.py",
+        """
+        from lightflow.models import Dag
+        from lightflow.tasks import PythonTask
+
+        d = Dag('main_dag')
+        d.define({PythonTask('t', print): None})
+        """,
+    )
+    path.write_text(path.read_text() + "#" * MAX_SOURCE_BYTES + "\n")
+    proto = load_workflow(path).to_proto()
+    assert proto.source == ""
+    assert proto.source_path == str(path)
+
+
 def test_encode_decode_round_trip() -> None:
     task = PythonTask("t", print, queue="q")
     restored = decode_task(encode_task(task))
@@ -378,6 +457,25 @@ def test_import_error_names_the_file_and_keeps_the_cause(tmp_path: Path) -> None
     assert "module_that_does_not_exist_anywhere" in message
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
     assert not [key for key in sys.modules if key.startswith("_lightflow_workflow_needs_")]
+    assert message.endswith(
+        "; install module_that_does_not_exist_anywhere here and on every worker that runs"
+        " the workflow's tasks"
+    )
+
+
+@pytest.mark.parametrize("example", ["sub_dag", "data_store", "big_data"])
+def test_an_example_without_numpy_says_how_to_get_it(
+    example: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)  # `import numpy` fails as if absent
+    with pytest.raises(WorkflowDefinitionError) as info:
+        load_workflow(EXAMPLES / f"{example}.py")
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.endswith(
+        "; this example needs numpy: pip install numpy, or install Lightflow with its examples"
+        " extra (pip install '.[examples]' in a checkout)"
+    )
 
 
 def test_exception_and_exit_at_import_time(tmp_path: Path) -> None:

@@ -483,7 +483,7 @@ class WorkerWelcome(_message.Message):
     def __init__(self, store_address: _Optional[str] = ..., lease_timeout_ms: _Optional[int] = ...) -> None: ...
 
 class TaskLease(_message.Message):
-    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms", "code_seal")
+    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms", "code_seal", "source_path", "source")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -496,6 +496,8 @@ class TaskLease(_message.Message):
     CODE_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     CODE_SEAL_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     lease: LeaseRef
     run_id: str
     workflow_name: str
@@ -508,7 +510,9 @@ class TaskLease(_message.Message):
     code: _common_pb2.Payload
     timeout_ms: int
     code_seal: bytes
-    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., code_seal: _Optional[bytes] = ...) -> None: ...
+    source_path: str
+    source: str
+    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., code_seal: _Optional[bytes] = ..., source_path: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class InputDataset(_message.Message):
     __slots__ = ("task_name", "alias", "data")

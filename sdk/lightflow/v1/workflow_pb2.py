@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from lightflow.v1 import common_pb2 as lightflow_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blightflow/v1/workflow.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"\xa8\x01\n\x12WorkflowDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x04\x64\x61gs\x18\x02 \x03(\x0b\x32\x1b.lightflow.v1.DagDefinition\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x13\n\x0bsource_path\x18\x04 \x01(\t\x12/\n\x07options\x18\x05 \x03(\x0b\x32\x1e.lightflow.v1.OptionDefinition\"\x8f\x01\n\rDagDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tautostart\x18\x02 \x01(\x08\x12\r\n\x05queue\x18\x03 \x01(\t\x12+\n\x05tasks\x18\x04 \x03(\x0b\x32\x1c.lightflow.v1.TaskDefinition\x12!\n\x05\x65\x64ges\x18\x05 \x03(\x0b\x32\x12.lightflow.v1.Edge\"\xbf\x01\n\x0eTaskDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\x12#\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12\x11\n\tforce_run\x18\x04 \x01(\x08\x12\x1d\n\x15stop_skip_propagation\x18\x05 \x01(\x08\x12\x0f\n\x07retries\x18\x06 \x01(\r\x12\x15\n\rretry_delay_s\x18\x07 \x01(\x01\x12\x11\n\ttimeout_s\x18\x08 \x01(\x01\"4\n\x04\x45\x64ge\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x63hild\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\"^\n\x10OptionDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x14\n\x07\x64\x65\x66\x61ult\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04help\x18\x04 \x01(\tB\n\n\x08_defaultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blightflow/v1/workflow.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"\xb8\x01\n\x12WorkflowDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x04\x64\x61gs\x18\x02 \x03(\x0b\x32\x1b.lightflow.v1.DagDefinition\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x13\n\x0bsource_path\x18\x04 \x01(\t\x12/\n\x07options\x18\x05 \x03(\x0b\x32\x1e.lightflow.v1.OptionDefinition\x12\x0e\n\x06source\x18\x06 \x01(\t\"\x8f\x01\n\rDagDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tautostart\x18\x02 \x01(\x08\x12\r\n\x05queue\x18\x03 \x01(\t\x12+\n\x05tasks\x18\x04 \x03(\x0b\x32\x1c.lightflow.v1.TaskDefinition\x12!\n\x05\x65\x64ges\x18\x05 \x03(\x0b\x32\x12.lightflow.v1.Edge\"\xbf\x01\n\x0eTaskDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\x12#\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12\x11\n\tforce_run\x18\x04 \x01(\x08\x12\x1d\n\x15stop_skip_propagation\x18\x05 \x01(\x08\x12\x0f\n\x07retries\x18\x06 \x01(\r\x12\x15\n\rretry_delay_s\x18\x07 \x01(\x01\x12\x11\n\ttimeout_s\x18\x08 \x01(\x01\"4\n\x04\x45\x64ge\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x63hild\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\"^\n\x10OptionDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x14\n\x07\x64\x65\x66\x61ult\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04help\x18\x04 \x01(\tB\n\n\x08_defaultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,13 +33,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lightflow.v1.workflow_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_WORKFLOWDEFINITION']._serialized_start=73
-  _globals['_WORKFLOWDEFINITION']._serialized_end=241
-  _globals['_DAGDEFINITION']._serialized_start=244
-  _globals['_DAGDEFINITION']._serialized_end=387
-  _globals['_TASKDEFINITION']._serialized_start=390
-  _globals['_TASKDEFINITION']._serialized_end=581
-  _globals['_EDGE']._serialized_start=583
-  _globals['_EDGE']._serialized_end=635
-  _globals['_OPTIONDEFINITION']._serialized_start=637
-  _globals['_OPTIONDEFINITION']._serialized_end=731
+  _globals['_WORKFLOWDEFINITION']._serialized_end=257
+  _globals['_DAGDEFINITION']._serialized_start=260
+  _globals['_DAGDEFINITION']._serialized_end=403
+  _globals['_TASKDEFINITION']._serialized_start=406
+  _globals['_TASKDEFINITION']._serialized_end=597
+  _globals['_EDGE']._serialized_start=599
+  _globals['_EDGE']._serialized_end=651
+  _globals['_OPTIONDEFINITION']._serialized_start=653
+  _globals['_OPTIONDEFINITION']._serialized_end=747
 # @@protoc_insertion_point(module_scope)

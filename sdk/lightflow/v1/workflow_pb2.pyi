@@ -8,18 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class WorkflowDefinition(_message.Message):
-    __slots__ = ("name", "dags", "description", "source_path", "options")
+    __slots__ = ("name", "dags", "description", "source_path", "options", "source")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DAGS_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     name: str
     dags: _containers.RepeatedCompositeFieldContainer[DagDefinition]
     description: str
     source_path: str
     options: _containers.RepeatedCompositeFieldContainer[OptionDefinition]
-    def __init__(self, name: _Optional[str] = ..., dags: _Optional[_Iterable[_Union[DagDefinition, _Mapping]]] = ..., description: _Optional[str] = ..., source_path: _Optional[str] = ..., options: _Optional[_Iterable[_Union[OptionDefinition, _Mapping]]] = ...) -> None: ...
+    source: str
+    def __init__(self, name: _Optional[str] = ..., dags: _Optional[_Iterable[_Union[DagDefinition, _Mapping]]] = ..., description: _Optional[str] = ..., source_path: _Optional[str] = ..., options: _Optional[_Iterable[_Union[OptionDefinition, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
 
 class DagDefinition(_message.Message):
     __slots__ = ("name", "autostart", "queue", "tasks", "edges")
