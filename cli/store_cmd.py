@@ -61,7 +61,8 @@ def store() -> None:
 def get(run_id: str, key: str | None, section: str, store_address: str | None) -> None:
     """Show what run RUN_ID holds: its whole SECTION, or the value at the dotted KEY."""
     address, token, schedulers = _connection(store_address)
-    # The schedulers create a document late: with them known, one not there yet is asked for.
+    # The schedulers create a document late: with them known, one not there yet is asked for;
+    # and they hold a live run's provenance (the meta section).
     replicas = Replicas(schedulers, token) if schedulers else None
     try:
         with StoreClient(
@@ -70,6 +71,7 @@ def get(run_id: str, key: str | None, section: str, store_address: str | None) -
             call_timeout=_CALL_TIMEOUT_SECONDS,
             retry_seconds=_RETRY_SECONDS,
             ensure_document=replicas.ensure_document if replicas is not None else None,
+            read_meta=replicas.read_meta if replicas is not None else None,
         ) as client:
             if key is None:
                 raw = client.get_document_bson(run_id, section=section)

@@ -1,12 +1,21 @@
-"""The engine writes each run's provenance into the store's meta section; tasks can read it.
+"""The engine keeps each run's provenance in the store's meta section, and tasks read it.
 
-The run's entry is there from the start; a task's entry follows within a quarter second of
-its end (workers write provenance in batches)."""
+The layout is the original Lightflow's:
 
-import time
+    name, queue, run_id, arguments, start_time, end_time, duration, status   the run
+    log.<dag>: dag, status, start_time, end_time, duration, tasks            each DAG instance
+    log.<dag>.tasks.<task>: start_time, end_time, duration, worker, queue,   each task that
+                            attempt, status                                  started
+
+A task sees the complete entry of every task that ended before it started (in its DAG and
+the run's others), its own entry (start_time, worker, queue: no end yet), and the run's and
+the DAGs' entries, at once: no waiting, no polling. Times are UTC datetimes, durations
+seconds. A sub-DAG's instance is named '<dag>:<n>' (what signal.start_dag returned)."""
 
 from lightflow.models import Dag, DataStoreDocumentSection
 from lightflow.tasks import PythonTask
+
+META = DataStoreDocumentSection.Meta
 
 
 def first(data, store, signal, context):
@@ -14,16 +23,13 @@ def first(data, store, signal, context):
 
 
 def report(data, store, signal, context):
-    run = store.get('run', section=DataStoreDocumentSection.Meta)
-    print('workflow:', run['workflow'])
-    earlier = None
-    for _ in range(100):
-        earlier = store.get('tasks.main_dag.first_task', section=DataStoreDocumentSection.Meta)
-        if earlier is not None:
-            break
-        time.sleep(0.05)
+    print('workflow:', store.get('name', section=META))
+    tasks = 'log.{}.tasks'.format(context.dag_name)
+    earlier = store.get(tasks + '.first_task', section=META)
     print('first_task ran on queue', earlier['queue'], 'with status', earlier['status'])
     print('first_task took seconds:', earlier['duration'] >= 0)
+    me = store.get('{}.{}'.format(tasks, context.task_name), section=META)
+    print('report_task is', me['status'], 'and has no end yet:', 'end_time' not in me)
     print('missing key gives the default:', store.get('no.such.key', 'fallback'))
 
 

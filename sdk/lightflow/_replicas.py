@@ -20,6 +20,8 @@ T = TypeVar("T")
 _DOWN_SECONDS = 5.0
 # A document's creation is one store call.
 _ENSURE_TIMEOUT_S = 30.0
+# Reading a run's provenance is a few redis reads.
+_READ_META_TIMEOUT_S = 30.0
 
 
 class SchedulerStubs:
@@ -130,6 +132,15 @@ class Replicas:
             lambda stubs: stubs.signal.EnsureDocument(request, timeout=_ENSURE_TIMEOUT_S)
         )
         return bool(response.available)
+
+    def read_meta(self, run_id: str, key: str) -> scheduler_pb2.ReadMetaResponse:
+        """The value at `key` of a run's meta section as the schedulers hold it
+        (SignalService.ReadMeta; see StoreClient's `read_meta`)."""
+        request = scheduler_pb2.ReadMetaRequest(run_id=run_id, key=key)
+        response: scheduler_pb2.ReadMetaResponse = self.call(
+            lambda stubs: stubs.signal.ReadMeta(request, timeout=_READ_META_TIMEOUT_S)
+        )
+        return response
 
     def close(self) -> None:
         """Close every channel; the object opens new ones if used again."""

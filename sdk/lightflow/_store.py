@@ -28,8 +28,16 @@ from lightflow._codec import (
 )
 from lightflow._errors import LightflowError
 from lightflow._grpc import RETRYABLE_CODES, Bearer
+from lightflow._meta import collect_keys, is_document
 from lightflow._tls import TlsOptions, connect
-from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2, store_pb2, store_pb2_grpc
+from lightflow.v1 import (
+    blob_pb2,
+    blob_pb2_grpc,
+    common_pb2,
+    scheduler_pb2,
+    store_pb2,
+    store_pb2_grpc,
+)
 
 _T = TypeVar("_T")
 
@@ -141,11 +149,15 @@ class StoreClient:
         retry_seconds: float = RETRY_SECONDS,
         tls: TlsOptions | None = None,
         ensure_document: Callable[[str], bool] | None = None,
+        read_meta: Callable[[str, str], scheduler_pb2.ReadMetaResponse] | None = None,
     ) -> None:
         """Connect (lazily) to the store service at `address` ("host:port"); over TLS when
         `tls` is given. `ensure_document(run_id)` asks the schedulers for a run's document
         (SignalService.EnsureDocument): the schedulers create documents late, so a client
-        that can reach them finds out at once that one is missing, asks, and calls again."""
+        that can reach them finds out at once that one is missing, asks, and calls again.
+        `read_meta(run_id, key)` asks them for a key of a run's meta section
+        (SignalService.ReadMeta): they hold a live run's provenance, the store an ended
+        one's (lightflow/_meta.py); reads of that section go to them first."""
         self._address = address
         self._channel = connect(address, token, tls)
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
@@ -153,6 +165,7 @@ class StoreClient:
         self._call_timeout = call_timeout
         self._retry_seconds = retry_seconds
         self._ensure_document = ensure_document
+        self._read_meta = read_meta
 
     def close(self) -> None:
         """Close the channel; the client cannot be used afterwards."""
@@ -207,6 +220,9 @@ class StoreClient:
     ) -> common_pb2.Payload | None:
         """The value at the dotted `key` as it travels (encoding and bytes, nothing
         unpickled), or None when the key is missing."""
+        live = self._live_meta(run_id, key, section)
+        if live is not None:
+            return live.value if live.found else None
         request = store_pb2.GetRequest(run_id=run_id, key=key, section=section_value(section))
         response = self._call(self._stub.Get, request, run_id)
         return response.value if response.found else None
@@ -230,6 +246,18 @@ class StoreClient:
                 store_pb2.KeyValue(key=key, value=_encode(run_id, key, value))
                 for key, value in values.items()
             ],
+            section=section_value(section),
+        )
+        self._send_ahead(run_id, request, [item.value for item in request.items])
+        self._call(self._stub.SetMany, request, run_id, write=True)
+
+    def set_many_payloads(
+        self, run_id: str, items: Mapping[str, common_pb2.Payload], *, section: object = "data"
+    ) -> None:
+        """`set_many` with the values already encoded (as `encode_value` makes them)."""
+        request = store_pb2.SetManyRequest(
+            run_id=run_id,
+            items=[store_pb2.KeyValue(key=key, value=value) for key, value in items.items()],
             section=section_value(section),
         )
         self._send_ahead(run_id, request, [item.value for item in request.items])
@@ -266,6 +294,9 @@ class StoreClient:
 
     def exists(self, run_id: str, key: str, *, section: object = "data") -> bool:
         """Whether the dotted `key` holds a value (a stored None counts)."""
+        live = self._live_meta(run_id, key, section)
+        if live is not None:
+            return live.found
         request = store_pb2.ExistsRequest(run_id=run_id, key=key, section=section_value(section))
         response = self._call(self._stub.Exists, request, run_id)
         return bool(response.exists)
@@ -275,6 +306,18 @@ class StoreClient:
     ) -> list[str]:
         """The full dotted keys of the direct children of `prefix` (of the section when
         empty), or of every leaf below it when `recursive`; [] when `prefix` is missing."""
+        live = self._live_meta(run_id, prefix, section)
+        if live is not None:
+            if not live.found:
+                return []
+            node = _bson_value(live.value, run_id)
+            if not is_document(node):
+                raise StoreConflictError(
+                    f"cannot list the keys of {prefix!r} in run {run_id!r}: the key holds a"
+                    " value that is not a document",
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                )
+            return collect_keys(node, prefix, recursive=recursive)
         request = store_pb2.ListKeysRequest(
             run_id=run_id, prefix=prefix, recursive=recursive, section=section_value(section)
         )
@@ -307,6 +350,9 @@ class StoreClient:
     def get_document_bson(self, run_id: str, *, section: object = "data") -> bytes:
         """A whole section of the run's document as BSON: native values as they are, other
         values as their payload sub-documents (nothing unpickled)."""
+        live = self._live_meta(run_id, "", section)
+        if live is not None:
+            return bson.encode(_bson_value(live.value, run_id))
         request = store_pb2.GetDocumentRequest(run_id=run_id, section=section_value(section))
         response = self._call(self._stub.GetDocument, request, run_id)
         return bytes(response.document_bson)
@@ -321,6 +367,23 @@ class StoreClient:
         decoded = unwrap(document)
         assert isinstance(decoded, dict)  # unwrap keeps a plain document a dict
         return decoded
+
+    def _live_meta(
+        self, run_id: str, key: str, section: object
+    ) -> scheduler_pb2.ReadMetaResponse | None:
+        """The schedulers' answer for a key of a run's meta section, or None when it is to be
+        read from the store (the run ended, or no scheduler is known)."""
+        if self._read_meta is None or section_value(section) != store_pb2.DOCUMENT_SECTION_META:
+            return None
+        try:
+            answer = self._read_meta(run_id, key)
+        except grpc.RpcError as err:
+            code = err.code()
+            if code == grpc.StatusCode.UNIMPLEMENTED:
+                return None  # schedulers from before ReadMeta: the store holds what there is
+            kind = _ERROR_OF_STATUS.get(code, StoreError)
+            raise kind(err.details() or code.name, code) from err
+        return None if answer.in_store else answer
 
     def _send_ahead(self, run_id: str, request: Any, payloads: list[common_pb2.Payload]) -> None:
         """Sends the largest of a write's `payloads` (parts of `request`) ahead as blobs, and
@@ -395,6 +458,15 @@ class StoreClient:
                 if code in RETRYABLE_CODES:
                     message = f"store service at {self._address} is unavailable: {message}"
                 raise kind(message, code) from err
+
+
+def _bson_value(payload: common_pb2.Payload, run_id: str) -> Any:
+    """The value of an "application/bson" payload as BSON decodes it (payload sub-documents
+    left as they are)."""
+    try:
+        return bson.decode(payload.data)["v"]
+    except (BSONError, ValueError, KeyError) as err:
+        raise ValueDecodingError(f"corrupt provenance of run {run_id!r}: {err}") from err
 
 
 def _encode(run_id: str, key: str, value: Any) -> common_pb2.Payload:

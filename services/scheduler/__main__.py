@@ -30,13 +30,20 @@ SERVICE_NAMES = [
     "lightflow.v1.WorkService",
 ]
 
-# What a task's run credential opens: the signals a task sends about its own run (the
-# servicers check the run). Everything else needs the stack token.
+# What a task's run credential opens: the signals a task sends about its own run, and the
+# reads of its provenance (the servicers check the run). Everything else needs the token.
 RUN_CREDENTIAL_METHODS = frozenset(
     {
         *(
             f"/lightflow.v1.SignalService/{name}"
-            for name in ("StartDag", "JoinDags", "StopDag", "IsStopped", "EnsureDocument")
+            for name in (
+                "StartDag",
+                "JoinDags",
+                "StopDag",
+                "IsStopped",
+                "EnsureDocument",
+                "ReadMeta",
+            )
         ),
         "/lightflow.v1.SchedulerService/StopRun",  # signal.stop_workflow
     }

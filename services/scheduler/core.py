@@ -12,15 +12,15 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import bson
 import redis
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from lightflow._codec import encode_document
-from lightflow._meta import dag_key, span
+from lightflow._codec import ENCODING_BSON, encode_document
+from lightflow._meta import unescape
 from lightflow._parameters import ArgumentError, Parameters
 from lightflow._taskdata import ENCODING_BLOB, ENCODING_UNSEALED
 from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
@@ -86,6 +86,8 @@ _FINAL_RUN_STATES = frozenset({"succeeded", "failed", "aborted", "stopped"})
 _WATCH_BATCH = 500
 # How long a replica may take to create a run's document before another may try.
 _DOCUMENT_CLAIM_MS = 60_000
+# The fields of a run's hash its provenance is made of (with its DAGs' and tasks' hashes).
+_META_RUN_FIELDS = ("wf", "def", "status", "started", "ended")
 
 
 class SchedulerError(Exception):
@@ -118,7 +120,7 @@ def require_run_id(run_id: str) -> None:
 
 class RunStore(Protocol):
     """What the scheduler needs of the store service (lightflow._store.StoreClient): a run's
-    document comes and goes, and the engine writes the run's provenance into its meta section."""
+    document comes and goes, and a kept run's provenance goes into its meta section."""
 
     def create_document_bson(
         self, run_id: str, initial_data_bson: bytes, initial_meta_bson: bytes
@@ -126,7 +128,9 @@ class RunStore(Protocol):
 
     def delete_document(self, run_id: str, *, with_task_data: bool = False) -> None: ...
 
-    def set(self, run_id: str, key: str, value: Any, *, section: object = "data") -> None: ...
+    def set_many_payloads(
+        self, run_id: str, items: Mapping[str, common_pb2.Payload], *, section: object = "data"
+    ) -> None: ...
 
 
 class RunBlobs(Protocol):
@@ -147,6 +151,10 @@ def _timestamp(ms: int) -> Timestamp:
 
 def _s(value: bytes | None) -> str:
     return value.decode() if value is not None else ""
+
+
+def _decoded(fields: Mapping[bytes, bytes]) -> dict[str, str]:
+    return {name.decode(): value.decode() for name, value in fields.items()}
 
 
 def _failure(raw: bytes | str | None) -> common_pb2.Failure | None:
@@ -452,18 +460,7 @@ class SchedulerCore:
         except ArgumentError as err:
             raise InvalidArgumentError(f"workflow '{workflow_name}': {err}") from err
         run_id = uuid.uuid4().hex
-        started = datetime.now(UTC)
         autostart = [d.name for d in graph.definition.dags if d.autostart]
-        run_meta = {
-            "run": {
-                "workflow": workflow_name,
-                "run_id": run_id,
-                "started_at": started,
-                "status": "running",
-                "arguments": values,
-            },
-            "dags": meta.dags_started(autostart, started),
-        }
         now_ms = int(time.time() * 1000)
         deadline_ms = now_ms + int(deadline_s * 1000) if deadline_s > 0 else 0
         # The store document is created late (see document.lua), unless the run has arguments:
@@ -479,7 +476,7 @@ class SchedulerCore:
                     deadline_ms,
                     request_id,
                     self._seal(run_id, encode_document(values)),
-                    self._seal(run_id, encode_document(run_meta)),
+                    int(bool(values)),
                     due_ms,
                     *autostart,
                 )
@@ -502,35 +499,34 @@ class SchedulerCore:
         False when the run ended without one, or is unknown."""
         require_run_id(run_id)
         claimed = self._claim_document(run_id)
-        if isinstance(claimed, tuple):
+        if isinstance(claimed, bytes):
             self._create_claimed(run_id, claimed)
             return True
         return claimed
 
-    def _claim_document(self, run_id: str) -> tuple[bytes, bytes] | bool:
-        """What to create the document with, if this replica is to create it; else whether
-        it exists or is on its way."""
+    def _claim_document(self, run_id: str) -> bytes | bool:
+        """The data section to create the document with, if this replica is to create it;
+        else whether it exists or is on its way. Its meta section stays empty until the run
+        ends (and is written then if the run keeps its data)."""
         expiry = int(time.time() * 1000) + _DOCUMENT_CLAIM_MS
         claimed = self.scripts.document(args=self._argv(run_id, "claim", expiry))
         if isinstance(claimed, list):
-            data, meta_section = (self._unseal(run_id, raw) for raw in claimed[:2])
-            if data is None or meta_section is None:
+            data = self._unseal(run_id, claimed[0])
+            if data is None:
                 log.error("document_contents_unsealed", run_id=run_id)
-                return encode_document({}), encode_document({})
-            return data, meta_section
+                return encode_document({})
+            return data
         return claimed in (b"busy", b"created")
 
-    def _create_claimed(self, run_id: str, contents: tuple[bytes, bytes]) -> None:
+    def _create_claimed(self, run_id: str, data: bytes) -> None:
         try:
-            self.store.create_document_bson(run_id, *contents)
+            self.store.create_document_bson(run_id, data, b"")
         except Exception:
             self.scripts.document(args=self._argv(run_id, "release"))
             raise
         self.scripts.document(args=self._argv(run_id, "created"))
 
-    def _create_document_logged(
-        self, run_id: str, contents: tuple[bytes, bytes] | None = None
-    ) -> None:
+    def _create_document_logged(self, run_id: str, contents: bytes | None = None) -> None:
         try:
             if contents is None:
                 self.create_document(run_id)
@@ -546,7 +542,7 @@ class SchedulerCore:
         for raw in due:
             run_id = raw.decode()
             claimed = self._claim_document(run_id)
-            if isinstance(claimed, tuple):
+            if isinstance(claimed, bytes):
                 self._creations.submit(self._create_document_logged, run_id, claimed)
 
     def _run_fields(self, run_id: str) -> dict[bytes, bytes]:
@@ -777,15 +773,7 @@ class SchedulerCore:
                     f" (its DAGs: {', '.join(graph.dags)})"
                 ) from err
             raise NotFoundError(f"run '{run_id}' not found") from err
-        name = _s(instance)
-        if name:
-            entry = {"dag": dag_name, "status": "running", **span(datetime.now(UTC), None)}
-            try:
-                self.create_document(run_id)
-                self.store.set(run_id, dag_key(name), entry, section="meta")
-            except Exception as err:  # provenance must not fail the task that asked
-                log.warning("meta_not_written", run_id=run_id, dag=name, error=str(err))
-        return name
+        return _s(instance)
 
     def join_dags(self, run_id: str, instances: list[str], caller: str, wait_ms: int) -> bool:
         """True once every instance ended (or the run stops); False after `wait_ms`."""
@@ -827,8 +815,6 @@ class SchedulerCore:
         except redis.ResponseError as err:
             what = f"run '{run_id}'" if "run" in str(err) else f"DAG instance '{instance}'"
             raise NotFoundError(f"{what} not found") from err
-        if self.redis.hget(self.keys.run_dags(run_id), instance) != b"running":
-            self._background.submit(self.write_dag_meta, run_id, instance)
 
     def is_stopped(self, run_id: str, instance: str) -> tuple[bool, bool]:
         """(run stopping or over, DAG instance stopping or over)."""
@@ -845,22 +831,107 @@ class SchedulerCore:
         dag_stopped = bool(instance) and (dag_status != b"running" or dag_stop is not None)
         return run_stopped, run_stopped or dag_stopped
 
-    def write_dag_meta(self, run_id: str, instance: str, *, ensure_document: bool = True) -> None:
-        """The ended DAG instance's span and status, into the run's meta section (creating
-        the document first if it is still to be created, unless the caller did)."""
-        fields = self.redis.hmget(
-            self.keys.run_dags(run_id),
-            [instance, f"{instance}|dag", f"{instance}|t0", f"{instance}|t1"],
+    # -- provenance: the run's meta section (layout: lightflow/_meta.py) ------------------
+
+    def read_meta(self, run_id: str, key: str) -> tuple[bool, bool, bytes]:
+        """(in the store, found, the value as BSON {"v": value}) of `key` in the run's meta
+        section. A live run's section is built from its state in redis, so a reader sees
+        every transition recorded before its call; so is an ended run's that keeps its data
+        until its section was written into its store document. Otherwise (written, not kept,
+        or not known here) it is to be read from the store."""
+        try:
+            segments = meta.split_key(key, run_id)
+        except meta.MetaKeyError as err:
+            raise InvalidArgumentError(str(err)) from err
+        if not is_run_id(run_id):
+            return True, False, b""  # no run of ours: the store knows, or says NOT_FOUND
+        fields: list[bytes | None] = self.redis.hmget(
+            self.keys.run(run_id), [*_META_RUN_FIELDS, "keep", "meta"]
         )
+        run = dict(zip(_META_RUN_FIELDS, fields, strict=False))
+        keep, written = fields[-2:]
+        if run["wf"] is None:
+            return True, False, b""
+        if _s(run["status"]) in _FINAL_RUN_STATES and (keep != b"1" or written is not None):
+            return True, False, b""
+        section = self._meta_section(run_id, run, segments)
+        found, value = meta.navigate(section, segments)
+        return False, found, bson.encode({"v": value}) if found else b""
+
+    def _meta_section(
+        self, run_id: str, fields: Mapping[str, bytes | None], segments: list[str]
+    ) -> dict[str, Any]:
+        """The section, or as much of it as `segments` needs: the run's entries alone for a
+        key outside `log`, one DAG instance's for a key inside it (bounded by its DAG's
+        size), all of it otherwise. `fields` are the run hash's _META_RUN_FIELDS."""
+        run = {name: _s(value) for name, value in fields.items()}
+        if segments and segments[0] != "log":
+            wanted = segments[0] == "arguments"
+            return meta.run_entries(run_id, run, self._arguments(run_id) if wanted else {})
+        section = meta.run_entries(run_id, run, {} if segments else self._arguments(run_id))
+        if len(segments) >= 2:
+            section["log"] = self._instance_log(run_id, run["def"], segments)
+            return section
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.run_dags(run_id))
+        pipe.hgetall(self.keys.run_tasks(run_id))
+        dags_raw, tasks_raw = pipe.execute()
+        section["log"] = meta.log_entries(_decoded(dags_raw), _decoded(tasks_raw))
+        return section
+
+    def _instance_log(
+        self, run_id: str, definition_hash: str, segments: list[str]
+    ) -> dict[str, Any]:
+        """`log` with one DAG instance (segments[1]), its tasks (or only segments[3], for a key
+        under `log.<instance>.tasks.<task>`)."""
+        instance = unescape(segments[1])
+        dag_fields = meta.instance_fields(instance)
+        raw = self.redis.hmget(self.keys.run_dags(run_id), dag_fields)
+        dags = {name: _s(value) for name, value in zip(dag_fields, raw, strict=True) if value}
+        if instance not in dags:
+            return {}
+        if len(segments) >= 4 and segments[2] == "tasks":
+            names = [unescape(segments[3])]
+        elif len(segments) == 2 or segments[2] == "tasks":
+            dag = self.graph(definition_hash).dags.get(dags.get(f"{instance}|dag", instance))
+            names = list(dag.tasks) if dag is not None else []
+        else:
+            names = []
+        task_fields = meta.task_fields(instance, names)
+        raw = self.redis.hmget(self.keys.run_tasks(run_id), task_fields) if names else []
+        tasks = {name: _s(value) for name, value in zip(task_fields, raw, strict=True) if value}
+        return meta.log_entries(dags, tasks)
+
+    def _arguments(self, run_id: str) -> dict[str, Any]:
+        """The run's arguments as its store document holds them (BSON; a value that is not
+        BSON-native stays a payload sub-document: the schedulers never unpickle)."""
+        sealed = self.redis.hget(self.keys.run(run_id), "args")
+        if not sealed:
+            return {}
+        raw = self._unseal(run_id, sealed)
+        if raw is None:
+            log.error("run_arguments_unsealed", run_id=run_id)
+            return {}
+        arguments: dict[str, Any] = bson.decode(raw)
+        return arguments
+
+    def write_meta(self, run_id: str) -> None:
+        """Writes an ended run's whole meta section into its store document (created first if
+        it is still to be created), in one store call; from then on its meta is read there."""
+        fields = self.redis.hmget(self.keys.run(run_id), _META_RUN_FIELDS)
         if fields[0] is None:
             return
-        entry = meta.dag_entry(_s(fields[1]), _s(fields[0]), fields[2], fields[3])
-        try:
-            if ensure_document:
-                self.create_document(run_id)
-            self.store.set(run_id, dag_key(instance), entry, section="meta")
-        except Exception as err:  # the run may have ended and its document gone
-            log.info("meta_not_written", run_id=run_id, dag=instance, error=str(err))
+        section = self._meta_section(run_id, dict(zip(_META_RUN_FIELDS, fields, strict=True)), [])
+        self.create_document(run_id)
+        self.store.set_many_payloads(
+            run_id,
+            {
+                name: common_pb2.Payload(encoding=ENCODING_BSON, data=bson.encode({"v": value}))
+                for name, value in section.items()
+            },
+            section="meta",
+        )
+        self.redis.hset(self.keys.run(run_id), "meta", 1)
 
     # -- workers -------------------------------------------------------------------------
 
@@ -1056,10 +1127,9 @@ class SchedulerCore:
 
     def complete(
         self, session: WorkerSession, result: scheduler_pb2.TaskResult, credit: int
-    ) -> tuple[str, list[scheduler_pb2.TaskLease], bool]:
+    ) -> tuple[str, list[scheduler_pb2.TaskLease]]:
         """Records a result and, in the same script, hands the worker up to `credit` (which
-        the caller reserved) next tasks. Returns the outcome, those leases, and whether the
-        result ended its run and the run's store document goes with it."""
+        the caller reserved) next tasks. Returns the outcome and those leases."""
         session.handed.pop((result.lease.queue, result.lease.entry_id), None)
         status = _TASK_STATUS_NAME.get(result.status)
         if status not in {"succeeded", "failed", "stopped", "aborted"}:
@@ -1068,7 +1138,7 @@ class SchedulerCore:
                 f" {status or result.status}; a result is succeeded, failed, stopped or aborted"
             )
         _check_lease_ref(result.lease)
-        outcome, dag_status, pulled, document = self.scripts.complete(
+        outcome, pulled, document = self.scripts.complete(
             args=self._argv(
                 result.run_id,
                 result.dag_instance,
@@ -1089,9 +1159,6 @@ class SchedulerCore:
             )
         )
         outcome_name = _s(outcome)
-        # A DAG that ends its run is written by clean_up_run, if the run's data is kept.
-        if dag_status and outcome_name != "ended":
-            self._background.submit(self.write_dag_meta, result.run_id, result.dag_instance)
         if outcome_name == "stale":
             log.info(
                 "stale_result_ignored",
@@ -1107,8 +1174,7 @@ class SchedulerCore:
             (_s(q), _s(e), _s(r), _s(i), _s(d), _s(t), int(a), res)
             for q, e, r, i, d, t, a, res in pulled
         ]
-        document_dropped = outcome_name == "ended" and document != b"kept"
-        return outcome_name, self._leases(session, handed), document_dropped
+        return outcome_name, self._leases(session, handed)
 
     def task_output(self, lines: Iterable[scheduler_pb2.TaskOutput]) -> int:
         """Records lines tasks printed in their runs' output streams (one script call);
@@ -1287,24 +1353,11 @@ class SchedulerCore:
         creation = self._created.pop(run_id, None)
         if creation is not None:
             creation.result()  # never race a creation started here
-        fields = self.redis.hmget(
-            self.keys.run(run_id), ["keep", "status", "started", "ended", "blobs"]
-        )
+        fields = self.redis.hmget(self.keys.run(run_id), ["keep", "blobs"])
         try:
             if fields[0] == b"1":
-                # A kept run's provenance is complete: every DAG instance's end, then the
-                # run's (its final status is written last: once it is there, all is).
-                self.create_document(run_id)
-                dags = self.redis.hgetall(self.keys.run_dags(run_id))
-                for name in dags:
-                    if b"|" not in name:
-                        self.write_dag_meta(run_id, name.decode(), ensure_document=False)
-                run_meta = {
-                    **span(meta.from_ms(fields[2]), meta.from_ms(fields[3])),
-                    "status": _s(fields[1]),
-                }
-                for key, value in run_meta.items():
-                    self.store.set(run_id, f"run.{key}", value, section="meta")
+                # A kept run's provenance, complete, in one write.
+                self.write_meta(run_id)
                 # Task data dies with the run, like its copy in redis.
                 self.blobs.delete_run(run_id)
             else:
@@ -1313,7 +1366,7 @@ class SchedulerCore:
                     return  # another replica is creating it; the sweeper comes back
                 if document == "created":
                     self.store.delete_document(run_id, with_task_data=True)
-                elif fields[4] == b"1":  # no document, but task data in blobs
+                elif fields[1] == b"1":  # no document, but task data in blobs
                     self.blobs.delete_run(run_id)
         except Exception as err:
             log.warning("store_cleanup_failed", run_id=run_id, error=str(err))

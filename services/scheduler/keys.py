@@ -31,11 +31,13 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "graph": ("{p}:def:{h}:graph", ("h",)),
     # hash: "dag/task" -> the seal of the task's code (see lightflow_common.credentials)
     "seals": ("{p}:def:{h}:seals", ("h",)),
-    # hash: run fields (status, outcome, def, counters, ...)
+    # hash: run fields (status, outcome, def, started/ended ms, args, counters, ...)
     "run": ("{p}:run:{r}", ("r",)),
-    # hash: "inst/task|s" status, "|a" attempt, "|w" worker, "|q" queue, "|d" preds done
+    # hash: "inst/task|s" status, "|a" attempt, "|w" worker, "|q" queue, "|d" preds done,
+    # "|t0" handed out, "|t1" ended (ms): with run_dags, the run's provenance (meta.py)
     "run_tasks": ("{p}:run:{r}:tasks", ("r",)),
-    # hash: "inst" status, "inst|dag" DAG name, "inst|left" unfinished tasks, "inst|n" order
+    # hash: "inst" status, "inst|dag" DAG name, "inst|left" unfinished tasks, "inst|n" order,
+    # "inst|t0" started, "inst|t1" ended (ms)
     "run_dags": ("{p}:run:{r}:dags", ("r",)),
     # hash: "inst/task" -> output Payload bytes; "inst/" -> the data given to start_dag
     "run_data": ("{p}:run:{r}:data", ("r",)),

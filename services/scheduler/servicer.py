@@ -14,7 +14,8 @@ import grpc
 import redis
 import structlog
 
-from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
+from lightflow._codec import ENCODING_BSON
+from lightflow.v1 import common_pb2, scheduler_pb2, scheduler_pb2_grpc
 from lightflow_common.server import check_run_access
 from lightflow_scheduler.core import (
     InvalidArgumentError,
@@ -220,6 +221,21 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
         available = _guard(context, lambda: self._core.create_document(request.run_id))
         return scheduler_pb2.EnsureDocumentResponse(available=available)
 
+    def ReadMeta(
+        self, request: scheduler_pb2.ReadMetaRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.ReadMetaResponse:
+        check_run_access(context, request.run_id)  # a task reads its own run's only
+        if not request.run_id:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "run_id is empty")
+        in_store, found, value = _guard(
+            context, lambda: self._core.read_meta(request.run_id, request.key)
+        )
+        if in_store or not found:
+            return scheduler_pb2.ReadMetaResponse(in_store=in_store)
+        return scheduler_pb2.ReadMetaResponse(
+            found=True, value=common_pb2.Payload(encoding=ENCODING_BSON, data=value)
+        )
+
 
 _CLOSED = object()
 # How long a worker's message waits for redis to come back before its stream is closed.
@@ -326,17 +342,11 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
                 if kind == "result":
                     # The fast path: the result and the worker's next tasks in one script.
                     credit = session.reserve()
-                    _, leases, document_dropped = _retry_redis(
+                    _, leases = _retry_redis(
                         partial(self._core.complete, session, request.result, credit)
                     )
                     session.refund(credit - len(leases))
-                    self._hand_out(
-                        session,
-                        outbox,
-                        leases,
-                        recorded=request.result.lease,
-                        run_gone=request.result.run_id if document_dropped else "",
-                    )
+                    self._hand_out(session, outbox, leases, recorded=request.result.lease)
                 elif kind == "output_batch":
                     _retry_redis(partial(self._core.task_output, request.output_batch.lines))
                 elif kind == "output":  # workers before output batches
@@ -373,26 +383,19 @@ class WorkServicer(scheduler_pb2_grpc.WorkServiceServicer):
         outbox: queue.SimpleQueue[Any],
         leases: list[scheduler_pb2.TaskLease],
         recorded: scheduler_pb2.LeaseRef | None = None,
-        run_gone: str = "",
     ) -> bool:
-        """Queues leases for the stream, the acknowledgement of a recorded result (and the
-        run it ended, `run_gone`) riding on the first; False (and the leases released) if the
-        stream closed."""
+        """Queues leases for the stream, the acknowledgement of a recorded result riding on
+        the first; False (and the leases released) if the stream closed."""
         # Under the session's lock: either the stream is open and the leases are queued for
         # it (and released from the queue if it closes), or they are released here.
         with session.changed:
             if not session.closed:
                 acknowledged = [recorded] if recorded is not None else []
-                gone = [run_gone] if run_gone else []
                 for lease in leases:
-                    outbox.put(
-                        scheduler_pb2.WorkResponse(
-                            lease=lease, recorded=acknowledged, runs_gone=gone
-                        )
-                    )
-                    acknowledged, gone = [], []
-                if acknowledged or gone:
-                    outbox.put(scheduler_pb2.WorkResponse(recorded=acknowledged, runs_gone=gone))
+                    outbox.put(scheduler_pb2.WorkResponse(lease=lease, recorded=acknowledged))
+                    acknowledged = []
+                if acknowledged:
+                    outbox.put(scheduler_pb2.WorkResponse(recorded=acknowledged))
                 return True
         if leases:
             with contextlib.suppress(redis.RedisError):

@@ -12,7 +12,7 @@ import structlog
 
 from lightflow._store import ENCODING_UPLOADED, MISSING_DOCUMENT_HEADER, REQUEST_ID_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
-from lightflow_common.server import check_run_access
+from lightflow_common.server import check_run_access, credential_run
 from lightflow_store.blobs import BlobNotFoundError, BlobStore
 from lightflow_store.core import (
     ConflictError,
@@ -147,7 +147,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def Set(
         self, request: store_pb2.SetRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetResponse:
-        section = _section(request.section, context)
+        section = _writable(request.section, context)
         sent = self._values(context, request.run_id, [request.value])
         if sent is None:
             return store_pb2.SetResponse()
@@ -164,7 +164,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def SetMany(
         self, request: store_pb2.SetManyRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetManyResponse:
-        section = _section(request.section, context)
+        section = _writable(request.section, context)
         sent = self._values(context, request.run_id, [item.value for item in request.items])
         if sent is None:
             return store_pb2.SetManyResponse()
@@ -182,7 +182,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def Push(
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:
-        section = _section(request.section, context)
+        section = _writable(request.section, context)
         sent = self._values(context, request.run_id, [request.value])
         if sent is None:
             return store_pb2.PushResponse()
@@ -199,7 +199,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def Extend(
         self, request: store_pb2.ExtendRequest, context: grpc.ServicerContext
     ) -> store_pb2.ExtendResponse:
-        section = _section(request.section, context)
+        section = _writable(request.section, context)
         sent = self._values(context, request.run_id, list(request.values))
         if sent is None:
             return store_pb2.ExtendResponse()
@@ -216,7 +216,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def Delete(
         self, request: store_pb2.DeleteRequest, context: grpc.ServicerContext
     ) -> store_pb2.DeleteResponse:
-        section = _section(request.section, context)
+        section = _writable(request.section, context)
         self._on_document(
             context,
             request.run_id,
@@ -253,7 +253,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
     def Increment(
         self, request: store_pb2.IncrementRequest, context: grpc.ServicerContext
     ) -> store_pb2.IncrementResponse:
-        section = _section(request.section, context)
+        section = _writable(request.section, context)
         kind = request.WhichOneof("amount")
         amount: int | float = (
             request.int_amount
@@ -322,6 +322,21 @@ def _section(section: int, context: grpc.ServicerContext) -> Section:
         return _SECTIONS[section]
     except KeyError:
         _abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"unknown document section {section}")
+
+
+def _writable(section: int, context: grpc.ServicerContext) -> Section:
+    """The section of a write. The meta section is the engine's (the run's provenance, which
+    the schedulers answer reads of while the run is live): a task's run credential may not
+    write it."""
+    chosen = _section(section, context)
+    if chosen is Section.META and credential_run(context) is not None:
+        _abort(
+            context,
+            grpc.StatusCode.PERMISSION_DENIED,
+            "the meta section holds the run's provenance and is written by the engine;"
+            " a task writes to the data section",
+        )
+    return chosen
 
 
 def _call(context: grpc.ServicerContext, action: Callable[[], _T]) -> _T:

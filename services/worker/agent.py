@@ -13,8 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -22,11 +21,7 @@ import grpc
 import structlog
 from google.protobuf.message import DecodeError
 
-from lightflow._errors import LightflowError
-from lightflow._meta import span, task_key
 from lightflow._replicas import Replicas
-from lightflow._store import StoreClient
-from lightflow._tls import TlsOptions
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_common.credentials import RunCredentials, code_seal, derive_key
 from lightflow_worker import pipe
@@ -90,7 +85,6 @@ class RunningTask:
     process: TaskProcess
     # Made when the task first prints (most tasks print nothing).
     limiter: TaskOutputLimiter | None = None
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
     blocked: bool = False
     # Kills the attempt when it runs past the task's timeout.
     timer: threading.Timer | None = None
@@ -129,83 +123,6 @@ def _output_line(
     )
 
 
-def _task_meta(
-    task: RunningTask, result: scheduler_pb2.TaskResult, worker_id: str
-) -> tuple[str, dict[str, Any]]:
-    """The task's entry in the run's meta section (dotted key, value), from what the worker
-    saw: when it handed the task to its process, and when the result came."""
-    lease = task.lease
-    entry = {
-        **span(task.started, datetime.now(UTC)),
-        "attempt": lease.attempt,
-        "worker": worker_id,
-        "queue": lease.lease.queue,
-        "status": common_pb2.TaskStatus.Name(result.status).removeprefix("TASK_STATUS_").lower(),
-    }
-    return task_key(lease.dag_instance, lease.task_name), entry
-
-
-class MetaBatcher:
-    """Task provenance for the runs' meta sections, written in one store call per run every
-    quarter second: one write per task would cost the store more than the task hop itself."""
-
-    INTERVAL_S = 0.25
-
-    def __init__(
-        self, token: str | None, replicas: Replicas, tls: TlsOptions | None = None
-    ) -> None:
-        self._token = token
-        self._replicas = replicas
-        self._tls = tls
-        self._pending: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._store: StoreClient | None = None
-        self._address = ""
-        self._closed = threading.Event()
-        threading.Thread(target=self._flush_forever, name="meta", daemon=True).start()
-
-    def use_store(self, address: str) -> None:
-        with self._lock:
-            if address != self._address:
-                self._address = address
-                self._store = StoreClient(
-                    address,
-                    self._token,
-                    retry_seconds=5.0,
-                    tls=self._tls,
-                    ensure_document=self._replicas.ensure_document,
-                )
-
-    def add(self, run_id: str, key: str, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self._pending.setdefault(run_id, {})[key] = entry
-
-    def drop(self, run_id: str) -> None:
-        """Forget what is pending for a run whose document is gone (it ended, not kept)."""
-        with self._lock:
-            self._pending.pop(run_id, None)
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._pending = self._pending, {}
-            store = self._store
-        if store is None:
-            return
-        for run_id, entries in pending.items():
-            try:
-                store.set_many(run_id, entries, section="meta")
-            except LightflowError as err:  # the run ended and its document is gone
-                log.debug("meta_dropped", run_id=run_id, error=str(err))
-
-    def _flush_forever(self) -> None:
-        while not self._closed.wait(self.INTERVAL_S):
-            self.flush()
-
-    def close(self) -> None:
-        self._closed.set()
-        self.flush()
-
-
 class WorkerAgent:
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
@@ -222,7 +139,6 @@ class WorkerAgent:
         self._draining = False
         self._stopped = threading.Event()
         self.connected = threading.Event()
-        self.meta = MetaBatcher(config.token, self.replicas, config.tls)
         self._credentials = RunCredentials(config.token)
         self._code_key = derive_key(config.token, "code")
 
@@ -286,12 +202,9 @@ class WorkerAgent:
                     with self._lock:
                         for ref in response.recorded:
                             self._unacked.pop(lease_key(ref), None)
-                for run_id in response.runs_gone:
-                    self.meta.drop(run_id)
                 kind = response.WhichOneof("kind")
                 if kind == "welcome":
                     self._store_address = response.welcome.store_address
-                    self.meta.use_store(self._store_address)
                     self._lease_timeout_s = response.welcome.lease_timeout_ms / 1000
                     with self._lock:
                         self._stream = stream
@@ -462,8 +375,6 @@ class WorkerAgent:
                 self._own_result(task.lease, result)
                 if message.trace:
                     self._log_failure(task.lease, result, message.trace)
-                # Provenance first: a run the result ends drops it (runs_gone) right after.
-                self.meta.add(task.lease.run_id, *_task_meta(task, result, self.config.worker_id))
                 self._finish(process, process.lease_key, result)
             else:
                 with self._lock:
@@ -628,5 +539,4 @@ class WorkerAgent:
             processes = self._idle + [task.process for task in self._running.values()]
         for process in processes:
             process.stop()
-        self.meta.close()
         self.replicas.close()

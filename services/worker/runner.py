@@ -411,7 +411,11 @@ def child_main(
         store_address = message.store_address
         if store_address not in stores:
             stores[store_address] = StoreClient(
-                store_address, credential, tls=tls, ensure_document=replicas.ensure_document
+                store_address,
+                credential,
+                tls=tls,
+                ensure_document=replicas.ensure_document,
+                read_meta=replicas.read_meta,  # a live run's provenance is the schedulers'
             )
             blob_clients[store_address] = BlobClient(store_address, credential, tls=tls)
         store = TaskStore(stores[store_address], lease.run_id)

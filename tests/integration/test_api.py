@@ -149,7 +149,9 @@ def test_several_datasets_by_index_alias_and_iteration(
     assert "flattened keys: ['first_task', 'second_task']" in printed
 
 
-def test_the_engine_writes_provenance_into_meta(start_stack: Callable[..., LocalStack]) -> None:
+def test_a_task_reads_the_provenance_of_its_run_in_meta(
+    start_stack: Callable[..., LocalStack],
+) -> None:
     stack = start_stack()
     status, events, _ = _run(stack, "store_meta")
     assert status == "succeeded", dump_logs(stack)
@@ -157,6 +159,7 @@ def test_the_engine_writes_provenance_into_meta(start_stack: Callable[..., Local
         "workflow: store_meta",
         "first_task ran on queue task with status succeeded",
         "first_task took seconds: True",
+        "report_task is running and has no end yet: True",
         "missing key gives the default: fallback",
     ]
 
@@ -175,10 +178,15 @@ def test_keep_data_keeps_the_document_with_the_full_provenance(
         assert "file_a.spec" in store.get(run.id, "filenames")
 
         def complete() -> bool:
-            meta_run = store.get(run.id, "run", section="meta")
-            return bool(meta_run and meta_run.get("status") == "succeeded")
+            return bool(store.get(run.id, "status", section="meta") == "succeeded")
 
         assert_eventually(complete)
-        dag = store.get(run.id, "dags.main_dag", section="meta")
+        dag = store.get(run.id, "log.main_dag", section="meta")
         assert dag["status"] == "succeeded"
         assert dag["duration"] >= 0
+        assert set(dag["tasks"]) == {
+            "store_task",
+            "modify_task",
+            "add_filename_task",
+            "add_more_filename_task",
+        }

@@ -244,6 +244,7 @@ def test_a_task_of_one_run_cannot_reach_another_run(stack: LocalStack) -> None:
     assert said == {
         "secrets in environment": "[]",
         "get": "PERMISSION_DENIED",
+        "get meta": "PERMISSION_DENIED",
         "set": "PERMISSION_DENIED",
         "delete document": "PERMISSION_DENIED",
         "stop": "PERMISSION_DENIED",

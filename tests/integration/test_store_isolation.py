@@ -186,6 +186,47 @@ def test_the_sdk_with_a_run_credential_works_on_its_own_run(store: ServiceProces
         blobs.close()
 
 
+def test_a_run_credential_reads_its_runs_meta_section_and_may_not_write_it(
+    store: ServiceProcess,
+) -> None:
+    run_id = new_run_id()
+    with StoreClient(store.address, TOKEN) as admin:
+        admin.create_document(run_id, initial_meta={"name": "engine's"})
+    stub = store_pb2_grpc.StoreServiceStub(
+        open_channel(store.address, RunCredentials(TOKEN).mint(run_id))
+    )
+    meta, value = store_pb2.DOCUMENT_SECTION_META, _bson_value(1)
+    writes = {
+        "set": lambda: stub.Set(
+            store_pb2.SetRequest(run_id=run_id, key="name", value=value, section=meta), timeout=10
+        ),
+        "push": lambda: stub.Push(
+            store_pb2.PushRequest(run_id=run_id, key="l", value=value, section=meta), timeout=10
+        ),
+        "extend": lambda: stub.Extend(
+            store_pb2.ExtendRequest(run_id=run_id, key="l", values=[value], section=meta),
+            timeout=10,
+        ),
+        "delete": lambda: stub.Delete(
+            store_pb2.DeleteRequest(run_id=run_id, key="name", section=meta), timeout=10
+        ),
+        "increment": lambda: stub.Increment(
+            store_pb2.IncrementRequest(run_id=run_id, key="n", section=meta), timeout=10
+        ),
+    }
+    assert {what: code_of(call) for what, call in writes.items()} == dict.fromkeys(
+        writes, grpc.StatusCode.PERMISSION_DENIED
+    )
+    read = stub.Get(store_pb2.GetRequest(run_id=run_id, key="name", section=meta), timeout=10)
+    assert bson.decode(read.value.data) == {"v": "engine's"}
+    # Its data section is its own, as before.
+    with StoreClient(store.address, RunCredentials(TOKEN).mint(run_id)) as client:
+        client.set(run_id, "name", "task's")
+        assert client.get(run_id, "name") == "task's"
+    with StoreClient(store.address, TOKEN) as admin:
+        assert admin.get_document(run_id, section="meta") == {"name": "engine's"}
+
+
 @pytest.mark.parametrize(
     "credential",
     [

@@ -284,6 +284,24 @@ class WorkerInfo(_message.Message):
     last_seen: _timestamp_pb2.Timestamp
     def __init__(self, worker_id: _Optional[str] = ..., hostname: _Optional[str] = ..., pid: _Optional[int] = ..., queues: _Optional[_Iterable[str]] = ..., concurrency: _Optional[int] = ..., running: _Optional[int] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class ReadMetaRequest(_message.Message):
+    __slots__ = ("run_id", "key")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    key: str
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
+
+class ReadMetaResponse(_message.Message):
+    __slots__ = ("in_store", "found", "value")
+    IN_STORE_FIELD_NUMBER: _ClassVar[int]
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    in_store: bool
+    found: bool
+    value: _common_pb2.Payload
+    def __init__(self, in_store: _Optional[bool] = ..., found: _Optional[bool] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
+
 class EnsureDocumentRequest(_message.Message):
     __slots__ = ("run_id",)
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -461,18 +479,16 @@ class Heartbeat(_message.Message):
     def __init__(self, leases: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ...) -> None: ...
 
 class WorkResponse(_message.Message):
-    __slots__ = ("recorded", "runs_gone", "welcome", "lease", "cancel")
+    __slots__ = ("recorded", "welcome", "lease", "cancel")
     RECORDED_FIELD_NUMBER: _ClassVar[int]
-    RUNS_GONE_FIELD_NUMBER: _ClassVar[int]
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     LEASE_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
     recorded: _containers.RepeatedCompositeFieldContainer[LeaseRef]
-    runs_gone: _containers.RepeatedScalarFieldContainer[str]
     welcome: WorkerWelcome
     lease: TaskLease
     cancel: LeaseRef
-    def __init__(self, recorded: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ..., runs_gone: _Optional[_Iterable[str]] = ..., welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
+    def __init__(self, recorded: _Optional[_Iterable[_Union[LeaseRef, _Mapping]]] = ..., welcome: _Optional[_Union[WorkerWelcome, _Mapping]] = ..., lease: _Optional[_Union[TaskLease, _Mapping]] = ..., cancel: _Optional[_Union[LeaseRef, _Mapping]] = ...) -> None: ...
 
 class WorkerWelcome(_message.Message):
     __slots__ = ("store_address", "lease_timeout_ms")

@@ -448,6 +448,11 @@ class SignalServiceStub:
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentResponse.FromString,
                 _registered_method=True)
+        self.ReadMeta = channel.unary_unary(
+                '/lightflow.v1.SignalService/ReadMeta',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ReadMetaRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ReadMetaResponse.FromString,
+                _registered_method=True)
 
 
 class SignalServiceServicer:
@@ -492,6 +497,17 @@ class SignalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReadMeta(self, request, context):
+        """Reads the run's provenance, its `meta` section (layout in docs/store.md), from the run's
+        state the schedulers hold: a task sees the entry of every task that ended before it
+        started, and its own. Once the run ended and its provenance went into its store document
+        (or it ended without keeping one, or is not known here), `in_store` says to read the
+        store's `meta` section instead (StoreService), where it has the same layout.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SignalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -519,6 +535,11 @@ def add_SignalServiceServicer_to_server(servicer, server):
                     servicer.EnsureDocument,
                     request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentResponse.SerializeToString,
+            ),
+            'ReadMeta': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadMeta,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ReadMetaRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.ReadMetaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -657,6 +678,33 @@ class SignalService:
             '/lightflow.v1.SignalService/EnsureDocument',
             lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentRequest.SerializeToString,
             lightflow_dot_v1_dot_scheduler__pb2.EnsureDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadMeta(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SignalService/ReadMeta',
+            lightflow_dot_v1_dot_scheduler__pb2.ReadMetaRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.ReadMetaResponse.FromString,
             options,
             channel_credentials,
             insecure,

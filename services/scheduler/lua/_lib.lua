@@ -64,7 +64,7 @@ end
 -- run's 'doc' field says what became of it ('created' or 'none'; see document.lua).
 local function forget_document(r, became)
   if redis.call('EXISTS', key_run(r)) == 1 then
-    redis.call('HDEL', key_run(r), 'docdata', 'docmeta', 'docclaim')
+    redis.call('HDEL', key_run(r), 'docdata', 'docclaim')
     redis.call('HSET', key_run(r), 'doc', became)
   end
   redis.call('ZREM', key_documents_due(), r)

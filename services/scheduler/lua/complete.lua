@@ -4,12 +4,11 @@
 --       11 queue, 12 entry id, 13 retry jitter factor, 14 has limit (0/1), 15 the limit's
 --       task names (JSON list), 16 worker id, 17 credit (how many tasks to hand out),
 --       18 the output is in a blob (0/1), 19.. the worker's queues.
--- Returns {outcome, dag, pulled}: outcome 'stale' when the attempt is not the current one (a
--- late duplicate), 'retry' when the failed attempt will be tried again, 'ended' when the run
--- ended with it, else 'ok'; dag the instance's final status when it ended with it, else '';
--- pulled what `pull` handed out; document, for an ended run: 'kept' when its store document
--- stays, 'none' when there is none and nothing to clean up (finish_run), else 'remove' (the
--- worker may drop the provenance it holds for a run whose document is not kept).
+-- Returns {outcome, pulled, document}: outcome 'stale' when the attempt is not the current one
+-- (a late duplicate), 'retry' when the failed attempt will be tried again, 'ended' when the
+-- run ended with it, else 'ok'; pulled what `pull` handed out; document, for an ended run:
+-- 'kept' when its store document stays, 'none' when there is none and nothing to clean up
+-- (finish_run), else 'remove'.
 local r, inst, task, attempt, status, output, failure, queue, entry, jitter, has_limit, limit =
   ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13],
   ARGV[14], ARGV[15]
@@ -28,16 +27,10 @@ local function record()
   -- Fenced first: only the current attempt's own entry is acknowledged, so a late or bogus
   -- result can neither change the task nor drop another hand-out's lease.
   if state[1] ~= 'running' or state[2] ~= attempt or state[3] ~= entry then
-    return {'stale', ''}
+    return 'stale'
   end
   redis.call('XACK', key_queue(queue), GROUP, entry)
   redis.call('XDEL', key_queue(queue), entry)
-  local dag_was = redis.call('HGET', key_run_dags(r), inst)
-  local function dag_ended()
-    local now = redis.call('HGET', key_run_dags(r), inst)
-    if dag_was == 'running' and now ~= 'running' then return now end
-    return ''
-  end
   local h = redis.call('HGET', key_run(r), 'def')
   local dag = redis.call('HGET', key_run_dags(r), inst .. '|dag')
   redis.call('HINCRBY', key_run(r), 'running', -1)
@@ -59,7 +52,7 @@ local function record()
         local member = cjson.encode({r = r, i = inst, d = dag, t = task,
           q = queue, a = tonumber(attempt) + 1})
         redis.call('ZADD', key_delayed(), tonumber(NOW) + delay_ms, member)
-        return {'retry', ''}
+        return 'retry'
       end
     end
   end
@@ -86,22 +79,22 @@ local function record()
     redis.call('HSET', key_run_dags(r), inst .. '|failed', 1)
     halt(r, status, failure, 'task ' .. tk .. ' ' .. status)
     if redis.call('HGET', key_run(r), 'ended') then
-      return {'ended', dag_ended()}
+      return 'ended'
     end
   end
 
   settle_dag(r, inst)
   if settle_run(r) then
-    return {'ended', dag_ended()}
+    return 'ended'
   end
-  return {'ok', dag_ended()}
+  return 'ok'
 end
 
 local outcome = record()
-outcome[3] = pull(worker, credit, queues)
-outcome[4] = ''
-if outcome[1] == 'ended' then
+local pulled = pull(worker, credit, queues)
+local document = ''
+if outcome == 'ended' then
   local doc = redis.call('HMGET', key_run(r), 'keep', 'doc')
-  outcome[4] = (doc[1] == '1' and 'kept') or (doc[2] == 'none' and 'none') or 'remove'
+  document = (doc[1] == '1' and 'kept') or (doc[2] == 'none' and 'none') or 'remove'
 end
-return outcome
+return {outcome, pulled, document}

@@ -1,12 +1,13 @@
 -- A run's store document is created late, or never: a run that ends before it is due, keeps
 -- no data and whose tasks never touch the store costs the store nothing. start_run.lua puts
--- what the document will hold into the run's hash ('docdata', 'docmeta': BSON) and the run
+-- what the document will hold into the run's hash ('docdata': BSON) and the run
 -- into documents_due; a creator (the replica that started a run with arguments, any
 -- replica's timer once it is due, or a store user asking for it) claims it, creates it and
 -- reports it created. A claim expires, so a creator that dies is replaced. The run's 'doc'
 -- field says what became of it: 'created', or 'none' (the run ended without one).
 -- ARGV: 4 run id, 5 action, 6 (claim) the claim's expiry, ms since the epoch.
---   claim   -> {data, meta}: create it with these; 'busy': a live creator is at it (the
+--   claim   -> {data}: create it with this data section (its meta section is written when
+--              the run ends, if it keeps its data); 'busy': a live creator is at it (the
 --              store holds calls back until it is done); 'created'; 'none'; false: no such
 --              run
 --   created -> 1: forget what it was to hold
@@ -21,20 +22,20 @@ if action == 'created' then
   forget_document(r, 'created')
   return 1
 end
-local pending = redis.call('HMGET', run, 'docdata', 'docmeta', 'docclaim', 'doc')
+local pending = redis.call('HMGET', run, 'docdata', 'docclaim', 'doc')
 if not pending[1] then
   redis.call('ZREM', key_documents_due(), r)
-  if action == 'finish' then return {pending[4] == 'none' and 'none' or 'created'} end
-  if action == 'claim' then return pending[4] or false end
+  if action == 'finish' then return {pending[3] == 'none' and 'none' or 'created'} end
+  if action == 'claim' then return pending[3] or false end
   return 1
 end
-local claim = tonumber(pending[3] or '0')
+local claim = tonumber(pending[2] or '0')
 if action == 'claim' then
   if claim > now then return 'busy' end
   redis.call('HSET', run, 'docclaim', ARGV[6])
   -- Due again when the claim expires, so a timer neither spins on it nor forgets it.
   redis.call('ZADD', key_documents_due(), ARGV[6], r)
-  return {pending[1], pending[2]}
+  return {pending[1]}
 elseif action == 'release' then
   redis.call('HDEL', run, 'docclaim')
   redis.call('ZADD', key_documents_due(), NOW, r)

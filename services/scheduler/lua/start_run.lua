@@ -1,7 +1,8 @@
 -- ARGV: 4 run id, 5 workflow name, 6 definition hash, 7 keep data (0/1), 8 deadline in ms
--- since the epoch (0: none), 9 request id (may be empty), 10 and 11 the store document's
--- initial data and meta sections (BSON), 12 when the document is due (ms since the epoch;
--- see document.lua), 13.. autostart DAGs.
+-- since the epoch (0: none), 9 request id (may be empty), 10 the run's arguments (sealed
+-- BSON: the store document's initial data, and the `arguments` of its provenance), 11 whether
+-- it has any (0/1), 12 when the document is due (ms since the epoch; see document.lua),
+-- 13.. autostart DAGs.
 -- Returns the run id; for a request id seen before, the run that request started. Fails with
 -- STALE_DEFINITION when the workflow is no longer registered with the definition hash.
 local r, wf, h, keep, deadline = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
@@ -21,7 +22,11 @@ if rid ~= '' then
 end
 redis.call('HSET', key_run(r), 'wf', wf, 'def', h, 'status', 'running', 'started', NOW,
   'keep', keep, 'running', 0, 'queued', 0, 'dags_active', 0, 'dag_count', 0,
-  'docdata', ARGV[10], 'docmeta', ARGV[11])
+  'docdata', ARGV[10])
+if ARGV[11] == '1' then
+  -- Kept while the run is (the document's copy goes once it is created): its provenance.
+  redis.call('HSET', key_run(r), 'args', ARGV[10])
+end
 redis.call('ZADD', key_documents_due(), ARGV[12], r)
 redis.call('ZADD', key_runs(), NOW, r)
 event(r, 'run_started', {})

@@ -32,6 +32,7 @@ def attack(data, store, signal, context):
     store._run_id = victim
     signal._run_id = victim
     attempt('get', lambda: store.get('secret'))
+    attempt('get meta', lambda: store.get('arguments', section='meta'))
     attempt('set', lambda: store.set('secret', 'overwritten'))
     attempt('delete document', lambda: store._client.delete_document(victim))
     attempt('stop', signal.stop_workflow)
