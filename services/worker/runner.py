@@ -197,6 +197,7 @@ def run_task(
         workflow_name=lease.workflow_name,
         workflow_id=lease.run_id,
         worker_hostname=hostname,
+        dag_instance=lease.dag_instance,
     )
     data: MultiTaskData | None = None
     status = TaskStatus.Error

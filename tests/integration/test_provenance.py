@@ -79,7 +79,9 @@ def start(data, store, signal, context):
 
 
 def step(data, store, signal, context):
-    pass
+    if context.task_name == 'two':  # its own entry, found through its context
+        own = store.get('log.{}.tasks.two'.format(context.dag_instance), section=META)
+        store.push('contexts', [context.dag_name, context.dag_instance, 'start_time' in own])
 
 
 main = Dag('main')
@@ -223,7 +225,9 @@ def test_a_sub_dags_tasks_appear_under_their_instance(
     assert stack.store is not None
     with StoreClient(stack.store.address, stack.options.token) as store:
         names, seen = store.get(run.id, "names"), store.get(run.id, "seen")
+        contexts = store.get(run.id, "contexts")
     assert names == ["sub:1", "sub:2"]
+    assert sorted(contexts) == [["sub", "sub:1", True], ["sub", "sub:2", True]]
 
     meta = _kept_meta(stack, run.id)
     assert list(meta["log"]) == ["main", "sub:1", "sub:2"]
