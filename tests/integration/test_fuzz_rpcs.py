@@ -207,8 +207,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         blobs = blob_pb2_grpc.BlobServiceStub(
             open_channel(local.store.address, local.options.token)
         )
+        # Under a run id of its own: a run that ended takes no more blobs, and the store
+        # removes an ended run's blobs as soon as the scheduler says it ended.
         blob = blobs.PutBlob(
-            iter([blob_pb2.PutBlobRequest(run_id=kept.id, chunk=b"fuzz")]), timeout=CALL_TIMEOUT
+            iter([blob_pb2.PutBlobRequest(run_id=uuid.uuid4().hex, chunk=b"fuzz")]),
+            timeout=CALL_TIMEOUT,
         )
         REAL_IDS.extend([ended.id, kept.id, blob.blob_id, f"fuzz-{uuid.uuid4().hex}"])
         yield local
