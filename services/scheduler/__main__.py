@@ -80,14 +80,14 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
 @click.option(
     "--listen",
     envvar="LIGHTFLOW_SCHEDULER_LISTEN",
-    default="127.0.0.1:50051",
+    default=SchedulerConfig.listen,
     show_default=True,
     help="host:port to serve on (port 0: any free port).",
 )
 @click.option(
     "--redis-url",
     envvar="LIGHTFLOW_REDIS_URL",
-    default="redis://127.0.0.1:6379/0",
+    default=SchedulerConfig.redis_url,
     show_default=True,
 )
 @click.option(
@@ -108,7 +108,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
 @click.option(
     "--redis-sentinel-service",
     envvar="LIGHTFLOW_REDIS_SENTINEL_SERVICE",
-    default="mymaster",
+    default=SchedulerConfig.redis_sentinel_service,
     show_default=True,
     help="The name the sentinels monitor the primary under.",
 )
@@ -116,7 +116,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     "--redis-wait-replicas",
     envvar="LIGHTFLOW_REDIS_WAIT_REPLICAS",
     type=click.IntRange(min=0),
-    default=0,
+    default=SchedulerConfig.redis_wait_replicas,
     show_default=True,
     help="Replicas that must have each state transition before it is acknowledged "
     "(redis WAIT); 0: asynchronous replication.",
@@ -125,7 +125,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     "--redis-wait-timeout",
     envvar="LIGHTFLOW_REDIS_WAIT_TIMEOUT",
     type=click.IntRange(min=1),
-    default=1000,
+    default=SchedulerConfig.redis_wait_timeout_ms,
     show_default=True,
     help="Milliseconds a WAIT for replicas may take; past it the transition stands on "
     "the primary alone (logged redis_wait_short).",
@@ -133,14 +133,14 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
 @click.option(
     "--store-address",
     envvar="LIGHTFLOW_STORE_ADDRESS",
-    default="127.0.0.1:50070",
+    default=SchedulerConfig.store_address,
     show_default=True,
 )
 @click.option("--token", envvar="LIGHTFLOW_TOKEN", default=None, help="Shared token.")
 @click.option(
     "--namespace",
     envvar="LIGHTFLOW_NAMESPACE",
-    default="lf",
+    default=SchedulerConfig.namespace,
     show_default=True,
     help="Prefix of every redis key.",
 )
@@ -148,7 +148,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     "--lease-timeout",
     envvar="LIGHTFLOW_LEASE_TIMEOUT",
     type=float,
-    default=15.0,
+    default=SchedulerConfig.lease_timeout_s,
     show_default=True,
     help="Seconds without heartbeat before a task is handed out again.",
 )
@@ -156,7 +156,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     "--stop-grace",
     envvar="LIGHTFLOW_STOP_GRACE",
     type=float,
-    default=30.0,
+    default=SchedulerConfig.stop_grace_s,
     show_default=True,
     help="Seconds a stopped run's running tasks get to finish before they are ended.",
 )
@@ -164,7 +164,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     "--document-delay",
     envvar="LIGHTFLOW_DOCUMENT_DELAY",
     type=click.FloatRange(min=0.0),
-    default=1.0,
+    default=SchedulerConfig.document_delay_s,
     show_default=True,
     help="Seconds after a run's start its store document is created (sooner when a store "
     "user asks for it, at once for a run with arguments; never for a run that ends first "
@@ -201,7 +201,12 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     default=None,
     help="Write the bound address here once serving.",
 )
-@click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
+@click.option(
+    "--log-level",
+    envvar="LIGHTFLOW_LOG_LEVEL",
+    default=SchedulerConfig.log_level,
+    show_default=True,
+)
 @tls_options
 def main(
     listen: str,

@@ -16,7 +16,7 @@ from lightflow_common.server import ServeOptions, serve
 from lightflow_common.tls import server_tls, tls_options
 from lightflow_store.backends import open_backend
 from lightflow_store.blobs import BlobServicer, BlobStore
-from lightflow_store.config import DEFAULT_LISTEN, StoreConfig
+from lightflow_store.config import StoreConfig
 from lightflow_store.core import INLINE_LIMIT_BYTES, StoreCore
 from lightflow_store.servicer import register
 
@@ -58,7 +58,7 @@ MAX_RECEIVE_BYTES = 65 * 1024 * 1024
 @click.option(
     "--listen",
     envvar="LIGHTFLOW_STORE_LISTEN",
-    default=DEFAULT_LISTEN,
+    default=StoreConfig.listen,
     show_default=True,
     help="host:port to serve on; port 0 picks a free one.",
 )
@@ -81,7 +81,7 @@ MAX_RECEIVE_BYTES = 65 * 1024 * 1024
 @click.option(
     "--database",
     envvar="LIGHTFLOW_STORE_DATABASE",
-    default="lightflow",
+    default=StoreConfig.database,
     show_default=True,
     help="Database holding the run documents.",
 )
@@ -113,7 +113,7 @@ MAX_RECEIVE_BYTES = 65 * 1024 * 1024
     "--log-level",
     envvar="LIGHTFLOW_LOG_LEVEL",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="info",
+    default=StoreConfig.log_level,
     show_default=True,
 )
 @tls_options

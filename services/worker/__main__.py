@@ -46,7 +46,7 @@ def _hide_secrets() -> None:
 @click.option(
     "--queues",
     envvar="LIGHTFLOW_WORKER_QUEUES",
-    default="task",
+    default=",".join(WorkerConfig.queues),
     show_default=True,
     help="Queues to take tasks from, comma separated.",
 )
@@ -62,7 +62,7 @@ def _hide_secrets() -> None:
 @click.option(
     "--listen",
     envvar="LIGHTFLOW_WORKER_LISTEN",
-    default="127.0.0.1:0",
+    default=WorkerConfig.listen,
     show_default=True,
     help="host:port of the worker's health service.",
 )
@@ -70,7 +70,7 @@ def _hide_secrets() -> None:
 @click.option(
     "--grace",
     type=float,
-    default=30.0,
+    default=WorkerConfig.grace_s,
     show_default=True,
     help="Seconds running tasks get to finish on SIGTERM.",
 )
@@ -98,7 +98,9 @@ def _hide_secrets() -> None:
     show_default=True,
     help="Bytes a second a task may print; more are dropped and counted.",
 )
-@click.option("--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default="info", show_default=True)
+@click.option(
+    "--log-level", envvar="LIGHTFLOW_LOG_LEVEL", default=WorkerConfig.log_level, show_default=True
+)
 @tls_options
 def main(
     schedulers: str,
