@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightflow_common import defaults
 from lightflow_scheduler.redis_client import Durability, RedisTarget
+
+if TYPE_CHECKING:
+    from lightflow._tls import TlsOptions
+    from lightflow_common.tls import ServerTls
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class SchedulerConfig:
     max_dag_instances: int = defaults.MAX_DAG_INSTANCES
     ready_file: Path | None = None
     log_level: str = defaults.LOG_LEVEL
+    # TLS: what it serves with, and how it calls the store (None: plain TCP).
+    serving_tls: ServerTls | None = None
+    calling_tls: TlsOptions | None = None
 
     @property
     def redis_target(self) -> RedisTarget:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightflow_common import defaults
+
+if TYPE_CHECKING:
+    from lightflow_common.tls import ServerTls
 
 
 @dataclass(frozen=True)
@@ -29,3 +33,5 @@ class StoreConfig:
     # The bound address is written here once the service is SERVING.
     ready_file: Path | None = None
     log_level: str = defaults.LOG_LEVEL
+    # What it serves TLS with; None: plain TCP.
+    serving_tls: ServerTls | None = None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightflow._tls import TlsOptions
 from lightflow_common import defaults
 from lightflow_worker.output import OutputLimits
+
+if TYPE_CHECKING:
+    from lightflow_common.tls import ServerTls
 
 
 @dataclass(frozen=True)
@@ -30,5 +34,7 @@ class WorkerConfig:
     log_level: str = defaults.LOG_LEVEL
     # TLS for the calls to the schedulers and the store (tasks' calls too); None: plain.
     tls: TlsOptions | None = None
+    # What its health service serves TLS with; None: plain TCP.
+    serving_tls: ServerTls | None = None
     # What a task may print: line length, rate; and how many lines wait for the stream.
     output_limits: OutputLimits = field(default_factory=OutputLimits)
