@@ -1,28 +1,20 @@
 """`lfctl scheduler start`, `lfctl store start`, `lfctl worker start`: one service in the
 foreground, configured from the same config file as lfctl (and LIGHTFLOW_* variables, and
-options), then `python -m lightflow_<service>` takes over the process. Also the health probe
-and the graceful stop of local workers."""
+options), then `python -m lightflow_<service>` takes over the process. And `lfctl health`,
+the probe of any service."""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import sys
-import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from lightflow._client import WorkerInfo
 from lightflow._tls import TlsOptions, connect
-
-if TYPE_CHECKING:
-    from lightflow_cli.main import Context
+from lightflow_cli.context import Context, pass_context, user_errors
 
 _READY_FILE_HELP = "Write the bound address here once serving (for launchers)."
 
@@ -214,6 +206,23 @@ def worker_start(
     _exec_service(ctx, "lightflow_worker", args)
 
 
+@click.command()
+@click.argument("address")
+@click.option("--service", default="", help="A service name; default: the whole server.")
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds.")
+@pass_context
+@user_errors
+def health(ctx: Context, address: str, service: str, timeout: float) -> None:
+    """Exit 0 when the service at ADDRESS (host:port) says SERVING; for healthchecks.
+
+    Every Lightflow service (scheduler, store, worker) serves gRPC health checking; it is
+    SERVING only while its own dependencies answer."""
+    state = check_health(address, service, timeout, ctx.tls_paths())
+    click.echo(f"{address}: {state}")
+    if state != "SERVING":
+        sys.exit(1)
+
+
 def check_health(
     address: str, service: str, timeout: float, tls: tuple[str | None, str | None, str | None]
 ) -> str:
@@ -230,54 +239,3 @@ def check_health(
         return f"UNREACHABLE: {err.code().name}"
     finally:
         channel.close()
-
-
-def _is_worker_process(pid: int) -> bool:
-    try:
-        return b"lightflow_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return not _is_worker_process(pid)  # exited; a zombie or a reused PID is not ours
-
-
-def stop_workers(workers: Sequence[WorkerInfo], wanted: Sequence[str], timeout: float) -> None:
-    """SIGTERM to the local workers among `workers` (all, or those in `wanted`), then wait
-    for them to exit. Raises ClickException when a wanted worker cannot be stopped here."""
-    here = socket.gethostname()
-    unknown = sorted(set(wanted) - {w.worker_id for w in workers})
-    if unknown:
-        raise click.ClickException(
-            f"no connected worker {unknown[0]!r} (see `lfctl worker status`)"
-        )
-    chosen = [w for w in workers if not wanted or w.worker_id in wanted]
-    stopping: list[WorkerInfo] = []
-    elsewhere: list[WorkerInfo] = []
-    for info in chosen:
-        if info.hostname != here or not _is_worker_process(info.pid):
-            elsewhere.append(info)
-            continue
-        os.kill(info.pid, signal.SIGTERM)
-        stopping.append(info)
-        click.echo(f"stopping {info.worker_id} (pid {info.pid})")
-    deadline = time.monotonic() + timeout
-    for info in stopping:
-        while not _gone(info.pid):
-            if time.monotonic() > deadline:
-                raise click.ClickException(
-                    f"worker {info.worker_id} (pid {info.pid}) still runs after {timeout:.0f} s"
-                )
-            time.sleep(0.1)  # a person waits on this, not a task
-        click.echo(f"stopped {info.worker_id}")
-    for info in elsewhere:
-        click.echo(f"{info.worker_id} runs on {info.hostname}: stop it there", err=True)
-    if not stopping and not elsewhere:
-        click.echo("no workers to stop")
-    if wanted and elsewhere:
-        sys.exit(1)
