@@ -3,8 +3,9 @@
 `lfctl scheduler|store|worker start` run one service in the foreground.
 
 This module is the root group: the global options, and the command groups of
-lightflow_cli.commands wired under it. Where the commands find Lightflow (address, token,
-TLS) is lightflow_cli.context; how they show things, lightflow_cli.views and _output."""
+lightflow_cli.commands wired under it; `lfctl` runs it from lightflow_cli.__main__. Where the
+commands find Lightflow (address, token, TLS) is lightflow_cli.context; how they show things,
+lightflow_cli.views and _output."""
 
 from __future__ import annotations
 
@@ -98,11 +99,3 @@ for command in (run, up, workflow, monitor, health, worker, store, config, sched
     cli.add_command(command)
 store.add_command(store_start)
 worker.add_command(worker_start)
-
-
-def main() -> None:
-    cli(prog_name="lfctl")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,13 +1,20 @@
 """`lfctl scheduler start`, `lfctl store start`, `lfctl worker start`: one service in the
-foreground, configured from the same config file as lfctl (and LIGHTFLOW_* variables, and
-options), then `python -m lightflow_<service>` takes over the process. And `lfctl health`,
-the probe of any service."""
+foreground, in this process, configured from the same config file as lfctl (and LIGHTFLOW_*
+variables, and options): the values become the service's config dataclass and its
+`serve(config)` runs (lightflow_<service>.app). And `lfctl health`, the probe of any service.
+
+What lfctl has no setting for (the TLS files, LIGHTFLOW_STOP_GRACE, ...) comes through the
+service's own options, as `python -m lightflow_<service>` would take it from the environment;
+the values lfctl has go through the same options' checks. So both ways to start a service
+read the same variables and defaults and say the same about a wrong value."""
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 import grpc
@@ -19,24 +26,26 @@ from lightflow_cli.context import Context, pass_context, user_errors
 _READY_FILE_HELP = "Write the bound address here once serving (for launchers)."
 
 
-def _exec_service(
-    ctx: Context, module: str, args: list[str], secrets: dict[str, str] | None = None
-) -> None:
-    """Becomes `python -m module args`: signals reach the service itself. The token (and
-    `secrets`) go by environment, so `ps` does not show them."""
-    env = dict(os.environ)
-    token = ctx.token()
-    if token:
-        env["LIGHTFLOW_TOKEN"] = token
-    env |= {name: value for name, value in (secrets or {}).items() if value}
-    env["LIGHTFLOW_LOG_LEVEL"] = str(ctx.config.get("log_level"))
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", module, *args], env)  # noqa: S606
+def _pick(given: object, ctx: Context, key: str) -> Any:
+    return given if given is not None else ctx.config.get(key)
 
 
-def _pick(given: object, ctx: Context, key: str) -> str:
-    return str(given) if given is not None else str(ctx.config.get(key))
+def _service_options(
+    prog: str, options: click.Command, given: Mapping[str, object]
+) -> click.Context:
+    """The values of a service's options (`options`, its click command, run as `prog`):
+    those in `given` as if typed on its command line (None: not given, and not looked up),
+    every other one from its LIGHTFLOW_* variable or its default, each checked by its type.
+    Returns the click context holding them (`.params`); `ctx.invoke(build, **ctx.params)`
+    makes the config, and a wrong value is a usage error of `prog`, as it was when lfctl ran
+    that command."""
+    rest = click.Command(prog, params=[p for p in options.params if p.name not in given])
+    ctx = rest.make_context(prog, [])
+    for param in options.params:
+        if param.name in given:
+            value = given[param.name]
+            ctx.params[param.name] = None if value is None else param.process_value(ctx, value)
+    return ctx
 
 
 @click.group()
@@ -88,34 +97,37 @@ def scheduler_start(
     config file's [scheduler] section and LIGHTFLOW_* variables (`lfctl config list`).
     redis' password comes from there only (scheduler.redis_password or
     LIGHTFLOW_REDIS_PASSWORD) and reaches the scheduler by environment."""
-    args = [
-        "--listen",
-        _pick(listen, ctx, "scheduler.listen"),
-        "--redis-url",
-        _pick(redis_url, ctx, "scheduler.redis_url"),
-        "--store-address",
-        _pick(store_address, ctx, "scheduler.store_address"),
-        "--namespace",
-        _pick(namespace, ctx, "scheduler.namespace"),
-        "--lease-timeout",
-        _pick(lease_timeout, ctx, "scheduler.lease_timeout"),
-        "--redis-sentinels",
-        _pick(redis_sentinels, ctx, "scheduler.redis_sentinels"),
-        "--redis-sentinel-service",
-        _pick(redis_sentinel_service, ctx, "scheduler.redis_sentinel_service"),
-        "--redis-wait-replicas",
-        _pick(redis_wait_replicas, ctx, "scheduler.redis_wait_replicas"),
-        "--retention",
-        _pick(None, ctx, "scheduler.retention"),
-        "--max-output-lines",
-        _pick(None, ctx, "scheduler.max_output_lines"),
-        "--max-dag-instances",
-        _pick(None, ctx, "scheduler.max_dag_instances"),
-    ]
-    if ready_file is not None:
-        args += ["--ready-file", str(ready_file)]
-    password = str(ctx.config.get("scheduler.redis_password"))
-    _exec_service(ctx, "lightflow_scheduler", args, {"LIGHTFLOW_REDIS_PASSWORD": password})
+    from lightflow_scheduler import app  # noqa: PLC0415 - the service loads only to run
+
+    service = _service_options(
+        "python -m lightflow_scheduler",
+        app.main,
+        {
+            "listen": _pick(listen, ctx, "scheduler.listen"),
+            "redis_url": _pick(redis_url, ctx, "scheduler.redis_url"),
+            "store_address": _pick(store_address, ctx, "scheduler.store_address"),
+            "namespace": _pick(namespace, ctx, "scheduler.namespace"),
+            "lease_timeout": _pick(lease_timeout, ctx, "scheduler.lease_timeout"),
+            "redis_sentinels": _pick(redis_sentinels, ctx, "scheduler.redis_sentinels"),
+            "redis_sentinel_service": _pick(
+                redis_sentinel_service, ctx, "scheduler.redis_sentinel_service"
+            ),
+            "redis_wait_replicas": _pick(redis_wait_replicas, ctx, "scheduler.redis_wait_replicas"),
+            "retention": ctx.config.get("scheduler.retention"),
+            "max_output_lines": ctx.config.get("scheduler.max_output_lines"),
+            "max_dag_instances": ctx.config.get("scheduler.max_dag_instances"),
+            "ready_file": ready_file,
+            "token": ctx.token(),
+            "log_level": ctx.config.get("log_level"),
+        },
+    )
+    config = service.invoke(app.config_from_options, **service.params)
+    if service.params["redis_password_file"] is None:
+        # The config file's password; LIGHTFLOW_REDIS_PASSWORD, which the service reads too,
+        # wins over it there. A password file (LIGHTFLOW_REDIS_PASSWORD_FILE) wins over both.
+        password = str(ctx.config.get("scheduler.redis_password")) or None
+        config = replace(config, redis_password=password)
+    app.serve(config)
 
 
 @click.command("start")
@@ -145,9 +157,11 @@ def store_start(
 
     Options not given come from the config file's [store] section and LIGHTFLOW_* variables
     (`lfctl config list`)."""
-    args = ["--listen", _pick(listen, ctx, "store.listen")]
-    args += ["--database", _pick(database, ctx, "store.database")]
-    uri = _pick(mongodb_uri, ctx, "store.mongodb_uri")
+    from lightflow_store import app  # noqa: PLC0415 - the service loads only to run
+
+    listen = _pick(listen, ctx, "store.listen")
+    database = _pick(database, ctx, "store.database")
+    uri = str(_pick(mongodb_uri, ctx, "store.mongodb_uri"))
     folder = str(data_dir) if data_dir is not None else str(ctx.config.get("store.data_dir"))
     if mongodb_uri is not None and data_dir is None:
         folder = ""  # an explicit MongoDB wins over a configured folder
@@ -155,17 +169,22 @@ def store_start(
         uri = ""
     if uri and folder:
         raise click.UsageError("give a MongoDB URI or a data folder, not both")
-    if uri:
-        args += ["--mongodb-uri", uri]
-    if folder:
-        args += ["--data-dir", folder]
-    if ready_file is not None:
-        args += ["--ready-file", str(ready_file)]
-    # The service reads these variables for options it is not given: drop the ones we
-    # decided against, so it does as the command line says.
-    for name in ("LIGHTFLOW_MONGODB_URI", "LIGHTFLOW_STORE_DATA_DIR"):
-        os.environ.pop(name, None)
-    _exec_service(ctx, "lightflow_store", args)
+    service = _service_options(
+        "python -m lightflow_store",
+        app.main,
+        {
+            "listen": listen,
+            "database": database,
+            # Decided here, from the options, the file and their variables: the service
+            # does not look these two up again.
+            "mongodb_uri": uri or None,
+            "data_dir": Path(folder) if folder else None,
+            "ready_file": ready_file,
+            "token": ctx.token(),
+            "log_level": ctx.config.get("log_level"),
+        },
+    )
+    app.serve(service.invoke(app.config_from_options, **service.params))
 
 
 @click.command("start")
@@ -190,20 +209,28 @@ def worker_start(
 
     The schedulers are --address / LIGHTFLOW_ADDRESS, the config's `address`, or the stack
     `lfctl up` runs in this folder. `lfctl worker stop` stops it gracefully."""
+    from lightflow_worker import app  # noqa: PLC0415 - the service loads only to run
+
     address = ctx.address()
-    queue_names = queues or ",".join(ctx.config.get("worker.queues"))
-    args = ["--scheduler", address, "--queues", queue_names]
-    args += ["--concurrency", _pick(concurrency, ctx, "worker.concurrency")]
-    args += ["--listen", _pick(listen, ctx, "worker.listen")]
-    for option, key in (
-        ("--max-line-length", "worker.max_line_length"),
-        ("--output-rate", "worker.output_rate"),
-        ("--output-bytes-rate", "worker.output_bytes_rate"),
-    ):
-        args += [option, _pick(None, ctx, key)]
-    if ready_file is not None:
-        args += ["--ready-file", str(ready_file)]
-    _exec_service(ctx, "lightflow_worker", args)
+    service = _service_options(
+        "python -m lightflow_worker",
+        app.main,
+        {
+            "schedulers": address,
+            "queues": queues or ",".join(ctx.config.get("worker.queues")),
+            "concurrency": _pick(concurrency, ctx, "worker.concurrency"),
+            "listen": _pick(listen, ctx, "worker.listen"),
+            "max_line_length": ctx.config.get("worker.max_line_length"),
+            "output_rate": ctx.config.get("worker.output_rate"),
+            "output_bytes_rate": ctx.config.get("worker.output_bytes_rate"),
+            "ready_file": ready_file,
+            "token": ctx.token(),
+            "log_level": ctx.config.get("log_level"),
+        },
+    )
+    # `lfctl worker stop` knows this process for a worker by its command line
+    # (commands/worker.py).
+    app.serve(service.invoke(app.config_from_options, **service.params))
 
 
 @click.command()

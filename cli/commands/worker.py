@@ -1,8 +1,10 @@
 """`lfctl worker status` and `lfctl worker stop`: the workers connected now, and the graceful
-stop of those on this machine (`lfctl worker start` is with the other services' starts)."""
+stop of those on this machine (`lfctl worker start` is with the other services' starts, in
+commands/services.py)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -71,10 +73,20 @@ def worker_stop(ctx: Context, worker_ids: tuple[str, ...], timeout: float) -> No
 
 
 def _is_worker_process(pid: int) -> bool:
+    """Whether PID runs a Lightflow worker, by its command line: `python -m lightflow_worker`,
+    or `lfctl ... worker start` (`python -m lightflow_cli ...`), which serves one in its own
+    process. A PID reused by another program is not one."""
     try:
-        return b"lightflow_worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
+    if any(b"lightflow_worker" in arg for arg in args):
+        return True
+    # argv[0] is python (or the lfctl script); then the script, or `-m lightflow_cli`.
+    lfctl = any(
+        arg == b"lightflow_cli" or Path(os.fsdecode(arg)).name == "lfctl" for arg in args[:3]
+    )
+    return lfctl and (b"worker", b"start") in itertools.pairwise(args)
 
 
 def _gone(pid: int) -> bool:

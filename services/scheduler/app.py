@@ -1,5 +1,5 @@
 """One scheduler replica: its command line (`main`, run by `python -m lightflow_scheduler`),
-the config its options make, and `serve(config)`, which runs one from such a config."""
+the config its options make, and `serve(config)`, which `lfctl scheduler start` calls too."""
 
 from __future__ import annotations
 

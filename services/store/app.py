@@ -1,5 +1,5 @@
 """The store service: its command line (`main`, run by `python -m lightflow_store`), the
-config its options make, and `serve(config)`, which runs it from such a config."""
+config its options make, and `serve(config)`, which `lfctl store start` calls too."""
 
 from __future__ import annotations
 

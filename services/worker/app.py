@@ -1,5 +1,5 @@
 """A worker: its command line (`main`, run by `python -m lightflow_worker`), the config its
-options make, and `serve(config)`, which runs one from such a config."""
+options make, and `serve(config)`, which `lfctl worker start` calls too."""
 
 from __future__ import annotations
 

@@ -35,8 +35,11 @@ def _clean_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith("GRPC_")}
 
 
-@pytest.mark.parametrize("module", ["lightflow_scheduler", "lightflow_store", "lightflow_worker"])
+@pytest.mark.parametrize(
+    "module", ["lightflow_scheduler", "lightflow_store", "lightflow_worker", "lightflow_cli"]
+)
 def test_a_service_sets_the_transport_before_grpc_is_imported(module: str) -> None:
+    """lfctl too: `lfctl scheduler|store|worker start` serve in its process."""
     result = subprocess.run(
         [sys.executable, "-c", _WATCH_GRPC_IMPORT, module],
         env=_clean_env(),
@@ -62,6 +65,7 @@ def test_importing_lightflow_modules_leaves_the_environment_alone() -> None:
         "lightflow_worker",
         "lightflow_worker.app",
         "lightflow_worker.__main__",
+        "lightflow_cli.__main__",
         "lightflow_cli.main",
         "lightflow_cli.stack",
     ]
