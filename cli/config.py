@@ -7,6 +7,7 @@ options win over both. `lfctl config list` shows every value and where it came f
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from lightflow_common import defaults
 
 CONFIG_NAME = "lightflow.cfg"
 
@@ -32,12 +35,24 @@ class Setting:
     secret: bool = False
 
 
+@dataclass(frozen=True)
+class StackSettings:
+    """The local stack of `lfctl up` and `lfctl run`."""
+
+    schedulers: int = 2
+    workers: int = 1
+    concurrency: int = defaults.WORKER_CONCURRENCY
+
+
+# Folders holding workflow files, relative to the config file (or the current folder).
+_WORKFLOWS = "./examples"
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "workflows",
         "LIGHTFLOW_WORKFLOWS",
         "paths",
-        ["./examples"],
+        [_WORKFLOWS],
         "folders holding workflow files (a workflow's name is its file name without .py)",
     ),
     Setting(
@@ -51,18 +66,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("tls.ca", "LIGHTFLOW_TLS_CA", "path", "", "CA certificate (PEM) that turns on TLS"),
     Setting("tls.cert", "LIGHTFLOW_TLS_CERT", "path", "", "client certificate (mutual TLS)"),
     Setting("tls.key", "LIGHTFLOW_TLS_KEY", "path", "", "client certificate's key"),
-    Setting("log_level", "LIGHTFLOW_LOG_LEVEL", "str", "info", "services' log level"),
-    Setting("stack.schedulers", "LIGHTFLOW_STACK_SCHEDULERS", "int", 2, "replicas of lfctl up/run"),
-    Setting("stack.workers", "LIGHTFLOW_STACK_WORKERS", "int", 1, "workers of lfctl up"),
-    Setting("stack.concurrency", "LIGHTFLOW_STACK_CONCURRENCY", "int", 4, "slots per worker"),
+    Setting("log_level", "LIGHTFLOW_LOG_LEVEL", "str", defaults.LOG_LEVEL, "services' log level"),
     Setting(
-        "scheduler.listen", "LIGHTFLOW_SCHEDULER_LISTEN", "str", "127.0.0.1:50051", "host:port"
+        "stack.schedulers",
+        "LIGHTFLOW_STACK_SCHEDULERS",
+        "int",
+        StackSettings.schedulers,
+        "replicas of lfctl up/run",
+    ),
+    Setting(
+        "stack.workers",
+        "LIGHTFLOW_STACK_WORKERS",
+        "int",
+        StackSettings.workers,
+        "workers of lfctl up",
+    ),
+    Setting(
+        "stack.concurrency",
+        "LIGHTFLOW_STACK_CONCURRENCY",
+        "int",
+        StackSettings.concurrency,
+        "slots per worker",
+    ),
+    Setting(
+        "scheduler.listen",
+        "LIGHTFLOW_SCHEDULER_LISTEN",
+        "str",
+        defaults.SCHEDULER_LISTEN,
+        "host:port",
     ),
     Setting(
         "scheduler.redis_url",
         "LIGHTFLOW_REDIS_URL",
         "str",
-        "redis://127.0.0.1:6379/0",
+        defaults.REDIS_URL,
         "the redis holding all run state",
     ),
     Setting(
@@ -84,53 +121,59 @@ SETTINGS: tuple[Setting, ...] = (
         "scheduler.redis_sentinel_service",
         "LIGHTFLOW_REDIS_SENTINEL_SERVICE",
         "str",
-        "mymaster",
+        defaults.REDIS_SENTINEL_SERVICE,
         "the name the sentinels monitor the primary under",
     ),
     Setting(
         "scheduler.redis_wait_replicas",
         "LIGHTFLOW_REDIS_WAIT_REPLICAS",
         "int",
-        0,
+        defaults.REDIS_WAIT_REPLICAS,
         "replicas each state transition must reach before it is acknowledged (redis WAIT)",
     ),
     Setting(
         "scheduler.store_address",
         "LIGHTFLOW_STORE_ADDRESS",
         "str",
-        "127.0.0.1:50070",
+        defaults.STORE_ADDRESS,
         "the store service",
     ),
-    Setting("scheduler.namespace", "LIGHTFLOW_NAMESPACE", "str", "lf", "prefix of redis keys"),
+    Setting(
+        "scheduler.namespace",
+        "LIGHTFLOW_NAMESPACE",
+        "str",
+        defaults.NAMESPACE,
+        "prefix of redis keys",
+    ),
     Setting(
         "scheduler.lease_timeout",
         "LIGHTFLOW_LEASE_TIMEOUT",
         "float",
-        15.0,
+        defaults.LEASE_TIMEOUT_S,
         "seconds without heartbeat before a task is handed out again",
     ),
     Setting(
         "scheduler.retention",
         "LIGHTFLOW_RETENTION",
         "int",
-        86400,
+        defaults.RETENTION_S,
         "seconds an ended run's state, events and printed lines stay readable",
     ),
     Setting(
         "scheduler.max_output_lines",
         "LIGHTFLOW_MAX_OUTPUT_LINES",
         "int",
-        10000,
+        defaults.MAX_OUTPUT_LINES,
         "printed lines a run keeps (the oldest are trimmed first)",
     ),
     Setting(
         "scheduler.max_dag_instances",
         "LIGHTFLOW_MAX_DAG_INSTANCES",
         "int",
-        1000,
+        defaults.MAX_DAG_INSTANCES,
         "DAG instances one run may start",
     ),
-    Setting("store.listen", "LIGHTFLOW_STORE_LISTEN", "str", "127.0.0.1:50070", "host:port"),
+    Setting("store.listen", "LIGHTFLOW_STORE_LISTEN", "str", defaults.STORE_ADDRESS, "host:port"),
     Setting(
         "store.mongodb_uri",
         "LIGHTFLOW_MONGODB_URI",
@@ -145,37 +188,66 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "embedded store folder; empty: in memory",
     ),
-    Setting("store.database", "LIGHTFLOW_STORE_DATABASE", "str", "lightflow", "database name"),
-    Setting("worker.queues", "LIGHTFLOW_WORKER_QUEUES", "list", ["task"], "queues to serve"),
-    Setting("worker.concurrency", "LIGHTFLOW_WORKER_CONCURRENCY", "int", 4, "task slots"),
     Setting(
-        "worker.listen", "LIGHTFLOW_WORKER_LISTEN", "str", "127.0.0.1:0", "health service host:port"
+        "store.database",
+        "LIGHTFLOW_STORE_DATABASE",
+        "str",
+        defaults.STORE_DATABASE,
+        "database name",
+    ),
+    Setting(
+        "worker.queues",
+        "LIGHTFLOW_WORKER_QUEUES",
+        "list",
+        list(defaults.WORKER_QUEUES),
+        "queues to serve",
+    ),
+    Setting(
+        "worker.concurrency",
+        "LIGHTFLOW_WORKER_CONCURRENCY",
+        "int",
+        defaults.WORKER_CONCURRENCY,
+        "task slots",
+    ),
+    Setting(
+        "worker.listen",
+        "LIGHTFLOW_WORKER_LISTEN",
+        "str",
+        defaults.WORKER_LISTEN,
+        "health service host:port",
     ),
     Setting(
         "worker.max_line_length",
         "LIGHTFLOW_WORKER_MAX_LINE_LENGTH",
         "int",
-        8192,
+        defaults.MAX_LINE_CHARS,
         "a printed line longer than this is cut",
     ),
     Setting(
         "worker.output_rate",
         "LIGHTFLOW_WORKER_OUTPUT_RATE",
         "float",
-        1000.0,
+        defaults.OUTPUT_LINES_PER_S,
         "lines a second a task may print; more are dropped and counted",
     ),
     Setting(
         "worker.output_bytes_rate",
         "LIGHTFLOW_WORKER_OUTPUT_BYTES_RATE",
         "float",
-        1048576.0,
+        defaults.OUTPUT_BYTES_PER_S,
         "bytes a second a task may print; more are dropped and counted",
     ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 
-DEFAULT_CONFIG = """\
+
+def _toml(value: Any) -> str:
+    """A default as the config file writes it (the values here are plain strings and numbers,
+    which JSON writes as TOML does)."""
+    return json.dumps(value)
+
+
+DEFAULT_CONFIG = f"""\
 # Lightflow configuration (TOML), read by lfctl and by the services it starts
 # (`lfctl scheduler start`, `lfctl store start`, `lfctl worker start`).
 # Looked up in: -c PATH, $LIGHTFLOW_CONFIG, ./lightflow.cfg, ~/lightflow.cfg.
@@ -183,7 +255,7 @@ DEFAULT_CONFIG = """\
 # command-line options win over both. Relative paths are relative to this file.
 
 # Folders holding workflow files; a workflow's name is its file name without ".py".
-workflows = ["./examples"]
+workflows = {_toml([_WORKFLOWS])}
 
 # Scheduler replicas to talk to, comma separated. Empty: the stack `lfctl up` runs in this
 # folder.
@@ -201,49 +273,49 @@ address = ""
 
 # The local stack of `lfctl up` and `lfctl run`.
 [stack]
-schedulers = 2
-workers = 1
-concurrency = 4
+schedulers = {_toml(StackSettings.schedulers)}
+workers = {_toml(StackSettings.workers)}
+concurrency = {_toml(StackSettings.concurrency)}
 
 # `lfctl scheduler start`
 [scheduler]
-listen = "127.0.0.1:50051"
-redis_url = "redis://127.0.0.1:6379/0"
+listen = {_toml(defaults.SCHEDULER_LISTEN)}
+redis_url = {_toml(defaults.REDIS_URL)}
 # redis' password. Better kept out of files: $LIGHTFLOW_REDIS_PASSWORD.
 # redis_password = ""
 # Redis Sentinel: the sentinels' addresses ("host:port,host:port") and the name they monitor
 # the primary under; the schedulers follow a failover. Empty: redis_url's redis.
 redis_sentinels = ""
-redis_sentinel_service = "mymaster"
+redis_sentinel_service = {_toml(defaults.REDIS_SENTINEL_SERVICE)}
 # Replicas each state transition must reach before it is acknowledged (redis WAIT); 0: none.
-redis_wait_replicas = 0
-store_address = "127.0.0.1:50070"
-namespace = "lf"
-lease_timeout = 15.0
+redis_wait_replicas = {_toml(defaults.REDIS_WAIT_REPLICAS)}
+store_address = {_toml(defaults.STORE_ADDRESS)}
+namespace = {_toml(defaults.NAMESPACE)}
+lease_timeout = {_toml(defaults.LEASE_TIMEOUT_S)}
 # Seconds an ended run's state, events and printed lines stay readable.
-retention = 86400
+retention = {_toml(defaults.RETENTION_S)}
 # Printed lines a run keeps; past this its oldest lines are trimmed (never its transitions).
-max_output_lines = 10000
+max_output_lines = {_toml(defaults.MAX_OUTPUT_LINES)}
 # DAG instances one run may start (signal.start_dag); the start past it fails its task.
-max_dag_instances = 1000
+max_dag_instances = {_toml(defaults.MAX_DAG_INSTANCES)}
 
 # `lfctl store start`
 [store]
-listen = "127.0.0.1:50070"
+listen = {_toml(defaults.STORE_ADDRESS)}
 mongodb_uri = ""   # e.g. "mongodb://127.0.0.1:27017"; empty: the embedded store
 data_dir = ""      # embedded store folder; empty: in memory
-database = "lightflow"
+database = {_toml(defaults.STORE_DATABASE)}
 
 # `lfctl worker start`
 [worker]
-queues = ["task"]
-concurrency = 4
-listen = "127.0.0.1:0"
+queues = {_toml(list(defaults.WORKER_QUEUES))}
+concurrency = {_toml(defaults.WORKER_CONCURRENCY)}
+listen = {_toml(defaults.WORKER_LISTEN)}
 # What a task may print: lines are cut at max_line_length characters; past output_rate lines
 # or output_bytes_rate bytes a second they are dropped, and a marker line counts them.
-max_line_length = 8192
-output_rate = 1000.0
-output_bytes_rate = 1048576.0
+max_line_length = {_toml(defaults.MAX_LINE_CHARS)}
+output_rate = {_toml(defaults.OUTPUT_LINES_PER_S)}
+output_bytes_rate = {_toml(defaults.OUTPUT_BYTES_PER_S)}
 """
 
 
@@ -258,13 +330,6 @@ class Value:
     value: Any
     # "default", "file /path/lightflow.cfg" or "env LIGHTFLOW_X"
     source: str
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    schedulers: int = 2
-    workers: int = 1
-    concurrency: int = 4
 
 
 @dataclass(frozen=True)

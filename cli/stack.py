@@ -17,6 +17,8 @@ from pathlib import Path
 import redis
 
 from lightflow_cli._procs import ProcessStartError, ServiceProcess, start_service
+from lightflow_cli.config import StackSettings
+from lightflow_common import defaults
 from lightflow_scheduler.redis_client import RedisTarget, connect, parse_sentinels
 
 
@@ -152,7 +154,7 @@ def start_sentinel(
     log_dir: Path | None,
     primary: tuple[str, int],
     *,
-    service: str = "mymaster",
+    service: str = defaults.REDIS_SENTINEL_SERVICE,
     password: str | None = None,
     quorum: int = 2,
     down_after_ms: int = 5000,
@@ -191,16 +193,17 @@ class StackTls:
 
 @dataclass
 class StackOptions:
-    schedulers: int = 2
-    workers: int = 1
-    concurrency: int = 4
-    queues: tuple[str, ...] = ("task",)
+    schedulers: int = StackSettings.schedulers
+    workers: int = StackSettings.workers
+    concurrency: int = StackSettings.concurrency
+    queues: tuple[str, ...] = defaults.WORKER_QUEUES
     token: str | None = field(default_factory=lambda: secrets.token_urlsafe(24))
     # Embedded store folder; None: a temporary folder removed with the stack.
     store_dir: Path | None = None
     log_dir: Path | None = None
     lease_timeout_s: float | None = None
-    # Seconds a stopped run's tasks may run on before their workers end them (None: 30).
+    # Seconds a stopped run's tasks may run on before their workers end them (None: the
+    # scheduler's default, defaults.STOP_GRACE_S).
     stop_grace_s: float | None = None
     # Seconds after a run's start its store document is created (None: the scheduler's 1).
     document_delay_s: float | None = None
@@ -214,7 +217,7 @@ class StackOptions:
     # Redis Sentinel addresses ("host:port"): the schedulers use the primary the sentinels
     # name `redis_sentinel_service` and follow its failover (`redis_url` is then unused).
     redis_sentinels: tuple[str, ...] = ()
-    redis_sentinel_service: str = "mymaster"
+    redis_sentinel_service: str = defaults.REDIS_SENTINEL_SERVICE
     # Replicas each state transition must reach before it is acknowledged (redis WAIT).
     redis_wait_replicas: int = 0
     # TLS on every channel between the services; None: plain TCP on loopback.

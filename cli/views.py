@@ -1,6 +1,7 @@
-"""Following a run: on a terminal, a live table of its DAGs' tasks (state, duration, attempt,
-worker) updating in place, with the tasks' output printed above it, labelled; otherwise plain
-lines, one per output line or failure, that scripts and tests read."""
+"""Showing a run. Following it: on a terminal, a live table of its DAGs' tasks (state,
+duration, attempt, worker) updating in place, with the tasks' output printed above it,
+labelled; otherwise plain lines, one per output line or failure, that scripts and tests read.
+And its state once: a line, and a table of its tasks."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from lightflow._client import RunEvent, RunInfo
+from lightflow._client import Run, RunEvent, RunInfo
 from lightflow._errors import LightflowError
-from lightflow_cli._output import local_time, seconds_text, status_text
+from lightflow_cli._output import (
+    console,
+    is_terminal,
+    local_time,
+    print_table,
+    seconds_text,
+    status_text,
+)
 
 _TASK_EVENT_STATUS = {
     "task_queued": "queued",
@@ -193,3 +201,58 @@ def follow_live(
                 status = event.status
                 break
     return status
+
+
+def follow_run(handle: Run, workflow: str, *, verbose: bool) -> str:
+    """Follows a run to its end: a live board on a terminal, plain lines otherwise."""
+    if is_terminal():
+        board = RunBoard(handle.id, workflow)
+        return follow_live(handle.events(), board, handle.info, console())
+    return follow_plain(handle.events(), verbose=verbose)
+
+
+def status_line(run_id: str, workflow: str, status: str, seconds: float | None = None) -> str:
+    took = f" in {seconds:.2f} s" if seconds is not None else ""
+    return f"run {run_id} of {workflow}: {status}{took}"
+
+
+def show_run(info: RunInfo, *, details: bool) -> None:
+    """A run's status line and a table of its tasks by DAG instance; with `details`, also
+    workers and times, and the tracebacks of failed tasks."""
+    took = f", took {seconds_text(info.duration)}" if info.duration is not None else ""
+    click.echo(
+        f"run {info.id} of {info.workflow_name}: {info.status}"
+        f" (started {local_time(info.started_at)}{took})"
+    )
+    if info.failure is not None:
+        click.secho(f"failure: {info.failure.type}: {info.failure.message}", fg="red")
+    headers = ["dag", "task", "status", "duration", "attempt", "queue"]
+    if details:
+        headers += ["worker", "started", "ended"]
+    rows = []
+    for dag in info.dag_instances:
+        for task in (t for t in info.tasks if t.dag_instance == dag.instance):
+            took_s = None
+            if task.started_at is not None and task.ended_at is not None:
+                took_s = (task.ended_at - task.started_at).total_seconds()
+            row = [
+                f"{dag.instance} ({dag.status})",
+                task.name,
+                task.status,
+                seconds_text(took_s),
+                str(task.attempt or ""),
+                task.queue,
+            ]
+            if details:
+                row += [
+                    task.worker_id,
+                    local_time(task.started_at, date=False),
+                    local_time(task.ended_at, date=False),
+                ]
+            rows.append(row)
+    print_table(headers, rows)
+    if details:
+        for task in info.tasks:
+            if task.failure is not None and task.failure.stack_trace:
+                click.echo(f"\n{task.dag_instance}/{task.name}: {task.failure.type}")
+                click.echo(task.failure.stack_trace.rstrip())

@@ -18,8 +18,10 @@ IOMGR_EXPERIMENTS = ",".join(
 
 
 def use_iomgr_transport() -> None:
-    """Call before grpc creates its first channel or server (it reads the settings once).
-    Processes the service starts (a worker's task processes) inherit them."""
+    """Call first thing in a service's process, before anything imports grpc: grpc reads
+    these settings once, when it is imported (setting them later, even before the first
+    channel or server, changes nothing). The services' `__main__` modules do. Processes the
+    service starts (a worker's task processes) inherit them."""
     os.environ.setdefault("GRPC_EXPERIMENTS", IOMGR_EXPERIMENTS)
     # With iomgr's default epoll1, every thread polling a completion queue (a server's, a
     # channel's) polls one shared epoll set, and whichever is polling reads the socket and

@@ -15,6 +15,8 @@ import redis.client
 import redis.sentinel
 import structlog
 
+from lightflow_common import defaults
+
 log = structlog.get_logger(__name__)
 
 # The longest blocking read the scheduler issues is a JoinDags wait of 30 s: a socket must
@@ -46,11 +48,11 @@ class RedisTarget:
     """Where the run state lives: `url`, or, when `sentinels` is set, the primary the
     sentinels name `sentinel_service` (the URL's database number still applies)."""
 
-    url: str = "redis://127.0.0.1:6379/0"
+    url: str = defaults.REDIS_URL
     # AUTH password of the data nodes (and of the sentinels, unless `sentinel_password`).
     password: str | None = field(default=None, repr=False)
     sentinels: tuple[tuple[str, int], ...] = ()
-    sentinel_service: str = "mymaster"
+    sentinel_service: str = defaults.REDIS_SENTINEL_SERVICE
     # The sentinels' own password when it differs from the data nodes'.
     sentinel_password: str | None = field(default=None, repr=False)
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-DEFAULT_LISTEN = "127.0.0.1:50070"
+from lightflow_common import defaults
+
+if TYPE_CHECKING:
+    from lightflow_common.tls import ServerTls
 
 
 @dataclass(frozen=True)
 class StoreConfig:
     # "host:port" to serve on; port 0 picks a free port (written to `ready_file`).
-    listen: str = DEFAULT_LISTEN
+    listen: str = defaults.STORE_ADDRESS
     # Shared token every caller must present; None: no check.
     token: str | None = None
     # MongoDB connection string; None: the embedded store.
@@ -19,7 +23,7 @@ class StoreConfig:
     # Folder of the embedded store; None: in memory, gone when the process ends.
     data_dir: Path | None = None
     # Database and collection holding one document per run.
-    database: str = "lightflow"
+    database: str = defaults.STORE_DATABASE
     collection: str = "runs"
     # Binary values larger than this many bytes are kept outside the document.
     inline_limit: int = 1024 * 1024
@@ -28,4 +32,6 @@ class StoreConfig:
     blob_max_idle_seconds: float = 7 * 24 * 3600.0
     # The bound address is written here once the service is SERVING.
     ready_file: Path | None = None
-    log_level: str = "info"
+    log_level: str = defaults.LOG_LEVEL
+    # What it serves TLS with; None: plain TCP.
+    serving_tls: ServerTls | None = None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lightflow.v1 import scheduler_pb2
+from lightflow_common import defaults
 
 # A batch of output lines on the work stream: at most this many, or this many bytes.
 BATCH_LINES = 200
@@ -24,9 +25,9 @@ class OutputLimits:
     sustained rates admitted (a burst of twice that passes); and the worker holds at most
     `buffer_lines` / `buffer_bytes` lines of all its tasks that the stream has not taken."""
 
-    max_line_chars: int = 8192
-    lines_per_s: float = 1000.0
-    bytes_per_s: float = 1024 * 1024.0
+    max_line_chars: int = defaults.MAX_LINE_CHARS
+    lines_per_s: float = defaults.OUTPUT_LINES_PER_S
+    bytes_per_s: float = defaults.OUTPUT_BYTES_PER_S
     buffer_lines: int = 20_000
     buffer_bytes: int = 16 * 1024 * 1024
 

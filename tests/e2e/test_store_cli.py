@@ -21,7 +21,7 @@ from lightflow._store import StoreClient
 from lightflow_cli._procs import ServiceProcess, start_service
 
 TOKEN = "store-cli-test-token"  # a test-only shared token
-STORE_CMD = [sys.executable, "-c", "from lightflow_cli.store_cmd import store; store()"]
+STORE_CMD = [sys.executable, "-c", "from lightflow_cli.commands.store import store; store()"]
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime
 import json
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import bson
@@ -25,11 +23,10 @@ from lightflow._codec import (
     wrap,
 )
 from lightflow._errors import LightflowError
-from lightflow._grpc import split_addresses
 from lightflow._replicas import Replicas
-from lightflow._stackfile import read_stack_file
 from lightflow._store import StoreClient, StoreNotFoundError
 from lightflow.v1 import common_pb2
+from lightflow_cli.context import store_connection
 
 # A command for a person: give up on an unreachable store after a few seconds, not 30.
 _RETRY_SECONDS = 3.0
@@ -60,7 +57,7 @@ def store() -> None:
 )
 def get(run_id: str, key: str | None, section: str, store_address: str | None) -> None:
     """Show what run RUN_ID holds: its whole SECTION, or the value at the dotted KEY."""
-    address, token, schedulers = _connection(store_address)
+    address, token, schedulers = store_connection(store_address)
     # The schedulers create a document late: with them known, one not there yet is asked for;
     # and they hold a live run's provenance (the meta section).
     replicas = Replicas(schedulers, token) if schedulers else None
@@ -93,25 +90,6 @@ def get(run_id: str, key: str | None, section: str, store_address: str | None) -
     except LightflowError as err:
         raise click.ClickException(str(err)) from err
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
-
-
-def _connection(store_address: str | None) -> tuple[str, str | None, list[str]]:
-    """The store's address and the shared token: from the option or LIGHTFLOW_STORE_ADDRESS,
-    else from the stack of this folder; the token from LIGHTFLOW_TOKEN, else the stack; the
-    schedulers from LIGHTFLOW_ADDRESS, else the stack (none: no document is asked for)."""
-    stack = read_stack_file(Path.cwd())
-    address = store_address or (stack.store_address if stack is not None else None)
-    if not address:
-        raise click.ClickException(
-            "no store address: run `lfctl up` in this folder, or give --store-address "
-            "(or LIGHTFLOW_STORE_ADDRESS)"
-        )
-    token = os.environ.get("LIGHTFLOW_TOKEN") or (stack.token if stack is not None else None)
-    given = os.environ.get("LIGHTFLOW_ADDRESS", "")
-    schedulers = split_addresses(given) if given.strip(" ,") else []
-    if not schedulers and stack is not None:
-        schedulers = stack.scheduler_addresses
-    return address, token, schedulers
 
 
 def _readable_payload(payload: common_pb2.Payload) -> Any:

@@ -1,0 +1,1 @@
+"""lfctl's commands, one module per verb group; `lightflow_cli.main` wires them together."""
