@@ -19,11 +19,8 @@ where it is read like any section. Both answers have this layout."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-
-from lightflow._codec import WRAPPER_KEY
 
 # The run's `queue`: the original's queue for workflow jobs.
 WORKFLOW_QUEUE = "workflow"
@@ -56,22 +53,3 @@ def span(started: datetime | None, ended: datetime | None) -> dict[str, Any]:
         if started is not None:
             fields["duration"] = (ended - started).total_seconds()
     return fields
-
-
-def is_document(value: object) -> bool:
-    """A sub-document with keys (not a wrapped value, whose fields are no keys)."""
-    return isinstance(value, Mapping) and WRAPPER_KEY not in value
-
-
-def collect_keys(node: Mapping[str, Any], prefix: str, *, recursive: bool) -> list[str]:
-    """The full dotted keys under `node` (at `prefix`), as the store's ListKeys lists them:
-    the direct children, or with `recursive` every leaf (a value that is not a document, or an
-    empty document)."""
-    keys: list[str] = []
-    for name, item in node.items():
-        key = f"{prefix}.{name}" if prefix else name
-        if recursive and is_document(item) and item:
-            keys += collect_keys(item, key, recursive=True)
-        else:
-            keys.append(key)
-    return keys

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lightflow._meta import collect_keys, dag_key, span, task_key
+from lightflow._meta import dag_key, span, task_key
+from lightflow._wire.documents import collect_keys
 from lightflow_scheduler import meta
 
 

@@ -1,0 +1,11 @@
+"""The facts of the wire: what Lightflow's processes must agree on beyond the protos
+(`lightflow.v1`), each written once. The SDK, the services and lfctl import them from here.
+
+    encodings   the encodings of a Payload, and the layout of their data
+    documents   how a run's store document keeps a value that is not BSON; its keys
+    headers     call metadata: the token, a write's request id, "fail if the document is missing"
+    blobs       the blob folder's layout, shared by the store and the task processes on its
+                host; the chunk size of the blob streams
+
+These modules import nothing of the SDK but `lightflow.v1` and `lightflow._errors`: a service
+takes a fact from here without taking the SDK's machinery with it."""
