@@ -150,7 +150,7 @@ class StoreClient:
         that can reach them finds out at once that one is missing, asks, and calls again.
         `read_meta(run_id, key)` asks them for a key of a run's meta section
         (SignalService.ReadMeta): they hold a live run's provenance, the store an ended
-        one's (lightflow/_meta.py); reads of that section go to them first."""
+        one's (lightflow/_wire/meta.py); reads of that section go to them first."""
         self._address = address
         self._channel = connect(address, token, tls)
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)

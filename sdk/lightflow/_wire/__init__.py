@@ -6,6 +6,7 @@
     headers     call metadata: the token, a write's request id, "fail if the document is missing"
     blobs       the blob folder's layout, shared by the store and the task processes on its
                 host; the chunk size of the blob streams
+    meta        the layout of a run's meta section (its provenance, the original's layout)
 
 These modules import nothing of the SDK but `lightflow.v1` and `lightflow._errors`: a service
 takes a fact from here without taking the SDK's machinery with it."""
