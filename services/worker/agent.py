@@ -22,6 +22,7 @@ import structlog
 from google.protobuf.message import DecodeError
 
 from lightflow._replicas import Replicas
+from lightflow._wire.status import task_status_word
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_common.credentials import RunCredentials, code_seal, derive_key
 from lightflow_worker import pipe
@@ -401,7 +402,7 @@ class WorkerAgent:
             run_id=lease.run_id,
             task=f"{lease.dag_instance}/{lease.task_name}",
             attempt=lease.attempt,
-            status=common_pb2.TaskStatus.Name(result.status),
+            status=task_status_word(result.status),
             exception=trace[-MAX_FAILURE_CHARS:],  # from the task process: bounded here
         )
 
@@ -454,7 +455,7 @@ class WorkerAgent:
             "task_finished",
             run_id=result.run_id,
             task=f"{result.dag_instance}/{result.task_name}",
-            status=common_pb2.TaskStatus.Name(result.status),
+            status=task_status_word(result.status),
         )
 
     @staticmethod

@@ -3,12 +3,15 @@ release or another language's client expects byte for byte (docs/protocol.md).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import bson
 import pytest
 
-from lightflow._wire import blobs, documents, encodings, headers
+from lightflow._wire import blobs, documents, encodings, headers, status
+from lightflow.v1 import common_pb2, scheduler_pb2
 
 
 def test_encoding_names() -> None:
@@ -57,3 +60,35 @@ def test_the_blob_folder_layout() -> None:
     assert blobs.CHUNK_BYTES == 1024 * 1024
     assert blobs.is_blob_id(blobs.new_blob_id())
     assert not blobs.is_blob_id("../x")
+
+
+def test_status_words_are_the_enum_names_without_their_prefix() -> None:
+    assert status.run_status_word(common_pb2.RUN_STATUS_STOPPING) == "stopping"
+    assert status.dag_status_word(common_pb2.DAG_STATUS_SUCCEEDED) == "succeeded"
+    assert status.task_status_word(common_pb2.TASK_STATUS_CANCELLED) == "cancelled"
+    assert status.task_status_word(common_pb2.TASK_STATUS_UNSPECIFIED) == "unspecified"
+    word = status.event_type_word(scheduler_pb2.RUN_EVENT_TYPE_TASK_LEASE_EXPIRED)
+    assert word == "task_lease_expired"
+    with pytest.raises(ValueError, match="TaskStatus has no value 99"):
+        status.task_status_word(99)
+
+
+@pytest.mark.parametrize(
+    ("enum", "prefix", "to_word", "to_value"),
+    [
+        (common_pb2.RunStatus, "RUN_STATUS_", status.run_status_word, status.run_status),
+        (common_pb2.DagStatus, "DAG_STATUS_", status.dag_status_word, status.dag_status),
+        (common_pb2.TaskStatus, "TASK_STATUS_", status.task_status_word, status.task_status),
+    ],
+)
+def test_every_status_and_its_word_convert_both_ways(
+    enum: Any, prefix: str, to_word: Callable[[int], str], to_value: Callable[[str], int]
+) -> None:
+    for name, value in enum.items():
+        assert to_word(value) == name.removeprefix(prefix).lower()
+        assert to_value(to_word(value)) == value
+    assert to_value("no such status") == 0
+
+
+def test_the_statuses_a_run_ends_with() -> None:
+    assert sorted(status.FINAL_RUN_STATUSES) == ["aborted", "failed", "stopped", "succeeded"]

@@ -7,6 +7,7 @@
     blobs       the blob folder's layout, shared by the store and the task processes on its
                 host; the chunk size of the blob streams
     meta        the layout of a run's meta section (its provenance, the original's layout)
+    status      run, DAG and task statuses and event types: the proto enums and their words
 
 These modules import nothing of the SDK but `lightflow.v1` and `lightflow._errors`: a service
 takes a fact from here without taking the SDK's machinery with it."""
