@@ -22,11 +22,11 @@ import structlog
 from google.protobuf.message import DecodeError
 
 from lightflow._replicas import Replicas
+from lightflow._wire import pipe
 from lightflow._wire.failures import MAX_FAILURE_CHARS
 from lightflow._wire.status import task_status_word
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_common.credentials import RunCredentials, code_seal, derive_key
-from lightflow_worker import pipe
 from lightflow_worker.config import WorkerConfig
 from lightflow_worker.output import CLOSED, Outbox, TaskOutputLimiter
 from lightflow_worker.runner import child_main, ended_result, lease_key

@@ -33,10 +33,10 @@ from lightflow._store import StoreClient, TaskStore
 from lightflow._task import AbortWorkflow, BaseTask, StopTask, TaskStatus
 from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._tls import TlsOptions
+from lightflow._wire import pipe
 from lightflow._wire.failures import from_exception
 from lightflow._workflow import SourceEntry, decode_task, source_entry
 from lightflow.v1 import common_pb2, scheduler_pb2
-from lightflow_worker import pipe
 
 _PR_SET_PDEATHSIG = 1
 # Frames of these folders above a task's own code are ours (the runner calling the task),

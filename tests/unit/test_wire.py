@@ -10,7 +10,7 @@ from typing import Any
 import bson
 import pytest
 
-from lightflow._wire import blobs, documents, encodings, headers, status
+from lightflow._wire import blobs, documents, encodings, headers, pipe, status
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 
@@ -92,3 +92,32 @@ def test_every_status_and_its_word_convert_both_ways(
 
 def test_the_statuses_a_run_ends_with() -> None:
     assert sorted(status.FINAL_RUN_STATUSES) == ["aborted", "failed", "stopped", "succeeded"]
+
+
+@pytest.mark.parametrize(
+    ("message", "raw"),
+    [
+        (pipe.OutputLine("stderr", "h\u00e9llo"), b"O2h\xc3\xa9llo"),
+        (pipe.Blocked(), b"B"),
+        (pipe.Unblocked(), b"U"),
+        (pipe.Result(b"result", "trace"), b"R\0\0\0\x05traceresult"),
+    ],
+)
+def test_a_task_process_message_on_the_pipe(message: pipe.ChildMessage, raw: bytes) -> None:
+    assert pipe.encode_child(message) == raw
+    assert pipe.decode_child(raw) == message
+
+
+def test_a_worker_message_on_the_pipe() -> None:
+    lease = pipe.RunLease(b"lease", b"code", "store:1", "host", "w1", "cred", "wf.py", b"text")
+    raw = pipe.encode_parent(lease)
+    assert raw.startswith(b"L\0\0\0\x05lease\0\0\0\x04code")
+    assert pipe.decode_parent(raw) == lease
+    assert pipe.encode_parent(pipe.Stop()) == b"S"
+    assert pipe.decode_parent(b"S") == pipe.Stop()
+
+
+@pytest.mark.parametrize("raw", [b"", b"Z", b"B!", b"O9x", b"R\0\0\0\x09short"])
+def test_a_message_not_of_the_pipe_is_refused(raw: bytes) -> None:
+    with pytest.raises(pipe.PipeProtocolError):
+        pipe.decode_child(raw)

@@ -9,6 +9,7 @@
     meta        the layout of a run's meta section (its provenance, the original's layout)
     status      run, DAG and task statuses and event types: the proto enums and their words
     failures    a task's Failure made from the exception that ended it, bounded
+    pipe        the messages between a worker and its task processes, and their encoding
 
 These modules import nothing of the SDK but `lightflow.v1` and `lightflow._errors`: a service
 takes a fact from here without taking the SDK's machinery with it."""
