@@ -22,20 +22,26 @@ from multiprocessing.connection import Connection
 
 import lightflow
 import lightflow_worker
-from lightflow._action import Action
-from lightflow._context import TaskContext
-from lightflow._data import MultiTaskData, TaskData
-from lightflow._errors import LightflowError
+from lightflow import LightflowError
 from lightflow._grpc import CurrentCredential
 from lightflow._replicas import Replicas
-from lightflow._signal import TaskSignal
 from lightflow._store import StoreClient, TaskStore
-from lightflow._task import AbortWorkflow, BaseTask, StopTask, TaskStatus
 from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._tls import TlsOptions
 from lightflow._wire import pipe
 from lightflow._wire.failures import from_exception
 from lightflow._workflow import SourceEntry, decode_task, source_entry
+from lightflow.models import (
+    AbortWorkflow,
+    Action,
+    BaseTask,
+    MultiTaskData,
+    StopTask,
+    TaskContext,
+    TaskData,
+    TaskSignal,
+    TaskStatus,
+)
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 _PR_SET_PDEATHSIG = 1
