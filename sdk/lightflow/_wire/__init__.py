@@ -11,5 +11,5 @@
     failures    a task's Failure made from the exception that ended it, bounded
     pipe        the messages between a worker and its task processes, and their encoding
 
-These modules import nothing of the SDK but `lightflow.v1` and `lightflow._errors`: a service
-takes a fact from here without taking the SDK's machinery with it."""
+These modules import nothing of the SDK but `lightflow.v1` (tests/unit/test_boundaries.py):
+a service takes a fact from here without taking the SDK's machinery with it."""
