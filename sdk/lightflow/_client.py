@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 import grpc
 
@@ -18,15 +18,21 @@ from lightflow._errors import LightflowError
 from lightflow._grpc import RETRYABLE_CODES
 from lightflow._replicas import Replicas, SchedulerStubs
 from lightflow._tls import PathLike, TlsOptions
+from lightflow._wire.status import (
+    FINAL_RUN_STATUSES,
+    dag_status_word,
+    event_type_word,
+    run_status,
+    run_status_word,
+    task_status_word,
+)
 from lightflow._workflow import load_workflow
 from lightflow.v1 import common_pb2, scheduler_pb2
 
 _CALL_TIMEOUT_S = 30.0
 T = TypeVar("T")
-#: The statuses a run ends with.
-FINAL_STATUSES = frozenset({"succeeded", "failed", "aborted", "stopped"})
 #: Every status a run can have, for `Client.list_runs(status=...)`.
-RUN_STATUSES = ("running", "stopping", *sorted(FINAL_STATUSES))
+RUN_STATUSES = ("running", "stopping", *sorted(FINAL_RUN_STATUSES))
 
 
 class ClientError(LightflowError):
@@ -38,11 +44,6 @@ class ClientError(LightflowError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
-
-
-def _enum_name(enum: object, value: int, prefix: str) -> str:
-    name: str = enum.Name(value)  # type: ignore[attr-defined]
-    return name.removeprefix(prefix).lower()
 
 
 def _time(ts: object) -> datetime | None:
@@ -98,7 +99,7 @@ class TaskInfo:
         return cls(
             dag_instance=task.dag_instance,
             name=task.task_name,
-            status=_enum_name(common_pb2.TaskStatus, task.status, "TASK_STATUS_"),
+            status=task_status_word(task.status),
             attempt=task.attempt,
             worker_id=task.worker_id,
             queue=task.queue,
@@ -124,7 +125,7 @@ class DagInfo:
         return cls(
             instance=dag.instance,
             dag_name=dag.dag_name,
-            status=_enum_name(common_pb2.DagStatus, dag.status, "DAG_STATUS_"),
+            status=dag_status_word(dag.status),
             started_at=_time(dag.started_at) if dag.HasField("started_at") else None,
             ended_at=_time(dag.ended_at) if dag.HasField("ended_at") else None,
         )
@@ -164,7 +165,7 @@ class RunInfo:
         return cls(
             id=run.id,
             workflow_name=run.workflow_name,
-            status=_enum_name(common_pb2.RunStatus, run.status, "RUN_STATUS_"),
+            status=run_status_word(run.status),
             started_at=_time(run.started_at),
             ended_at=_time(run.ended_at) if run.HasField("ended_at") else None,
             failure=_failure(run),
@@ -205,15 +206,15 @@ class RunEvent:
     def from_proto(cls, event: scheduler_pb2.RunEvent) -> RunEvent:
         status = ""
         if event.run_status:
-            status = _enum_name(common_pb2.RunStatus, event.run_status, "RUN_STATUS_")
+            status = run_status_word(event.run_status)
         elif event.dag_status:
-            status = _enum_name(common_pb2.DagStatus, event.dag_status, "DAG_STATUS_")
+            status = dag_status_word(event.dag_status)
         elif event.task_status:
-            status = _enum_name(common_pb2.TaskStatus, event.task_status, "TASK_STATUS_")
+            status = task_status_word(event.task_status)
         return cls(
             id=event.id,
             time=_time(event.time),
-            type=_enum_name(scheduler_pb2.RunEventType, event.type, "RUN_EVENT_TYPE_"),
+            type=event_type_word(event.type),
             dag_instance=event.dag_instance,
             task_name=event.task_name,
             attempt=event.attempt,
@@ -281,7 +282,7 @@ class Run:
         response = self._client._call(
             lambda s: s.scheduler.StopRun(request, timeout=_CALL_TIMEOUT_S)
         )
-        return _enum_name(common_pb2.RunStatus, response.status, "RUN_STATUS_")
+        return run_status_word(response.status)
 
     def events(self, after: str = "", *, timeout: float | None = None) -> Iterator[RunEvent]:
         """The run's events from its first one (or after the event id `after`), live,
@@ -527,12 +528,7 @@ class Client:
                 f"unknown run status {status!r}: use one of {', '.join(RUN_STATUSES)}",
                 "INVALID_ARGUMENT",
             )
-        value = cast(
-            common_pb2.RunStatus,
-            common_pb2.RunStatus.Value(f"RUN_STATUS_{status.upper()}")
-            if status
-            else common_pb2.RUN_STATUS_UNSPECIFIED,
-        )
+        value = run_status(status.lower()) if status else common_pb2.RUN_STATUS_UNSPECIFIED
         request = scheduler_pb2.ListRunsRequest(status=value, limit=limit)
         response = self._call(lambda s: s.scheduler.ListRuns(request, timeout=_CALL_TIMEOUT_S))
         return [RunInfo.from_proto(r) for r in response.runs]

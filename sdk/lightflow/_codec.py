@@ -27,22 +27,18 @@ from bson.errors import BSONError
 from bson.int64 import Int64
 
 from lightflow._errors import LightflowError
+from lightflow._wire.documents import STRUCTURED_ENCODINGS
+from lightflow._wire.encodings import BSON_FIELD, ENCODING_CLOUDPICKLE
 from lightflow.v1 import common_pb2
 
-ENCODING_BSON = "application/bson"
-ENCODING_CLOUDPICKLE = "python/cloudpickle"
-# A BSON document {"dtype": "<f8", "shape": [2, 3], "data": Binary(raw C-order bytes)}.
-ENCODING_NDARRAY = "application/x-ndarray"
+# isort: split
+# Used here, and re-exported for services/scheduler and cli until they import lightflow._wire
+# (then: plain imports).
+from lightflow._wire.documents import WRAPPER_DATA_KEY as WRAPPER_DATA_KEY  # noqa: PLC0414
+from lightflow._wire.documents import WRAPPER_KEY as WRAPPER_KEY  # noqa: PLC0414
+from lightflow._wire.encodings import ENCODING_BSON as ENCODING_BSON  # noqa: PLC0414
+from lightflow._wire.encodings import ENCODING_NDARRAY as ENCODING_NDARRAY  # noqa: PLC0414
 
-# A stored non-BSON value is a wrapper sub-document {WRAPPER_KEY: <encoding>, ...}. Opaque
-# encodings: {WRAPPER_KEY: <encoding>, WRAPPER_DATA_KEY: Binary(<bytes>)}. Structured encodings
-# (whose payload is a BSON document) keep that document's fields beside WRAPPER_KEY.
-WRAPPER_KEY = "__lightflow_payload__"
-WRAPPER_DATA_KEY = "data"
-STRUCTURED_ENCODINGS = frozenset({ENCODING_NDARRAY})
-
-# The single field of the BSON document that carries a value.
-_BSON_FIELD = "v"
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _PICKLE_PROTOCOL = 5
@@ -101,7 +97,7 @@ def encode_value(obj: object) -> common_pb2.Payload:
         native = False
     if native:
         try:
-            return common_pb2.Payload(encoding=ENCODING_BSON, data=bson.encode({_BSON_FIELD: obj}))
+            return common_pb2.Payload(encoding=ENCODING_BSON, data=bson.encode({BSON_FIELD: obj}))
         except (BSONError, RecursionError, ValueError):
             pass  # e.g. a string with lone surrogates: pickle keeps it exactly
     try:
@@ -126,9 +122,9 @@ def decode_value(payload: common_pb2.Payload) -> object:
             document = bson.decode(payload.data)
         except (BSONError, ValueError) as err:
             raise ValueDecodingError(f"corrupt BSON payload: {err}") from err
-        if _BSON_FIELD not in document:
-            raise ValueDecodingError(f"BSON payload has no {_BSON_FIELD!r} field")
-        return unwrap(document[_BSON_FIELD])
+        if BSON_FIELD not in document:
+            raise ValueDecodingError(f"BSON payload has no {BSON_FIELD!r} field")
+        return unwrap(document[BSON_FIELD])
     if encoding == ENCODING_NDARRAY:
         return _decode_ndarray(payload.data)
     if encoding == ENCODING_CLOUDPICKLE:

@@ -9,6 +9,8 @@ from typing import Any
 import grpc
 import grpc.experimental
 
+from lightflow._wire.headers import TOKEN_HEADER, bearer
+
 # Task data travels inside gRPC messages; gRPC's 4 MiB default would cap it.
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 
@@ -37,8 +39,6 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.so_reuseport", 0),
 ]
 
-TOKEN_METADATA_KEY = "authorization"  # noqa: S105 - a header name, not a secret
-
 # Status codes worth trying again (on another replica, or once a restarting service is back):
 # the call did not reach a working server. A server that shuts down (SIGTERM) cancels the
 # calls it has not started (CANCELLED; our clients never cancel their own unary calls) and
@@ -48,7 +48,7 @@ RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCEL
 
 
 def token_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
-    return ((TOKEN_METADATA_KEY, f"Bearer {token}"),) if token else ()
+    return ((TOKEN_HEADER, bearer(token)),) if token else ()
 
 
 class CurrentCredential:

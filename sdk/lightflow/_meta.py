@@ -1,77 +1,8 @@
-"""The layout of a run's `meta` section (its provenance), the original Lightflow's:
+"""The layout of a run's meta section moved to lightflow._wire.meta."""
 
-    name, queue, run_id, arguments, start_time, end_time, duration, status   the run
-    log.<dag instance>: {dag, start_time, end_time, duration, status, tasks}  each DAG instance
-    log.<dag instance>.tasks.<task>: {start_time, end_time, duration, worker, queue, attempt,
-                                      status}                                each task that started
-
-`name` is the workflow's name; `queue` is "workflow", the original's queue for workflows (runs
-are not queued here: the schedulers run them), kept for the original's readers. An autostart
-DAG's instance is named like the DAG; `signal.start_dag` makes instances "<dag>:<n>". Times
-are UTC datetimes (milliseconds), durations seconds; what has not happened yet (the end of a
-running task) is absent. A "." in a DAG or task name would split the dotted key, so it is
-written as U+FF0E (the fullwidth full stop), the usual MongoDB escape.
-
-While a run is live the schedulers answer reads of this section from the run's state in
-redis (`SignalService.ReadMeta`), so a task sees every task that ended before it started and
-its own entry; once the run ended they write it into the run's store document (if kept),
-where it is read like any section. Both answers have this layout."""
-
-from __future__ import annotations
-
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from lightflow._codec import WRAPPER_KEY
-
-# The run's `queue`: the original's queue for workflow jobs.
-WORKFLOW_QUEUE = "workflow"
-_ESCAPED_DOT = "\uff0e"
-
-
-def escape(name: str) -> str:
-    return name.replace(".", _ESCAPED_DOT)
-
-
-def unescape(segment: str) -> str:
-    return segment.replace(_ESCAPED_DOT, ".")
-
-
-def dag_key(instance: str) -> str:
-    return f"log.{escape(instance)}"
-
-
-def task_key(instance: str, task: str) -> str:
-    return f"log.{escape(instance)}.tasks.{escape(task)}"
-
-
-def span(started: datetime | None, ended: datetime | None) -> dict[str, Any]:
-    """start_time, end_time and duration (seconds), for what is known."""
-    fields: dict[str, Any] = {}
-    if started is not None:
-        fields["start_time"] = started
-    if ended is not None:
-        fields["end_time"] = ended
-        if started is not None:
-            fields["duration"] = (ended - started).total_seconds()
-    return fields
-
-
-def is_document(value: object) -> bool:
-    """A sub-document with keys (not a wrapped value, whose fields are no keys)."""
-    return isinstance(value, Mapping) and WRAPPER_KEY not in value
-
-
-def collect_keys(node: Mapping[str, Any], prefix: str, *, recursive: bool) -> list[str]:
-    """The full dotted keys under `node` (at `prefix`), as the store's ListKeys lists them:
-    the direct children, or with `recursive` every leaf (a value that is not a document, or an
-    empty document)."""
-    keys: list[str] = []
-    for name, item in node.items():
-        key = f"{prefix}.{name}" if prefix else name
-        if recursive and is_document(item) and item:
-            keys += collect_keys(item, key, recursive=True)
-        else:
-            keys.append(key)
-    return keys
+# isort: split
+# re-exported for services/scheduler and cli until they import lightflow._wire
+from lightflow._wire.meta import WORKFLOW_QUEUE as WORKFLOW_QUEUE  # noqa: PLC0414
+from lightflow._wire.meta import escape as escape  # noqa: PLC0414
+from lightflow._wire.meta import span as span  # noqa: PLC0414
+from lightflow._wire.meta import unescape as unescape  # noqa: PLC0414

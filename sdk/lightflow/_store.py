@@ -28,8 +28,11 @@ from lightflow._codec import (
 )
 from lightflow._errors import LightflowError
 from lightflow._grpc import RETRYABLE_CODES, Bearer
-from lightflow._meta import collect_keys, is_document
 from lightflow._tls import TlsOptions, connect
+from lightflow._wire.blobs import CHUNK_BYTES
+from lightflow._wire.documents import collect_keys, is_document
+from lightflow._wire.encodings import BSON_FIELD, ENCODING_UPLOADED, uploaded_reference
+from lightflow._wire.headers import FAIL_IF_MISSING, REQUEST_ID_HEADER
 from lightflow.v1 import (
     blob_pb2,
     blob_pb2_grpc,
@@ -48,20 +51,10 @@ RETRY_SECONDS = 30.0
 _BACKOFF_FIRST_SECONDS = 0.05
 _BACKOFF_MAX_SECONDS = 2.0
 
-# Call metadata: fail at once on a missing document rather than wait for one on its way.
-MISSING_DOCUMENT_HEADER = "lightflow-missing-document"
-# Call metadata: a write's id, the same on each retry, so the store applies it at most once
-# (a store that applied a write and died before answering sees the retry as applied).
-REQUEST_ID_HEADER = "lightflow-request-id"
 # A write message larger than this sends its largest values ahead, streamed in chunks to the
 # run's blobs (BlobService.PutBlob), and refers to them: the store takes no message larger than
 # a run's arguments may be (services/store/__main__.py, MAX_RECEIVE_BYTES).
 DIRECT_WRITE_BYTES = 16 * 1024 * 1024
-# A value sent ahead: `data` is the BSON document {"blob": <blob id>, "encoding": <the value's
-# encoding>}; the blob holds the value's data. The store removes the blob once it is stored.
-ENCODING_UPLOADED = "lightflow/uploaded"
-_UPLOAD_CHUNK_BYTES = 1024 * 1024
-_FAIL_IF_MISSING = ((MISSING_DOCUMENT_HEADER, "fail"),)
 _Metadata = tuple[tuple[str, str], ...]
 
 _INT64_MIN = -(2**63)
@@ -157,7 +150,7 @@ class StoreClient:
         that can reach them finds out at once that one is missing, asks, and calls again.
         `read_meta(run_id, key)` asks them for a key of a run's meta section
         (SignalService.ReadMeta): they hold a live run's provenance, the store an ended
-        one's (lightflow/_meta.py); reads of that section go to them first."""
+        one's (lightflow/_wire/meta.py); reads of that section go to them first."""
         self._address = address
         self._channel = connect(address, token, tls)
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
@@ -402,8 +395,8 @@ class StoreClient:
         def put(_request: None, timeout: float, metadata: _Metadata) -> blob_pb2.PutBlobResponse:
             def chunks() -> Iterable[blob_pb2.PutBlobRequest]:
                 yield blob_pb2.PutBlobRequest(run_id=run_id)
-                for start in range(0, len(data), _UPLOAD_CHUNK_BYTES):
-                    yield blob_pb2.PutBlobRequest(chunk=data[start : start + _UPLOAD_CHUNK_BYTES])
+                for start in range(0, len(data), CHUNK_BYTES):
+                    yield blob_pb2.PutBlobRequest(chunk=data[start : start + CHUNK_BYTES])
 
             response: blob_pb2.PutBlobResponse = self._blobs.PutBlob(
                 iter(chunks()), timeout=timeout, metadata=metadata
@@ -414,7 +407,7 @@ class StoreClient:
             response = self._attempt(put, None, ())
         except StoreConflictError as err:  # the run ended: it takes no more blobs
             raise StoreNotFoundError(str(err), err.code) from err
-        reference = bson.encode({"blob": response.blob_id, "encoding": payload.encoding})
+        reference = uploaded_reference(response.blob_id, payload.encoding)
         return common_pb2.Payload(encoding=ENCODING_UPLOADED, data=reference)
 
     def _call(
@@ -427,7 +420,7 @@ class StoreClient:
         if not run_id or self._ensure_document is None:
             return self._attempt(method, request, base)
         try:
-            return self._attempt(method, request, base + _FAIL_IF_MISSING)
+            return self._attempt(method, request, (*base, FAIL_IF_MISSING))
         except StoreNotFoundError:
             try:
                 available = self._ensure_document(run_id)
@@ -464,7 +457,7 @@ def _bson_value(payload: common_pb2.Payload, run_id: str) -> Any:
     """The value of an "application/bson" payload as BSON decodes it (payload sub-documents
     left as they are)."""
     try:
-        return bson.decode(payload.data)["v"]
+        return bson.decode(payload.data)[BSON_FIELD]
     except (BSONError, ValueError, KeyError) as err:
         raise ValueDecodingError(f"corrupt provenance of run {run_id!r}: {err}") from err
 

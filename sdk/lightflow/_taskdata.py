@@ -14,7 +14,6 @@ import mmap
 import os
 import pickle
 import struct
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,24 +21,28 @@ from typing import Any
 import cloudpickle
 import grpc
 
-from lightflow._codec import ENCODING_CLOUDPICKLE
 from lightflow._errors import LightflowError
 from lightflow._grpc import Bearer
 from lightflow._tls import TlsOptions, connect
+from lightflow._wire.blobs import (
+    CHUNK_BYTES,
+    FILE_MODE,
+    FOLDER_MARKER,
+    FOLDER_MODE,
+    blob_path,
+    new_blob_id,
+    partial_path,
+)
+from lightflow._wire.encodings import ENCODING_CLOUDPICKLE, ENCODING_FRAMES
 from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
 
-# Framed out-of-band pickle: u32 buffer count, u64 header size, u64 size per buffer,
-# the pickle header, then each buffer's bytes.
-ENCODING_FRAMES = "python/cloudpickle-frames"
-# The data is a blob id (utf-8); the blob holds ENCODING_FRAMES bytes.
-ENCODING_BLOB = "lightflow/blob"
-# Put by a scheduler in place of input data whose seal did not hold: the task fails on it.
-ENCODING_UNSEALED = "lightflow/unsealed"
-# In the store's blob folder; see blob.proto's LocateResponse.
-FOLDER_MARKER = ".lightflow-blobs"
+# isort: split
+# Used here, and re-exported for services/scheduler and cli until they import lightflow._wire
+# (then: plain imports).
+from lightflow._wire.encodings import ENCODING_BLOB as ENCODING_BLOB  # noqa: PLC0414
+from lightflow._wire.encodings import ENCODING_UNSEALED as ENCODING_UNSEALED  # noqa: PLC0414
 
 INLINE_LIMIT = 1024 * 1024
-CHUNK_BYTES = 1024 * 1024
 # A blob file is written in slices of this size: single 8 MiB write()s into ext4's page cache
 # took 15 ms instead of 1.5 in bursts on fresh task processes (kernel 6.18); 2 MiB slices did
 # not, and smaller ones cost more in all (docs/benchmarks.md, W4's spread).
@@ -88,27 +91,27 @@ class BlobClient:
 
     def write_local(self, folder: Path, run_id: str, parts: list[memoryview]) -> str:
         """Writes a blob straight into the store's folder: one copy, into the page cache."""
-        blob_id = uuid.uuid4().hex
-        run_folder = folder / run_id
+        blob_id = new_blob_id()
+        path = blob_path(folder, run_id, blob_id)
         # Owner-only, whatever the umask, as the store makes them (the store's folder is).
         with contextlib.suppress(FileExistsError):
-            run_folder.mkdir(mode=0o700)
-            os.chmod(run_folder, 0o700)
-        partial = run_folder / f"{blob_id}.partial"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        os.fchmod(fd, 0o600)
+            path.parent.mkdir(mode=FOLDER_MODE)
+            os.chmod(path.parent, FOLDER_MODE)
+        partial = partial_path(folder, run_id, blob_id)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as out:
             for part in parts:
                 for start in range(0, len(part), WRITE_SLICE_BYTES):
                     out.write(part[start : start + WRITE_SLICE_BYTES])
-        partial.rename(run_folder / blob_id)  # readers never see half a blob
+        partial.rename(path)  # readers never see half a blob
         return blob_id
 
     @staticmethod
     def read_local(folder: Path, run_id: str, blob_id: str) -> mmap.mmap | None:
         """A private, writable mapping of a blob file (pages are copied only if written)."""
         try:
-            with (folder / run_id / blob_id).open("rb") as handle:
+            with blob_path(folder, run_id, blob_id).open("rb") as handle:
                 return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
         except (OSError, ValueError):
             return None

@@ -31,11 +31,11 @@ from lightflow._dag import Dag, DagDefinitionError
 from lightflow._errors import LightflowError
 from lightflow._parameters import Parameters, options_to_proto
 from lightflow._task import BaseTask
+from lightflow._wire.encodings import ENCODING_CLOUDPICKLE
 from lightflow.v1 import common_pb2, workflow_pb2
 
 __all__ = [
     "MAX_SOURCE_BYTES",
-    "TASK_ENCODING",
     "TaskDecodeError",
     "WorkflowDefinitionError",
     "WorkflowFile",
@@ -48,8 +48,6 @@ __all__ = [
     "source_entry",
 ]
 
-# The Payload encoding of a task object.
-TASK_ENCODING = "python/cloudpickle"
 # Protocol 5 is the highest every supported Python (>= 3.8) reads.
 _PICKLE_PROTOCOL = 5
 # What the examples shipped with Lightflow import beyond its own dependencies: the
@@ -341,7 +339,7 @@ def encode_task(task: BaseTask) -> common_pb2.Payload:
     with io.BytesIO() as buffer:
         _TaskPickler(buffer, protocol=_PICKLE_PROTOCOL).dump(task)
         data = buffer.getvalue()
-    return common_pb2.Payload(encoding=TASK_ENCODING, data=data)
+    return common_pb2.Payload(encoding=ENCODING_CLOUDPICKLE, data=data)
 
 
 def decode_task(payload: common_pb2.Payload) -> BaseTask:
@@ -351,9 +349,10 @@ def decode_task(payload: common_pb2.Payload) -> BaseTask:
         TaskDecodeError: Unknown encoding, the bytes do not unpickle (e.g. a module the
             task needs is not installed on this machine), or they hold no task.
     """
-    if payload.encoding != TASK_ENCODING:
+    if payload.encoding != ENCODING_CLOUDPICKLE:
         raise TaskDecodeError(
-            f"cannot decode a task with encoding {payload.encoding!r}; expected {TASK_ENCODING!r}"
+            f"cannot decode a task with encoding {payload.encoding!r};"
+            f" expected {ENCODING_CLOUDPICKLE!r}"
         )
     try:
         task = cloudpickle.loads(payload.data)

@@ -19,7 +19,8 @@ from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from lightflow._grpc import SERVER_OPTIONS, TOKEN_METADATA_KEY
+from lightflow._grpc import SERVER_OPTIONS
+from lightflow._wire.headers import BEARER_PREFIX, TOKEN_HEADER, bearer
 from lightflow_common.credentials import RUN_CREDENTIAL_PREFIX, RunCredentials, run_of
 from lightflow_common.tls import ServerTls
 
@@ -86,10 +87,10 @@ class _TokenCheck(grpc.ServerInterceptor):  # type: ignore[misc]
     the call's headers, before its request is read."""
 
     def __init__(self, token: str, run_methods: frozenset[str]) -> None:
-        self._expected = f"Bearer {token}".encode()
+        self._expected = bearer(token).encode()
         self._run_methods = run_methods
         self._credentials = RunCredentials(token)
-        self._run_prefix = f"Bearer {RUN_CREDENTIAL_PREFIX}"
+        self._run_prefix = bearer(RUN_CREDENTIAL_PREFIX)
         self._deny_token = _deny("missing or wrong Lightflow token")
         self._deny_scope = _deny(
             "a task's run credential does not open this call", grpc.StatusCode.PERMISSION_DENIED
@@ -99,13 +100,13 @@ class _TokenCheck(grpc.ServerInterceptor):  # type: ignore[misc]
         if details.method in _OPEN_METHODS:
             return continuation(details)
         for key, value in details.invocation_metadata or ():
-            if key != TOKEN_METADATA_KEY:
+            if key != TOKEN_HEADER:
                 continue
             text = value if isinstance(value, str) else value.decode(errors="replace")
             if hmac.compare_digest(text.encode(), self._expected):
                 return continuation(details)
             if text.startswith(self._run_prefix):
-                if self._credentials.verify(text[len("Bearer ") :]) is None:
+                if self._credentials.verify(text[len(BEARER_PREFIX) :]) is None:
                     return self._deny_token
                 if details.method not in self._run_methods:
                     return self._deny_scope
@@ -117,9 +118,9 @@ def credential_run(context: grpc.ServicerContext) -> str | None:
     """The run whose credential the call carries (the token check verified it), or None when
     the caller holds the stack token (or the service has none)."""
     for key, value in context.invocation_metadata() or ():
-        if key == TOKEN_METADATA_KEY:
+        if key == TOKEN_HEADER:
             text = value if isinstance(value, str) else value.decode(errors="replace")
-            return run_of(text.removeprefix("Bearer "))
+            return run_of(text.removeprefix(BEARER_PREFIX))
     return None
 
 

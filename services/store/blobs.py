@@ -1,10 +1,10 @@
 """Blobs: large task data on its way from the task that made it to the tasks that use it.
 
-Kept as files under `<data dir>/blobs/<run>/<blob>` when the store has a folder (so they
-outlive a restart of the service, like the documents), in memory otherwise. Written once,
-read any number of times, removed with their run. Folders are 0700 and files 0600, whatever
-the umask: only the store's user (and task processes running as that user, through the local
-fast path) reads them.
+Kept as files in `<data dir>/blobs`, laid out as `lightflow._wire.blobs` says, when the store
+has a folder (so they outlive a restart of the service, like the documents), in memory
+otherwise. Written once, read any number of times, removed with their run. Folders are 0700
+and files 0600, whatever the umask: only the store's user (and task processes running as that
+user, through the local fast path) reads them.
 
 A run's blobs go when its run ends (DeleteBlobs, or DeleteDocument with its task data); a
 PutBlob for a run that went is refused. Blobs nobody removes (a run whose end was never
@@ -27,14 +27,21 @@ from pathlib import Path
 import grpc
 import structlog
 
-from lightflow._taskdata import FOLDER_MARKER
+from lightflow._wire.blobs import (
+    CHUNK_BYTES,
+    FILE_MODE,
+    FOLDER_MARKER,
+    blob_path,
+    is_blob_id,
+    new_blob_id,
+    partial_path,
+)
 from lightflow.v1 import blob_pb2, blob_pb2_grpc
 from lightflow_common.server import check_run_access
-from lightflow_store.files import FILE_MODE, private_file, private_folder
+from lightflow_store.files import private_file, private_folder
 
 log = structlog.get_logger(__name__)
 
-CHUNK_BYTES = 1024 * 1024
 # Run ids become folder names: nothing that could leave the blob folder.
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 # How many removed runs are remembered, to refuse blobs for them.
@@ -142,7 +149,7 @@ class BlobStore:
         self.check_run_id(run_id)
         if self.gone(run_id):
             raise RunGoneError(f"run {run_id!r} ended: its blobs were removed")
-        blob_id = uuid.uuid4().hex
+        blob_id = new_blob_id()
         size = 0
         if self._folder is None:
             kept = []
@@ -155,16 +162,16 @@ class BlobStore:
                 self._memory.setdefault(run_id, {})[blob_id] = kept
                 self._touched[run_id] = time.time()
             return blob_id, size
-        folder = self._folder / run_id
-        private_folder(folder)
-        partial = folder / f"{blob_id}.partial"
+        path = blob_path(self._folder, run_id, blob_id)
+        private_folder(path.parent)
+        partial = partial_path(self._folder, run_id, blob_id)
         try:
             with os.fdopen(private_file(partial), "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)
                     size += len(chunk)
             # Renamed only when complete: a reader never sees half a blob.
-            partial.rename(folder / blob_id)
+            partial.rename(path)
         except FileNotFoundError as err:
             if self.gone(run_id):  # its folder was removed meanwhile
                 raise RunGoneError(f"run {run_id!r} ended: its blobs were removed") from err
@@ -177,7 +184,7 @@ class BlobStore:
     def get(self, run_id: str, blob_id: str) -> tuple[int, Iterator[bytes]]:
         """The blob's size and its chunks."""
         self.check_run_id(run_id)
-        if not re.fullmatch(r"[0-9a-f]{32}", blob_id):
+        if not is_blob_id(blob_id):
             raise BlobNotFoundError(f"no blob {blob_id!r} in run '{run_id}'")
         if self._folder is None:
             with self._lock:
@@ -187,7 +194,7 @@ class BlobStore:
             if kept is None:
                 raise BlobNotFoundError(f"no blob {blob_id} in run '{run_id}'")
             return sum(len(c) for c in kept), iter(kept)
-        path = self._folder / run_id / blob_id
+        path = blob_path(self._folder, run_id, blob_id)
         try:
             handle = path.open("rb")
         except FileNotFoundError as err:
@@ -213,13 +220,13 @@ class BlobStore:
         """Removes blobs of a run; missing ones are fine."""
         self.check_run_id(run_id)
         for blob_id in blob_ids:
-            if not re.fullmatch(r"[0-9a-f]{32}", blob_id):
+            if not is_blob_id(blob_id):
                 continue
             if self._folder is None:
                 with self._lock:
                     self._memory.get(run_id, {}).pop(blob_id, None)
             else:
-                (self._folder / run_id / blob_id).unlink(missing_ok=True)
+                blob_path(self._folder, run_id, blob_id).unlink(missing_ok=True)
 
     def delete_run(self, run_id: str) -> None:
         self.check_run_id(run_id)

@@ -32,14 +32,16 @@ import structlog
 from bson.binary import Binary
 from bson.decimal128 import Decimal128
 
-from lightflow._codec import (
-    ENCODING_BSON,
+from lightflow._codec import ValueDecodingError, as_wrapper, wrap
+from lightflow._wire.documents import (
+    MAX_KEY_CHARS,
+    MAX_KEY_SEGMENTS,
     WRAPPER_DATA_KEY,
     WRAPPER_KEY,
-    ValueDecodingError,
-    as_wrapper,
-    wrap,
+    collect_keys,
+    is_document,
 )
+from lightflow._wire.encodings import BSON_FIELD, ENCODING_BSON
 from lightflow_store.backends import (
     CODE_BAD_VALUE,
     CODE_OVERFLOW,
@@ -54,7 +56,6 @@ from lightflow_store.backends import (
 log = structlog.get_logger(__name__)
 
 _T = TypeVar("_T")
-_BSON_FIELD = "v"
 
 # A binary (a pickle, an array's bytes) larger than this is kept outside the document.
 INLINE_LIMIT_BYTES = 1024 * 1024
@@ -140,11 +141,6 @@ class Value:
 
     encoding: str
     data: bytes
-
-
-# MongoDB nests documents 100 deep; a key is a path, not data.
-MAX_KEY_SEGMENTS = 100
-MAX_KEY_CHARS = 1024
 
 
 def validate_key(key: str, run_id: str) -> list[str]:
@@ -337,14 +333,12 @@ class StoreCore:
         found, node = self._read(run_id, prefix or None, section, segments)
         if not found:
             return None
-        if not _is_document(node):
+        if not is_document(node):
             raise NotADocumentError(
                 f"cannot list the keys of {prefix!r} in run {run_id!r}: the key holds a value "
                 "that is not a document"
             )
-        keys: list[str] = []
-        _collect_keys(node, prefix, recursive=recursive, into=keys)
-        return keys
+        return collect_keys(node, prefix, recursive=recursive)
 
     def get_document(self, run_id: str, section: Section = Section.DATA) -> bytes:
         """A section of the run's document as BSON, large values resolved."""
@@ -642,15 +636,15 @@ class StoreCore:
                 raise InvalidValueError(
                     f"the value for {key!r} in run {run_id!r} is not valid BSON: {err}"
                 ) from err
-            if _BSON_FIELD not in document:
+            if BSON_FIELD not in document:
                 raise InvalidValueError(
-                    f"the BSON value for {key!r} in run {run_id!r} has no {_BSON_FIELD!r} field"
+                    f"the BSON value for {key!r} in run {run_id!r} has no {BSON_FIELD!r} field"
                 )
             if len(value.data) > self._native_inline_limit:
                 return self._reference(
                     run_id, key, {WRAPPER_KEY: ENCODING_BSON}, value.data, new_blobs
                 )
-            return document[_BSON_FIELD]
+            return document[BSON_FIELD]
         if not value.encoding:
             raise InvalidValueError(f"no value given for {key!r} in run {run_id!r}")
         try:
@@ -669,7 +663,7 @@ class StoreCore:
                 fields = {name: item for name, item in stored.items() if name != WRAPPER_DATA_KEY}
                 return self._reference(run_id, key, fields, bytes(data), new_blobs)
             return stored
-        encoded = bson.encode({_BSON_FIELD: stored})
+        encoded = bson.encode({BSON_FIELD: stored})
         if len(encoded) > self._native_inline_limit:
             return self._reference(run_id, key, {WRAPPER_KEY: ENCODING_BSON}, encoded, new_blobs)
         return stored
@@ -691,7 +685,7 @@ class StoreCore:
         wrapped = as_wrapper(resolved)
         if wrapped is not None:
             return Value(*wrapped)
-        return Value(ENCODING_BSON, bson.encode({_BSON_FIELD: resolved}))
+        return Value(ENCODING_BSON, bson.encode({BSON_FIELD: resolved}))
 
     def _resolve(self, run_id: str, node: Any) -> Any:
         """`node` with every reference replaced by what it refers to: a BSON value inline, a
@@ -699,7 +693,7 @@ class StoreCore:
         if _is_reference(node):
             data = self._fetch(run_id, node)
             if node[WRAPPER_KEY] == ENCODING_BSON:
-                return bson.decode(data)[_BSON_FIELD]
+                return bson.decode(data)[BSON_FIELD]
             fields = {name: item for name, item in node.items() if name not in _REF_FIELDS}
             return {**fields, WRAPPER_DATA_KEY: Binary(data)}
         if isinstance(node, Mapping):
@@ -780,11 +774,6 @@ def _is_reference(node: Any) -> bool:
     )
 
 
-def _is_document(node: Any) -> bool:
-    """A document of keys, as opposed to a value (a wrapped one is a value)."""
-    return isinstance(node, Mapping) and WRAPPER_KEY not in node
-
-
 def _blob_refs(node: Any) -> list[Any]:
     """The blob ids referred to anywhere in a stored value."""
     if _is_reference(node):
@@ -794,17 +783,6 @@ def _blob_refs(node: Any) -> list[Any]:
     if isinstance(node, list):
         return [ref for item in node for ref in _blob_refs(item)]
     return []
-
-
-def _collect_keys(
-    node: Mapping[str, Any], prefix: str, *, recursive: bool, into: list[str]
-) -> None:
-    for name, item in node.items():
-        key = f"{prefix}.{name}" if prefix else name
-        if recursive and _is_document(item) and item:
-            _collect_keys(item, key, recursive=True, into=into)
-        else:
-            into.append(key)
 
 
 def _projection(section: Section, segments: list[str]) -> dict[str, int]:

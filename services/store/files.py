@@ -7,8 +7,8 @@ import contextlib
 import os
 from pathlib import Path
 
-FOLDER_MODE = 0o700
-FILE_MODE = 0o600
+# The blob folder's modes: task processes on the store's host write into it too.
+from lightflow._wire.blobs import FILE_MODE, FOLDER_MODE
 
 
 def private_folder(path: Path, *, tighten: bool = True) -> None:

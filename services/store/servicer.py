@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
-import bson
-import bson.errors
 import grpc
 import structlog
 
-from lightflow._store import ENCODING_UPLOADED, MISSING_DOCUMENT_HEADER, REQUEST_ID_HEADER
+from lightflow._wire.encodings import ENCODING_UPLOADED, read_uploaded_reference
+from lightflow._wire.headers import FAIL_IF_MISSING, REQUEST_ID_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_common.server import check_run_access, credential_run
 from lightflow_store.blobs import BlobNotFoundError, BlobStore
@@ -74,9 +73,8 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
                 values.append(Value(payload.encoding, payload.data))
                 continue
             try:
-                reference = bson.decode(payload.data)
-                blob_id, encoding = str(reference["blob"]), str(reference["encoding"])
-            except (bson.errors.BSONError, KeyError, ValueError):
+                blob_id, encoding = read_uploaded_reference(payload.data)
+            except ValueError:
                 _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "a malformed value sent ahead")
             try:
                 if self._uploads is None:
@@ -108,7 +106,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         unless the caller asked to hear at once that there is none (it then asks the
         schedulers for it: EnsureDocument)."""
         check_run_access(context, run_id)
-        wait = (MISSING_DOCUMENT_HEADER, "fail") not in (context.invocation_metadata() or ())
+        wait = FAIL_IF_MISSING not in (context.invocation_metadata() or ())
         return _call(context, lambda: self._core.awaiting(run_id, action, wait=wait))
 
     def CreateDocument(

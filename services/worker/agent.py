@@ -22,12 +22,14 @@ import structlog
 from google.protobuf.message import DecodeError
 
 from lightflow._replicas import Replicas
+from lightflow._wire import pipe
+from lightflow._wire.failures import MAX_FAILURE_CHARS
+from lightflow._wire.status import task_status_word
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_common.credentials import RunCredentials, code_seal, derive_key
-from lightflow_worker import pipe
 from lightflow_worker.config import WorkerConfig
 from lightflow_worker.output import CLOSED, Outbox, TaskOutputLimiter
-from lightflow_worker.runner import MAX_FAILURE_CHARS, child_main, ended_result, lease_key
+from lightflow_worker.runner import child_main, ended_result, lease_key
 
 log = structlog.get_logger(__name__)
 
@@ -395,13 +397,13 @@ class WorkerAgent:
         lease: scheduler_pb2.TaskLease, result: scheduler_pb2.TaskResult, trace: str
     ) -> None:
         """The failure's full traceback, our frames above the task's code included: the
-        result carries only the frames a user can act on (runner.user_traceback)."""
+        result carries only the frames a user can act on (failures.user_traceback)."""
         log.info(
             "task_failed",
             run_id=lease.run_id,
             task=f"{lease.dag_instance}/{lease.task_name}",
             attempt=lease.attempt,
-            status=common_pb2.TaskStatus.Name(result.status),
+            status=task_status_word(result.status),
             exception=trace[-MAX_FAILURE_CHARS:],  # from the task process: bounded here
         )
 
@@ -454,7 +456,7 @@ class WorkerAgent:
             "task_finished",
             run_id=result.run_id,
             task=f"{result.dag_instance}/{result.task_name}",
-            status=common_pb2.TaskStatus.Name(result.status),
+            status=task_status_word(result.status),
         )
 
     @staticmethod

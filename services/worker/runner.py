@@ -17,32 +17,34 @@ import sys
 import termios
 import threading
 import time
-import traceback
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
 import lightflow
 import lightflow_worker
-from lightflow._action import Action
-from lightflow._context import TaskContext
-from lightflow._data import MultiTaskData, TaskData
-from lightflow._errors import LightflowError
+from lightflow import LightflowError
 from lightflow._grpc import CurrentCredential
 from lightflow._replicas import Replicas
-from lightflow._signal import TaskSignal
 from lightflow._store import StoreClient, TaskStore
-from lightflow._task import AbortWorkflow, BaseTask, StopTask, TaskStatus
 from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._tls import TlsOptions
+from lightflow._wire import pipe
+from lightflow._wire.failures import from_exception
 from lightflow._workflow import SourceEntry, decode_task, source_entry
+from lightflow.models import (
+    AbortWorkflow,
+    Action,
+    BaseTask,
+    MultiTaskData,
+    StopTask,
+    TaskContext,
+    TaskData,
+    TaskSignal,
+    TaskStatus,
+)
 from lightflow.v1 import common_pb2, scheduler_pb2
-from lightflow_worker import pipe
 
 _PR_SET_PDEATHSIG = 1
-# A failure's message and traceback are cut to this many characters each: they travel in
-# the result (see pipe.MAX_CHILD_MESSAGE_BYTES) and are kept with the run. A traceback keeps
-# its end (the frames nearest the error, and the error), a message its start.
-MAX_FAILURE_CHARS = 64 * 1024
 # Frames of these folders above a task's own code are ours (the runner calling the task),
 # not the user's: a failure shows the user's frames as a local run would.
 _ENGINE_DIRS = tuple(
@@ -183,7 +185,7 @@ def run_task(
     """Runs callback_init, the task and callback_finally, with the original's semantics:
     None or an Action passes the data on; StopTask stops the task (and by default skips its
     successors); AbortWorkflow aborts the run; any other exception fails it. Returns the
-    result and, when it failed, the failure's full traceback (see `_failure`)."""
+    result and, when it failed, the failure's full traceback (see `from_exception`)."""
     result = scheduler_pb2.TaskResult(
         lease=lease.lease,
         run_id=lease.run_id,
@@ -239,12 +241,12 @@ def run_task(
         ended = err
         status = TaskStatus.Aborted
         result.status = common_pb2.TASK_STATUS_ABORTED
-        failure, trace = _failure(err)
+        failure, trace = from_exception(err, _ENGINE_DIRS)
         result.failure.CopyFrom(failure)
     except Exception as err:
         ended = err
         result.status = common_pb2.TASK_STATUS_FAILED
-        failure, trace = _failure(err)
+        failure, trace = from_exception(err, _ENGINE_DIRS)
         result.failure.CopyFrom(failure)
     if task.callback_finally is not None:
         try:
@@ -258,7 +260,7 @@ def run_task(
             result.ClearField("has_limit")
             result.ClearField("limit")
             result.status = common_pb2.TASK_STATUS_FAILED
-            failure, trace = _failure(err)
+            failure, trace = from_exception(err, _ENGINE_DIRS)
             result.failure.CopyFrom(failure)
     return result, trace
 
@@ -278,86 +280,6 @@ def ended_result(
         status=status,
         failure=failure,
     )
-
-
-def _cut(text: str, limit: int = MAX_FAILURE_CHARS) -> str:
-    """`text`, or its start when longer than `limit`, saying how much is cut."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]} [...{len(text) - limit:,} more characters]"
-
-
-def _cut_trace(chunks: list[str], limit: int = MAX_FAILURE_CHARS) -> str:
-    """A formatted traceback (the chunks TracebackException.format() yields: a frame, an
-    error line, ...) in at most about `limit` characters, keeping its end: the frames nearest
-    the error and the error itself are what a person acts on."""
-    # no chunk takes more than a quarter of the room: a huge message or source line keeps
-    # its start, and frames above it still fit
-    longest = limit // 4
-    chunks = [
-        chunk if len(chunk) <= longest else _cut(chunk, longest).rstrip("\n") + "\n"
-        for chunk in chunks
-    ]
-    total = sum(len(chunk) for chunk in chunks)
-    if total <= limit:
-        return "".join(chunks)
-    kept: list[str] = []
-    size = 0
-    for chunk in reversed(chunks):
-        if size + len(chunk) > limit:
-            break
-        kept.append(chunk)
-        size += len(chunk)
-    kept.reverse()
-    return f"[lightflow: the first {total - size:,} characters of the traceback cut]\n" + "".join(
-        kept
-    )
-
-
-def _is_engine(filename: str) -> bool:
-    return filename.startswith(_ENGINE_DIRS)
-
-
-def user_traceback(err: BaseException) -> str:
-    """The traceback of a task's error as a local `python` run shows it: the frames of our
-    runner (and the SDK calling the task's callbacks) above the task's own code are left
-    out, in each exception of a chain; frames below it, even in the SDK (a store call that
-    failed), stay. An error of ours with no frame of the task's code keeps only its type and
-    message: its frames are in the worker's log."""
-    formatted = traceback.TracebackException.from_exception(err)
-    pending = [formatted]
-    seen: set[int] = set()
-    while pending:
-        exc = pending.pop()
-        if id(exc) in seen:
-            continue
-        seen.add(id(exc))
-        first = next(
-            (i for i, frame in enumerate(exc.stack) if not _is_engine(frame.filename)),
-            len(exc.stack),
-        )
-        del exc.stack[:first]
-        pending.extend(e for e in (exc.__cause__, exc.__context__) if e is not None)
-        pending.extend(exc.exceptions or ())
-    return _cut_trace(list(formatted.format()))
-
-
-def _safe_str(err: BaseException) -> str:
-    try:
-        return str(err)
-    except Exception:  # the user's __str__ failed; traceback says the same
-        return "<exception str() failed>"
-
-
-def _failure(err: BaseException) -> tuple[common_pb2.Failure, str]:
-    """The failure for the result, and the full traceback (our frames included) for the
-    worker's log."""
-    failure = common_pb2.Failure(
-        type=type(err).__name__,
-        message=_cut(_safe_str(err)),
-        stack_trace=user_traceback(err),
-    )
-    return failure, _cut_trace(list(traceback.TracebackException.from_exception(err).format()))
 
 
 def _encode(value: object, *, run_id: str, blobs: BlobClient) -> common_pb2.Payload:
@@ -445,7 +367,7 @@ def child_main(
                 tasks[key] = err
         task = tasks[key]
         if isinstance(task, LightflowError):
-            failure, trace = _failure(task)
+            failure, trace = from_exception(task, _ENGINE_DIRS)
             result = ended_result(lease, failure)
         else:
             result, trace = run_task(lease, task, store, signal, message.hostname, blobs)

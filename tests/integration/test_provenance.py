@@ -1,5 +1,5 @@
 """A run's provenance, the store's meta section in the original Lightflow's layout
-(lightflow/_meta.py): tasks read it while their run is live, with no window in which an
+(lightflow/_wire/meta.py): tasks read it while their run is live, with no window in which an
 ended task's entry is missing (the schedulers answer from the run's state in redis), and it
 is the same in the store document a kept run leaves behind."""
 

@@ -719,7 +719,7 @@ def test_a_retried_write_is_applied_once(store_service: StoreUnderTest) -> None:
     # A store that applied a write and died before answering sees the client's retry, with
     # the same request id, and must not apply it again. Sent here as such a retry would be.
     from lightflow._grpc import open_channel
-    from lightflow._store import REQUEST_ID_HEADER
+    from lightflow._wire.headers import REQUEST_ID_HEADER
     from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
     with StoreClient(store_service.address, token=TOKEN) as client:
@@ -762,7 +762,7 @@ def test_the_sdk_sends_one_request_id_per_write_and_a_bad_one_is_refused(
     store_service: StoreUnderTest,
 ) -> None:
     from lightflow._grpc import open_channel
-    from lightflow._store import REQUEST_ID_HEADER
+    from lightflow._wire.headers import REQUEST_ID_HEADER
     from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
     with StoreClient(store_service.address, token=TOKEN) as client:

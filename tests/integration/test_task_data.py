@@ -9,14 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightflow._taskdata import (
-    ENCODING_BLOB,
-    ENCODING_FRAMES,
-    FOLDER_MARKER,
-    BlobClient,
-    decode_task_data,
-    encode_task_data,
-)
+from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
+from lightflow._wire.blobs import FOLDER_MARKER
+from lightflow._wire.encodings import ENCODING_BLOB, ENCODING_FRAMES
 from lightflow_cli._procs import ServiceProcess, start_service
 
 RUN = "run-task-data"

@@ -17,10 +17,6 @@ import numpy as np
 import pytest
 
 from lightflow._codec import (
-    ENCODING_BSON,
-    ENCODING_CLOUDPICKLE,
-    ENCODING_NDARRAY,
-    WRAPPER_KEY,
     ValueDecodingError,
     ValueEncodingError,
     as_wrapper,
@@ -31,6 +27,8 @@ from lightflow._codec import (
     wrap,
 )
 from lightflow._errors import LightflowError
+from lightflow._wire.documents import WRAPPER_KEY
+from lightflow._wire.encodings import ENCODING_BSON, ENCODING_CLOUDPICKLE, ENCODING_NDARRAY
 from lightflow.v1 import common_pb2
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import linecache
 from typing import Any
 
+from lightflow._wire.failures import MAX_FAILURE_CHARS
+from lightflow._wire.pipe import Result, decode_child, encode_child
 from lightflow._workflow import source_entry
 from lightflow.tasks import PythonTask
 from lightflow.v1 import common_pb2, scheduler_pb2
-from lightflow_worker.pipe import Result, decode_child, encode_child
-from lightflow_worker.runner import MAX_FAILURE_CHARS, run_task
+from lightflow_worker.runner import run_task
 
 LEASE = scheduler_pb2.TaskLease(
     run_id="r" * 32, dag_name="main_dag", dag_instance="main_dag", task_name="t", attempt=1

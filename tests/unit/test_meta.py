@@ -1,5 +1,5 @@
 """The meta section the schedulers build from a run's state in redis (lightflow_scheduler.meta),
-in the layout of lightflow/_meta.py."""
+in the layout of lightflow/_wire/meta.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lightflow._meta import collect_keys, dag_key, span, task_key
+from lightflow._wire.documents import collect_keys
+from lightflow._wire.meta import dag_key, span, task_key
 from lightflow_scheduler import meta
 
 

@@ -12,9 +12,9 @@ import cloudpickle
 import pytest
 
 from lightflow._dag import DagDefinitionError
+from lightflow._wire.encodings import ENCODING_CLOUDPICKLE as TASK_ENCODING
 from lightflow._workflow import (
     MAX_SOURCE_BYTES,
-    TASK_ENCODING,
     TaskDecodeError,
     WorkflowDefinitionError,
     WorkflowFile,

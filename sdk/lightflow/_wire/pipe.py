@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 # Longest message a task process may send (a result's inline data is at most 1 MiB, its
 # failure text and the full traceback beside it are cut to 64 Ki characters each; see
-# runner.py). A longer one ends the task process.
+# lightflow._wire.failures). A longer one ends the task process.
 MAX_CHILD_MESSAGE_BYTES = 8 * 1024 * 1024
 
 _OUTPUT, _BLOCKED, _UNBLOCKED, _RESULT = b"O", b"B", b"U", b"R"
