@@ -72,6 +72,11 @@ ALLOWED: dict[str, dict[str, tuple[set[str], str]]] = {
         ),
     },
     "services/scheduler": {
+        "lightflow._tls": (
+            {"TlsOptions"},
+            "the scheduler's config holds the TLS options of its own calls (to the store),"
+            " the SDK's, as every service's does",
+        ),
         "lightflow._store": (
             {"StoreClient"},
             "creates and removes runs' store documents, and writes a kept run's provenance,"
