@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from lightflow._client import Client, ClientError
-from lightflow._errors import LightflowError
+from lightflow import Client, ClientError, LightflowError
 from lightflow._grpc import split_addresses
 from lightflow._stackfile import read_stack_file
 from lightflow_cli._procs import ProcessStartError

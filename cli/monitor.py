@@ -17,8 +17,7 @@ import click
 from rich.live import Live
 from rich.table import Table
 
-from lightflow._client import Client, RunEvent, RunInfo
-from lightflow._errors import LightflowError
+from lightflow import Client, LightflowError, RunEvent, RunInfo
 from lightflow_cli._output import (
     console,
     is_terminal,

@@ -17,8 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from lightflow._client import Run, RunEvent, RunInfo
-from lightflow._errors import LightflowError
+from lightflow import LightflowError, Run, RunEvent, RunInfo
 from lightflow_cli._output import (
     console,
     is_terminal,

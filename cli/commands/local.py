@@ -12,8 +12,7 @@ from pathlib import Path
 
 import click
 
-from lightflow._client import Client
-from lightflow._errors import LightflowError
+from lightflow import Client, LightflowError
 from lightflow._stackfile import StackInfo, read_stack_file, remove_stack_file, write_stack_file
 from lightflow._workflow import list_workflows, load_workflow
 from lightflow_cli._procs import ProcessStartError

@@ -15,16 +15,17 @@ import bson
 import click
 from bson.errors import BSONError
 
-from lightflow._codec import (
-    ENCODING_BSON,
-    ENCODING_NDARRAY,
-    WRAPPER_DATA_KEY,
-    WRAPPER_KEY,
-    wrap,
-)
-from lightflow._errors import LightflowError
+from lightflow import LightflowError
+from lightflow._codec import wrap
 from lightflow._replicas import Replicas
 from lightflow._store import StoreClient, StoreNotFoundError
+from lightflow._wire.documents import WRAPPER_DATA_KEY, WRAPPER_KEY
+from lightflow._wire.encodings import (
+    BSON_FIELD,
+    ENCODING_BSON,
+    ENCODING_CLOUDPICKLE,
+    ENCODING_NDARRAY,
+)
 from lightflow.v1 import common_pb2
 from lightflow_cli.context import store_connection
 
@@ -95,7 +96,7 @@ def get(run_id: str, key: str | None, section: str, store_address: str | None) -
 def _readable_payload(payload: common_pb2.Payload) -> Any:
     if payload.encoding == ENCODING_BSON:
         try:
-            return _readable(bson.decode(payload.data).get("v"))
+            return _readable(bson.decode(payload.data).get(BSON_FIELD))
         except (BSONError, ValueError) as err:
             raise click.ClickException(f"the store sent a corrupt value: {err}") from err
     try:
@@ -136,7 +137,7 @@ def _summary(wrapper: dict[str, Any]) -> str:
         return f"<ndarray dtype={_dtype_name(str(wrapper.get('dtype')))} shape={shape}>"
     data = wrapper.get(WRAPPER_DATA_KEY)
     size = f", {len(data)} bytes" if isinstance(data, bytes) else ""
-    if encoding == "python/cloudpickle":
+    if encoding == ENCODING_CLOUDPICKLE:
         return f"<python object (pickled{size})>"
     return f"<{encoding} value{size}>"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from lightflow._client import WorkerInfo
+from lightflow import WorkerInfo
 from lightflow_cli._output import local_time, print_table
 from lightflow_cli.context import Context, pass_context, user_errors
 

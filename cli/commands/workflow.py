@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from lightflow._errors import LightflowError
+from lightflow import LightflowError
 from lightflow._workflow import (
     WorkflowNotFoundError,
     find_workflow,

@@ -145,20 +145,6 @@ PENDING: dict[str, dict[str, dict[str, str]]] = {
             "ENCODING_UNSEALED": "lightflow._wire.encodings",
         },
     },
-    "cli": {
-        "lightflow._codec": {
-            "ENCODING_BSON": "lightflow._wire.encodings",
-            "ENCODING_NDARRAY": "lightflow._wire.encodings",
-            "WRAPPER_DATA_KEY": "lightflow._wire.documents",
-            "WRAPPER_KEY": "lightflow._wire.documents",
-        },
-        # public: `from lightflow import ...`
-        "lightflow._client": {
-            name: "lightflow"
-            for name in ("Client", "ClientError", "Run", "RunEvent", "RunInfo", "WorkerInfo")
-        },
-        "lightflow._errors": {"LightflowError": "lightflow"},
-    },
 }
 
 # What lightflow._wire itself may import of the SDK: nothing but the protocol, so that taking
