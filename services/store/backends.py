@@ -1,8 +1,8 @@
 """Where run documents live: MongoDB, or a sqlite table embedded in the process.
 
 Both sit behind `RunsCollection`, the few pymongo collection calls the core issues, and
-`BlobStore`, where values too large for a document go (GridFS on MongoDB; files in the data
-folder, or memory, for the embedded store). The adapters turn each library's errors into
+`LargeValueStore`, where values too large for a document go (GridFS on MongoDB; files in
+the data folder, or memory, for the embedded store). The adapters turn each library's errors into
 `BackendWriteError` / `BackendUnavailableError`, so the core has one code path and never
 imports pymongo or montydb.
 
@@ -154,7 +154,7 @@ class RunsCollection(Protocol):
     def close(self) -> None: ...
 
 
-class BlobStore(Protocol):
+class LargeValueStore(Protocol):
     """Where values too large for a document live, each under a BSON-native id, grouped by
     run so a run's blobs go with its document."""
 
@@ -180,7 +180,7 @@ class Backend:
     """The documents and the blobs of one database."""
 
     runs: RunsCollection
-    blobs: BlobStore
+    blobs: LargeValueStore
 
     def ping(self) -> bool:
         return self.runs.ping()
@@ -196,7 +196,7 @@ def open_backend(config: StoreConfig) -> Backend:
         mongo = MongoRuns(config.mongodb_uri, config.database, config.collection)
         return Backend(mongo, mongo.blobs)
     embedded = EmbeddedRuns(config.data_dir, config.database, config.collection)
-    blobs: BlobStore = (
+    blobs: LargeValueStore = (
         MemoryBlobs()
         if config.data_dir is None
         else FileBlobs(config.data_dir / LARGE_VALUES_FOLDER)

@@ -8,7 +8,7 @@ BSON values are kept natively (readable from the mongo shell and any language); 
 kept as a sub-document of its dtype, shape and bytes; any other encoding is kept as a wrapper
 sub-document of opaque bytes, never decoded here: the store does not run user pickles.
 
-Values too large for a document go to the backend's `BlobStore` and the document holds a
+Values too large for a document go to the backend's `LargeValueStore` and the document holds a
 reference sub-document in their place: {WRAPPER_KEY: encoding, "chunked": blob id, "size": n,
 ...the wrapper's other fields}. A blob is written before the document refers to it and removed
 after the document stopped referring to it (the old value comes back from the same atomic
@@ -49,7 +49,7 @@ from lightflow_store.backends import (
     CODE_TYPE_MISMATCH,
     BackendUnavailableError,
     BackendWriteError,
-    BlobStore,
+    LargeValueStore,
     RunsCollection,
 )
 
@@ -183,7 +183,7 @@ class StoreCore:
     def __init__(
         self,
         runs: RunsCollection,
-        blobs: BlobStore,
+        blobs: LargeValueStore,
         *,
         inline_limit: int = INLINE_LIMIT_BYTES,
         native_inline_limit: int = NATIVE_INLINE_LIMIT_BYTES,
