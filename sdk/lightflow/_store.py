@@ -32,7 +32,7 @@ from lightflow._tls import TlsOptions, connect
 from lightflow._wire.blobs import CHUNK_BYTES
 from lightflow._wire.documents import collect_keys, is_document
 from lightflow._wire.encodings import BSON_FIELD, ENCODING_UPLOADED, uploaded_reference
-from lightflow._wire.headers import FAIL_IF_MISSING, REQUEST_ID_HEADER
+from lightflow._wire.headers import FAIL_IF_MISSING
 from lightflow.v1 import (
     blob_pb2,
     blob_pb2_grpc,
@@ -416,11 +416,12 @@ class StoreClient:
         """Make one RPC on `run_id`'s document. With `ensure_document`, a document the
         schedulers have not created yet is asked for and the call made again. A `write`
         carries one request id on every attempt, so the store applies it at most once."""
-        base: _Metadata = ((REQUEST_ID_HEADER, uuid.uuid4().hex),) if write else ()
+        if write:  # the same request, so the same id, on every attempt
+            request.request_id = uuid.uuid4().hex
         if not run_id or self._ensure_document is None:
-            return self._attempt(method, request, base)
+            return self._attempt(method, request, ())
         try:
-            return self._attempt(method, request, (*base, FAIL_IF_MISSING))
+            return self._attempt(method, request, (FAIL_IF_MISSING,))
         except StoreNotFoundError:
             try:
                 available = self._ensure_document(run_id)
@@ -428,7 +429,7 @@ class StoreClient:
                 available = True  # for a creation on its way
             if not available:
                 raise  # the run ended without a document, or is unknown
-            return self._attempt(method, request, base)
+            return self._attempt(method, request, ())
 
     def _attempt(self, method: Callable[..., _T], request: Any, metadata: _Metadata) -> _T:
         """Make one RPC (`method` of the stub), retrying while it does not reach a working

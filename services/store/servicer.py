@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 import structlog
 
 from lightflow._wire.encodings import ENCODING_UPLOADED, read_uploaded_reference
-from lightflow._wire.headers import FAIL_IF_MISSING, REQUEST_ID_HEADER
+from lightflow._wire.headers import FAIL_IF_MISSING
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_common.server import check_run_access, credential_run
 from lightflow_store.blobs import BlobNotFoundError, BlobStore
@@ -59,13 +59,16 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self._uploads = uploads
 
     def _values(
-        self, context: grpc.ServicerContext, run_id: str, payloads: list[common_pb2.Payload]
+        self,
+        context: grpc.ServicerContext,
+        run_id: str,
+        payloads: list[common_pb2.Payload],
+        request_id: str,
     ) -> tuple[list[Value], list[str]] | None:
         """The values of a write, and the blobs of those sent ahead (ENCODING_UPLOADED),
         read from the run's blobs. None when a value sent ahead is gone because this write
         was applied before (it is a retry)."""
         check_run_access(context, run_id)
-        request_id = _request_id(context)
         values: list[Value] = []
         uploaded: list[str] = []
         for payload in payloads:
@@ -146,11 +149,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.SetRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetResponse:
         section = _writable(request.section, context)
-        sent = self._values(context, request.run_id, [request.value])
+        rid = _request_id(request, context)
+        sent = self._values(context, request.run_id, [request.value], rid)
         if sent is None:
             return store_pb2.SetResponse()
         (value,), uploaded = sent
-        rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
@@ -163,12 +166,12 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.SetManyRequest, context: grpc.ServicerContext
     ) -> store_pb2.SetManyResponse:
         section = _writable(request.section, context)
-        sent = self._values(context, request.run_id, [item.value for item in request.items])
+        rid = _request_id(request, context)
+        sent = self._values(context, request.run_id, [item.value for item in request.items], rid)
         if sent is None:
             return store_pb2.SetManyResponse()
         values, uploaded = sent
         items = [(item.key, value) for item, value in zip(request.items, values, strict=True)]
-        rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
@@ -181,11 +184,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.PushRequest, context: grpc.ServicerContext
     ) -> store_pb2.PushResponse:
         section = _writable(request.section, context)
-        sent = self._values(context, request.run_id, [request.value])
+        rid = _request_id(request, context)
+        sent = self._values(context, request.run_id, [request.value], rid)
         if sent is None:
             return store_pb2.PushResponse()
         (value,), uploaded = sent
-        rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
@@ -198,11 +201,11 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, request: store_pb2.ExtendRequest, context: grpc.ServicerContext
     ) -> store_pb2.ExtendResponse:
         section = _writable(request.section, context)
-        sent = self._values(context, request.run_id, list(request.values))
+        rid = _request_id(request, context)
+        sent = self._values(context, request.run_id, list(request.values), rid)
         if sent is None:
             return store_pb2.ExtendResponse()
         values, uploaded = sent
-        rid = _request_id(context)
         self._on_document(
             context,
             request.run_id,
@@ -260,7 +263,7 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
             if kind == "float_amount"
             else 1
         )
-        rid = _request_id(context)
+        rid = _request_id(request, context)
         value = self._on_document(
             context,
             request.run_id,
@@ -285,20 +288,21 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
 _MAX_REQUEST_ID_CHARS = 128
 
 
-def _request_id(context: grpc.ServicerContext) -> str:
-    """The write's request id (call metadata REQUEST_ID_HEADER), so that a retry of a write
-    the store applied without answering is not applied twice; "" when none was sent."""
-    for key, value in context.invocation_metadata() or ():
-        if key == REQUEST_ID_HEADER:
-            request_id = value if isinstance(value, str) else value.decode(errors="replace")
-            if not 0 < len(request_id) <= _MAX_REQUEST_ID_CHARS:
-                _abort(
-                    context,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"{REQUEST_ID_HEADER} must have 1 to {_MAX_REQUEST_ID_CHARS} characters",
-                )
-            return request_id
-    return ""
+class _Idempotent(Protocol):
+    request_id: str
+
+
+def _request_id(request: _Idempotent, context: grpc.ServicerContext) -> str:
+    """The write's `request_id`, so that a retry of a write the store applied without
+    answering is not applied twice; "" when none was sent."""
+    request_id = request.request_id
+    if len(request_id) > _MAX_REQUEST_ID_CHARS:
+        _abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"request_id must have at most {_MAX_REQUEST_ID_CHARS} characters",
+        )
+    return request_id
 
 
 def register(

@@ -719,7 +719,6 @@ def test_a_retried_write_is_applied_once(store_service: StoreUnderTest) -> None:
     # A store that applied a write and died before answering sees the client's retry, with
     # the same request id, and must not apply it again. Sent here as such a retry would be.
     from lightflow._grpc import open_channel
-    from lightflow._wire.headers import REQUEST_ID_HEADER
     from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
     with StoreClient(store_service.address, token=TOKEN) as client:
@@ -729,8 +728,8 @@ def test_a_retried_write_is_applied_once(store_service: StoreUnderTest) -> None:
         number = common_pb2.Payload(encoding="application/bson", data=bson.encode({"v": 7}))
 
         def twice(call: Any, request: Any) -> list[Any]:
-            metadata = ((REQUEST_ID_HEADER, uuid.uuid4().hex),)
-            return [call(request, timeout=10, metadata=metadata) for _ in range(2)]
+            request.request_id = uuid.uuid4().hex
+            return [call(request, timeout=10) for _ in range(2)]
 
         twice(stub.Push, store_pb2.PushRequest(run_id=run_id, key="log", value=number))
         twice(stub.Extend, store_pb2.ExtendRequest(run_id=run_id, key="log", values=[number] * 2))
@@ -744,9 +743,10 @@ def test_a_retried_write_is_applied_once(store_service: StoreUnderTest) -> None:
         )
         # Another write with its own id is another write.
         stub.Push(
-            store_pb2.PushRequest(run_id=run_id, key="log", value=number),
+            store_pb2.PushRequest(
+                run_id=run_id, key="log", value=number, request_id=uuid.uuid4().hex
+            ),
             timeout=10,
-            metadata=((REQUEST_ID_HEADER, uuid.uuid4().hex),),
         )
 
         assert store.get("log") == [7, 7, 7, 7]
@@ -762,7 +762,6 @@ def test_the_sdk_sends_one_request_id_per_write_and_a_bad_one_is_refused(
     store_service: StoreUnderTest,
 ) -> None:
     from lightflow._grpc import open_channel
-    from lightflow._wire.headers import REQUEST_ID_HEADER
     from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 
     with StoreClient(store_service.address, token=TOKEN) as client:
@@ -776,10 +775,11 @@ def test_the_sdk_sends_one_request_id_per_write_and_a_bad_one_is_refused(
         number = common_pb2.Payload(encoding="application/bson", data=bson.encode({"v": 1}))
         with pytest.raises(grpc.RpcError) as caught:
             stub.Push(
-                store_pb2.PushRequest(run_id=store.run_id, key="log", value=number),
+                store_pb2.PushRequest(
+                    run_id=store.run_id, key="log", value=number, request_id="x" * 500
+                ),
                 timeout=10,
-                metadata=((REQUEST_ID_HEADER, "x" * 500),),
             )
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert REQUEST_ID_HEADER in (caught.value.details() or "")
+        assert "request_id" in (caught.value.details() or "")
         assert store.get("log") == [0, 1, 2, 3, 4]

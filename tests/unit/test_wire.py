@@ -47,7 +47,6 @@ def test_the_stored_value_layout() -> None:
 def test_headers() -> None:
     assert headers.TOKEN_HEADER == "authorization"
     assert headers.bearer("t0ken") == "Bearer t0ken"
-    assert headers.REQUEST_ID_HEADER == "lightflow-request-id"
     assert headers.FAIL_IF_MISSING == ("lightflow-missing-document", "fail")
 
 

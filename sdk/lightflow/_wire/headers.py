@@ -6,9 +6,6 @@ from __future__ import annotations
 # stack's token, or a task's run credential (lightflow_common.credentials).
 TOKEN_HEADER = "authorization"  # noqa: S105 - a header name, not a secret
 BEARER_PREFIX = "Bearer "
-# A store write's id, the same on each retry, so the store applies it at most once (a store
-# that applied a write and died before answering sees the retry as applied).
-REQUEST_ID_HEADER = "lightflow-request-id"
 # "fail": answer NOT_FOUND at once for a run whose document is still to be created, rather
 # than wait for one on its way (the caller then asks the schedulers for it, EnsureDocument).
 MISSING_DOCUMENT_HEADER = "lightflow-missing-document"

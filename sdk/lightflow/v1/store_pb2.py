@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from lightflow.v1 import common_pb2 as lightflow_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18lightflow/v1/store.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"]\n\x15\x43reateDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x19\n\x11initial_data_bson\x18\x02 \x01(\x0c\x12\x19\n\x11initial_meta_bson\x18\x03 \x01(\x0c\"\x18\n\x16\x43reateDocumentResponse\"?\n\x15\x44\x65leteDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0ewith_task_data\x18\x02 \x01(\x08\"\x18\n\x16\x44\x65leteDocumentResponse\"Y\n\nGetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"B\n\x0bGetResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x7f\n\nSetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\r\n\x0bSetResponse\"w\n\x0eSetManyRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12%\n\x05items\x18\x02 \x03(\x0b\x32\x16.lightflow.v1.KeyValue\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"=\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x11\n\x0fSetManyResponse\"\x80\x01\n\x0bPushRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x0e\n\x0cPushResponse\"\x83\x01\n\rExtendRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12%\n\x06values\x18\x03 \x03(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x45xtendResponse\"\\\n\rDeleteRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x44\x65leteResponse\"\\\n\rExistsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\" \n\x0e\x45xistsResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\"t\n\x0fListKeysRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x11\n\trecursive\x18\x04 \x01(\x08\"/\n\x10ListKeysResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\x97\x01\n\x10IncrementRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x14\n\nint_amount\x18\x04 \x01(\x03H\x00\x12\x16\n\x0c\x66loat_amount\x18\x05 \x01(\x01H\x00\x42\x08\n\x06\x61mount\"H\n\x11IncrementResponse\x12\x13\n\tint_value\x18\x01 \x01(\x03H\x00\x12\x15\n\x0b\x66loat_value\x18\x02 \x01(\x01H\x00\x42\x07\n\x05value\"T\n\x12GetDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12.\n\x07section\x18\x02 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\",\n\x13GetDocumentResponse\x12\x15\n\rdocument_bson\x18\x01 \x01(\x0c*i\n\x0f\x44ocumentSection\x12 \n\x1c\x44OCUMENT_SECTION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44OCUMENT_SECTION_DATA\x10\x01\x12\x19\n\x15\x44OCUMENT_SECTION_META\x10\x02\x32\x83\x07\n\x0cStoreService\x12[\n\x0e\x43reateDocument\x12#.lightflow.v1.CreateDocumentRequest\x1a$.lightflow.v1.CreateDocumentResponse\x12[\n\x0e\x44\x65leteDocument\x12#.lightflow.v1.DeleteDocumentRequest\x1a$.lightflow.v1.DeleteDocumentResponse\x12:\n\x03Get\x12\x18.lightflow.v1.GetRequest\x1a\x19.lightflow.v1.GetResponse\x12:\n\x03Set\x12\x18.lightflow.v1.SetRequest\x1a\x19.lightflow.v1.SetResponse\x12\x46\n\x07SetMany\x12\x1c.lightflow.v1.SetManyRequest\x1a\x1d.lightflow.v1.SetManyResponse\x12=\n\x04Push\x12\x19.lightflow.v1.PushRequest\x1a\x1a.lightflow.v1.PushResponse\x12\x43\n\x06\x45xtend\x12\x1b.lightflow.v1.ExtendRequest\x1a\x1c.lightflow.v1.ExtendResponse\x12\x43\n\x06\x44\x65lete\x12\x1b.lightflow.v1.DeleteRequest\x1a\x1c.lightflow.v1.DeleteResponse\x12\x43\n\x06\x45xists\x12\x1b.lightflow.v1.ExistsRequest\x1a\x1c.lightflow.v1.ExistsResponse\x12I\n\x08ListKeys\x12\x1d.lightflow.v1.ListKeysRequest\x1a\x1e.lightflow.v1.ListKeysResponse\x12L\n\tIncrement\x12\x1e.lightflow.v1.IncrementRequest\x1a\x1f.lightflow.v1.IncrementResponse\x12R\n\x0bGetDocument\x12 .lightflow.v1.GetDocumentRequest\x1a!.lightflow.v1.GetDocumentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18lightflow/v1/store.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"]\n\x15\x43reateDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x19\n\x11initial_data_bson\x18\x02 \x01(\x0c\x12\x19\n\x11initial_meta_bson\x18\x03 \x01(\x0c\"\x18\n\x16\x43reateDocumentResponse\"?\n\x15\x44\x65leteDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x16\n\x0ewith_task_data\x18\x02 \x01(\x08\"\x18\n\x16\x44\x65leteDocumentResponse\"Y\n\nGetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"B\n\x0bGetResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x93\x01\n\nSetRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\r\n\x0bSetResponse\"\x8b\x01\n\x0eSetManyRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12%\n\x05items\x18\x02 \x03(\x0b\x32\x16.lightflow.v1.KeyValue\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"=\n\x08KeyValue\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.lightflow.v1.Payload\"\x11\n\x0fSetManyResponse\"\x94\x01\n\x0bPushRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12$\n\x05value\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x0e\n\x0cPushResponse\"\x97\x01\n\rExtendRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12%\n\x06values\x18\x03 \x03(\x0b\x32\x15.lightflow.v1.Payload\x12.\n\x07section\x18\x04 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"\x10\n\x0e\x45xtendResponse\"\\\n\rDeleteRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\"\x10\n\x0e\x44\x65leteResponse\"\\\n\rExistsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\" \n\x0e\x45xistsResponse\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\"t\n\x0fListKeysRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06prefix\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x11\n\trecursive\x18\x04 \x01(\x08\"/\n\x10ListKeysResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0c\n\x04keys\x18\x02 \x03(\t\"\xab\x01\n\x10IncrementRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12.\n\x07section\x18\x03 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\x12\x14\n\nint_amount\x18\x04 \x01(\x03H\x00\x12\x16\n\x0c\x66loat_amount\x18\x05 \x01(\x01H\x00\x12\x12\n\nrequest_id\x18\x06 \x01(\tB\x08\n\x06\x61mount\"H\n\x11IncrementResponse\x12\x13\n\tint_value\x18\x01 \x01(\x03H\x00\x12\x15\n\x0b\x66loat_value\x18\x02 \x01(\x01H\x00\x42\x07\n\x05value\"T\n\x12GetDocumentRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12.\n\x07section\x18\x02 \x01(\x0e\x32\x1d.lightflow.v1.DocumentSection\",\n\x13GetDocumentResponse\x12\x15\n\rdocument_bson\x18\x01 \x01(\x0c*i\n\x0f\x44ocumentSection\x12 \n\x1c\x44OCUMENT_SECTION_UNSPECIFIED\x10\x00\x12\x19\n\x15\x44OCUMENT_SECTION_DATA\x10\x01\x12\x19\n\x15\x44OCUMENT_SECTION_META\x10\x02\x32\x83\x07\n\x0cStoreService\x12[\n\x0e\x43reateDocument\x12#.lightflow.v1.CreateDocumentRequest\x1a$.lightflow.v1.CreateDocumentResponse\x12[\n\x0e\x44\x65leteDocument\x12#.lightflow.v1.DeleteDocumentRequest\x1a$.lightflow.v1.DeleteDocumentResponse\x12:\n\x03Get\x12\x18.lightflow.v1.GetRequest\x1a\x19.lightflow.v1.GetResponse\x12:\n\x03Set\x12\x18.lightflow.v1.SetRequest\x1a\x19.lightflow.v1.SetResponse\x12\x46\n\x07SetMany\x12\x1c.lightflow.v1.SetManyRequest\x1a\x1d.lightflow.v1.SetManyResponse\x12=\n\x04Push\x12\x19.lightflow.v1.PushRequest\x1a\x1a.lightflow.v1.PushResponse\x12\x43\n\x06\x45xtend\x12\x1b.lightflow.v1.ExtendRequest\x1a\x1c.lightflow.v1.ExtendResponse\x12\x43\n\x06\x44\x65lete\x12\x1b.lightflow.v1.DeleteRequest\x1a\x1c.lightflow.v1.DeleteResponse\x12\x43\n\x06\x45xists\x12\x1b.lightflow.v1.ExistsRequest\x1a\x1c.lightflow.v1.ExistsResponse\x12I\n\x08ListKeys\x12\x1d.lightflow.v1.ListKeysRequest\x1a\x1e.lightflow.v1.ListKeysResponse\x12L\n\tIncrement\x12\x1e.lightflow.v1.IncrementRequest\x1a\x1f.lightflow.v1.IncrementResponse\x12R\n\x0bGetDocument\x12 .lightflow.v1.GetDocumentRequest\x1a!.lightflow.v1.GetDocumentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lightflow.v1.store_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DOCUMENTSECTION']._serialized_start=1853
-  _globals['_DOCUMENTSECTION']._serialized_end=1958
+  _globals['_DOCUMENTSECTION']._serialized_start=1955
+  _globals['_DOCUMENTSECTION']._serialized_end=2060
   _globals['_CREATEDOCUMENTREQUEST']._serialized_start=69
   _globals['_CREATEDOCUMENTREQUEST']._serialized_end=162
   _globals['_CREATEDOCUMENTRESPONSE']._serialized_start=164
@@ -46,44 +46,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETREQUEST']._serialized_end=370
   _globals['_GETRESPONSE']._serialized_start=372
   _globals['_GETRESPONSE']._serialized_end=438
-  _globals['_SETREQUEST']._serialized_start=440
-  _globals['_SETREQUEST']._serialized_end=567
-  _globals['_SETRESPONSE']._serialized_start=569
-  _globals['_SETRESPONSE']._serialized_end=582
-  _globals['_SETMANYREQUEST']._serialized_start=584
-  _globals['_SETMANYREQUEST']._serialized_end=703
-  _globals['_KEYVALUE']._serialized_start=705
-  _globals['_KEYVALUE']._serialized_end=766
-  _globals['_SETMANYRESPONSE']._serialized_start=768
-  _globals['_SETMANYRESPONSE']._serialized_end=785
-  _globals['_PUSHREQUEST']._serialized_start=788
-  _globals['_PUSHREQUEST']._serialized_end=916
-  _globals['_PUSHRESPONSE']._serialized_start=918
-  _globals['_PUSHRESPONSE']._serialized_end=932
-  _globals['_EXTENDREQUEST']._serialized_start=935
-  _globals['_EXTENDREQUEST']._serialized_end=1066
-  _globals['_EXTENDRESPONSE']._serialized_start=1068
-  _globals['_EXTENDRESPONSE']._serialized_end=1084
-  _globals['_DELETEREQUEST']._serialized_start=1086
-  _globals['_DELETEREQUEST']._serialized_end=1178
-  _globals['_DELETERESPONSE']._serialized_start=1180
-  _globals['_DELETERESPONSE']._serialized_end=1196
-  _globals['_EXISTSREQUEST']._serialized_start=1198
-  _globals['_EXISTSREQUEST']._serialized_end=1290
-  _globals['_EXISTSRESPONSE']._serialized_start=1292
-  _globals['_EXISTSRESPONSE']._serialized_end=1324
-  _globals['_LISTKEYSREQUEST']._serialized_start=1326
-  _globals['_LISTKEYSREQUEST']._serialized_end=1442
-  _globals['_LISTKEYSRESPONSE']._serialized_start=1444
-  _globals['_LISTKEYSRESPONSE']._serialized_end=1491
-  _globals['_INCREMENTREQUEST']._serialized_start=1494
-  _globals['_INCREMENTREQUEST']._serialized_end=1645
-  _globals['_INCREMENTRESPONSE']._serialized_start=1647
-  _globals['_INCREMENTRESPONSE']._serialized_end=1719
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=1721
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=1805
-  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1807
-  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1851
-  _globals['_STORESERVICE']._serialized_start=1961
-  _globals['_STORESERVICE']._serialized_end=2860
+  _globals['_SETREQUEST']._serialized_start=441
+  _globals['_SETREQUEST']._serialized_end=588
+  _globals['_SETRESPONSE']._serialized_start=590
+  _globals['_SETRESPONSE']._serialized_end=603
+  _globals['_SETMANYREQUEST']._serialized_start=606
+  _globals['_SETMANYREQUEST']._serialized_end=745
+  _globals['_KEYVALUE']._serialized_start=747
+  _globals['_KEYVALUE']._serialized_end=808
+  _globals['_SETMANYRESPONSE']._serialized_start=810
+  _globals['_SETMANYRESPONSE']._serialized_end=827
+  _globals['_PUSHREQUEST']._serialized_start=830
+  _globals['_PUSHREQUEST']._serialized_end=978
+  _globals['_PUSHRESPONSE']._serialized_start=980
+  _globals['_PUSHRESPONSE']._serialized_end=994
+  _globals['_EXTENDREQUEST']._serialized_start=997
+  _globals['_EXTENDREQUEST']._serialized_end=1148
+  _globals['_EXTENDRESPONSE']._serialized_start=1150
+  _globals['_EXTENDRESPONSE']._serialized_end=1166
+  _globals['_DELETEREQUEST']._serialized_start=1168
+  _globals['_DELETEREQUEST']._serialized_end=1260
+  _globals['_DELETERESPONSE']._serialized_start=1262
+  _globals['_DELETERESPONSE']._serialized_end=1278
+  _globals['_EXISTSREQUEST']._serialized_start=1280
+  _globals['_EXISTSREQUEST']._serialized_end=1372
+  _globals['_EXISTSRESPONSE']._serialized_start=1374
+  _globals['_EXISTSRESPONSE']._serialized_end=1406
+  _globals['_LISTKEYSREQUEST']._serialized_start=1408
+  _globals['_LISTKEYSREQUEST']._serialized_end=1524
+  _globals['_LISTKEYSRESPONSE']._serialized_start=1526
+  _globals['_LISTKEYSRESPONSE']._serialized_end=1573
+  _globals['_INCREMENTREQUEST']._serialized_start=1576
+  _globals['_INCREMENTREQUEST']._serialized_end=1747
+  _globals['_INCREMENTRESPONSE']._serialized_start=1749
+  _globals['_INCREMENTRESPONSE']._serialized_end=1821
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=1823
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=1907
+  _globals['_GETDOCUMENTRESPONSE']._serialized_start=1909
+  _globals['_GETDOCUMENTRESPONSE']._serialized_end=1953
+  _globals['_STORESERVICE']._serialized_start=2063
+  _globals['_STORESERVICE']._serialized_end=2962
 # @@protoc_insertion_point(module_scope)

@@ -62,30 +62,34 @@ class GetResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ...) -> None: ...
 
 class SetRequest(_message.Message):
-    __slots__ = ("run_id", "key", "value", "section")
+    __slots__ = ("run_id", "key", "value", "section", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     key: str
     value: _common_pb2.Payload
     section: DocumentSection
-    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SetResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class SetManyRequest(_message.Message):
-    __slots__ = ("run_id", "items", "section")
+    __slots__ = ("run_id", "items", "section", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     items: _containers.RepeatedCompositeFieldContainer[KeyValue]
     section: DocumentSection
-    def __init__(self, run_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[KeyValue, _Mapping]]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[KeyValue, _Mapping]]] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class KeyValue(_message.Message):
     __slots__ = ("key", "value")
@@ -100,32 +104,36 @@ class SetManyResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class PushRequest(_message.Message):
-    __slots__ = ("run_id", "key", "value", "section")
+    __slots__ = ("run_id", "key", "value", "section", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     key: str
     value: _common_pb2.Payload
     section: DocumentSection
-    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class PushResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ExtendRequest(_message.Message):
-    __slots__ = ("run_id", "key", "values", "section")
+    __slots__ = ("run_id", "key", "values", "section", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     key: str
     values: _containers.RepeatedCompositeFieldContainer[_common_pb2.Payload]
     section: DocumentSection
-    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., values: _Optional[_Iterable[_Union[_common_pb2.Payload, _Mapping]]] = ..., section: _Optional[_Union[DocumentSection, str]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., values: _Optional[_Iterable[_Union[_common_pb2.Payload, _Mapping]]] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ExtendResponse(_message.Message):
     __slots__ = ()
@@ -182,18 +190,20 @@ class ListKeysResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class IncrementRequest(_message.Message):
-    __slots__ = ("run_id", "key", "section", "int_amount", "float_amount")
+    __slots__ = ("run_id", "key", "section", "int_amount", "float_amount", "request_id")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     SECTION_FIELD_NUMBER: _ClassVar[int]
     INT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
     FLOAT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     key: str
     section: DocumentSection
     int_amount: int
     float_amount: float
-    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., int_amount: _Optional[int] = ..., float_amount: _Optional[float] = ...) -> None: ...
+    request_id: str
+    def __init__(self, run_id: _Optional[str] = ..., key: _Optional[str] = ..., section: _Optional[_Union[DocumentSection, str]] = ..., int_amount: _Optional[int] = ..., float_amount: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class IncrementResponse(_message.Message):
     __slots__ = ("int_value", "float_value")
