@@ -27,10 +27,39 @@ from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
 from lightflow_common.credentials import code_seal, derive_key, seal_value, unseal_value
 from lightflow_scheduler import meta
 from lightflow_scheduler.config import SchedulerConfig
+from lightflow_scheduler.errors import (
+    InvalidArgumentError,
+    LimitError,
+    NotFoundError,
+    SchedulerError,
+    StaleDefinitionError,
+    StoreUnavailableError,
+    UnknownDagError,
+    require_run_id,
+)
 from lightflow_scheduler.graph import WorkflowGraph, build_graph
 from lightflow_scheduler.keys import QUEUE_GROUP, Keys, is_run_id
 from lightflow_scheduler.locks import RedisLock
-from lightflow_scheduler.scripts import Scripts
+from lightflow_scheduler.model import OutputLine, QueueEntry
+from lightflow_scheduler.scripts import (
+    DocumentFate,
+    DocumentState,
+    Handout,
+    Outcome,
+    RequeueOutcome,
+    RequeueWhy,
+    Scripts,
+)
+
+__all__ = [
+    "InvalidArgumentError",
+    "LimitError",
+    "NotFoundError",
+    "SchedulerCore",
+    "SchedulerError",
+    "StoreUnavailableError",
+    "WorkerSession",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -88,34 +117,6 @@ _WATCH_BATCH = 500
 _DOCUMENT_CLAIM_MS = 60_000
 # The fields of a run's hash its provenance is made of (with its DAGs' and tasks' hashes).
 _META_RUN_FIELDS = ("wf", "def", "status", "started", "ended")
-
-
-class SchedulerError(Exception):
-    """Root of the scheduler's domain errors."""
-
-
-class NotFoundError(SchedulerError):
-    pass
-
-
-class InvalidArgumentError(SchedulerError):
-    pass
-
-
-class StoreUnavailableError(SchedulerError):
-    pass
-
-
-class LimitError(SchedulerError):
-    """A run reached one of its limits (e.g. how many DAG instances it may start)."""
-
-
-def require_run_id(run_id: str) -> None:
-    """Refuses an id the schedulers never made before it becomes part of a redis key: an id
-    like "x:events" must not reach another key of a run."""
-    if not is_run_id(run_id):
-        shown = run_id if len(run_id) <= 64 else f"{run_id[:64]}..."
-        raise NotFoundError(f"run '{shown}' not found (a run id is 32 hex digits)")
 
 
 class RunStore(Protocol):
@@ -287,7 +288,7 @@ class SchedulerCore:
         self.keys = Keys(config.namespace)
         self.store = store
         self.blobs = blobs
-        self.scripts = Scripts(client)
+        self.scripts = Scripts(client, config.namespace, config.retention_s)
         # Seals the code of registered workflows; redis never sees it, so code written into
         # redis directly carries no valid seal and workers refuse it.
         self._code_key = derive_key(config.token, "code")
@@ -306,9 +307,6 @@ class SchedulerCore:
         self._created: dict[str, Future[None]] = {}
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _argv(self, *args: Any) -> list[Any]:
-        return [self.config.namespace, int(time.time() * 1000), self.config.retention_s, *args]
 
     def _seal(self, run_id: str, value: bytes) -> bytes:
         return seal_value(self._data_key, value, run_id.encode())
@@ -419,9 +417,8 @@ class SchedulerCore:
             return self._start_run(
                 workflow_name, definition_hash, arguments, keep_data, deadline_s, request_id
             )
-        except redis.ResponseError as err:
-            if "STALE_DEFINITION" not in str(err):
-                raise
+        except StaleDefinitionError:
+            pass
         # Registered anew (or removed) since: once more with what is registered now.
         return self._start_run(
             workflow_name,
@@ -466,21 +463,17 @@ class SchedulerCore:
         # The store document is created late (see document.lua), unless the run has arguments:
         # they are the document's first data, which its first tasks read.
         due_ms = now_ms if values else now_ms + int(self.config.document_delay_s * 1000)
-        winner = _s(
-            self.scripts.start_run(
-                args=self._argv(
-                    run_id,
-                    workflow_name,
-                    definition_hash,
-                    int(keep_data),
-                    deadline_ms,
-                    request_id,
-                    self._seal(run_id, encode_document(values)),
-                    int(bool(values)),
-                    due_ms,
-                    *autostart,
-                )
-            )
+        winner = self.scripts.start_run(
+            run_id=run_id,
+            workflow=workflow_name,
+            definition_hash=definition_hash,
+            keep_data=keep_data,
+            deadline_ms=deadline_ms,
+            request_id=request_id,
+            arguments=self._seal(run_id, encode_document(values)),
+            has_arguments=bool(values),
+            document_due_ms=due_ms,
+            autostart=autostart,
         )
         if winner != run_id:  # a retry of the same request started it first
             return winner
@@ -509,22 +502,22 @@ class SchedulerCore:
         else whether it exists or is on its way. Its meta section stays empty until the run
         ends (and is written then if the run keeps its data)."""
         expiry = int(time.time() * 1000) + _DOCUMENT_CLAIM_MS
-        claimed = self.scripts.document(args=self._argv(run_id, "claim", expiry))
-        if isinstance(claimed, list):
-            data = self._unseal(run_id, claimed[0])
+        claimed = self.scripts.document_claim(run_id=run_id, expiry_ms=expiry)
+        if claimed.state == DocumentState.CLAIMED and claimed.data is not None:
+            data = self._unseal(run_id, claimed.data)
             if data is None:
                 log.error("document_contents_unsealed", run_id=run_id)
                 return encode_document({})
             return data
-        return claimed in (b"busy", b"created")
+        return claimed.state in (DocumentState.BUSY, DocumentState.CREATED)
 
     def _create_claimed(self, run_id: str, data: bytes) -> None:
         try:
             self.store.create_document_bson(run_id, data, b"")
         except Exception:
-            self.scripts.document(args=self._argv(run_id, "release"))
+            self.scripts.document_release(run_id=run_id)
             raise
-        self.scripts.document(args=self._argv(run_id, "created"))
+        self.scripts.document_created(run_id=run_id)
 
     def _create_document_logged(self, run_id: str, contents: bytes | None = None) -> None:
         try:
@@ -631,11 +624,7 @@ class SchedulerCore:
 
     def stop_run(self, run_id: str, reason: str = "stop requested") -> common_pb2.RunStatus:
         require_run_id(run_id)
-        try:
-            status = self.scripts.stop_run(args=self._argv(run_id, reason))
-        except redis.ResponseError as err:
-            raise NotFoundError(f"run '{run_id}' not found") from err
-        status_name = status.decode()
+        status_name = self.scripts.stop_run(run_id=run_id, reason=reason)
         if status_name in _FINAL_RUN_STATES:
             self.clean_up_run(run_id)
         return _RUN_STATUS[status_name]
@@ -746,34 +735,22 @@ class SchedulerCore:
 
     def start_dag(self, run_id: str, dag_name: str, data: bytes, request_id: str = "") -> str:
         require_run_id(run_id)
+        in_blob = bool(data) and common_pb2.Payload.FromString(data).encoding == ENCODING_BLOB
         try:
-            in_blob = bool(data) and common_pb2.Payload.FromString(data).encoding == ENCODING_BLOB
-            instance = self.scripts.start_dag(
-                args=self._argv(
-                    run_id,
-                    dag_name,
-                    self._seal(run_id, data) if data else b"",
-                    request_id,
-                    int(in_blob),
-                    self.config.max_dag_instances,
-                )
+            return self.scripts.start_dag(
+                run_id=run_id,
+                dag=dag_name,
+                data=self._seal(run_id, data) if data else b"",
+                request_id=request_id,
+                data_in_blob=in_blob,
+                max_instances=self.config.max_dag_instances,
             )
-        except redis.ResponseError as err:
-            message = str(err)
-            if message.startswith("TOO_MANY_DAGS"):
-                raise LimitError(
-                    f"run '{run_id}' has started {self.config.max_dag_instances} DAG instances,"
-                    " its limit (the schedulers' --max-dag-instances): does a DAG start itself"
-                    " without end?"
-                ) from err
-            if message.startswith("UNKNOWN_DAG"):
-                graph = self.graph(_s(self.redis.hget(self.keys.run(run_id), "def")))
-                raise NotFoundError(
-                    f"workflow '{graph.definition.name}' has no DAG named '{dag_name}'"
-                    f" (its DAGs: {', '.join(graph.dags)})"
-                ) from err
-            raise NotFoundError(f"run '{run_id}' not found") from err
-        return _s(instance)
+        except UnknownDagError as err:
+            graph = self.graph(_s(self.redis.hget(self.keys.run(run_id), "def")))
+            raise NotFoundError(
+                f"workflow '{graph.definition.name}' has no DAG named '{dag_name}'"
+                f" (its DAGs: {', '.join(graph.dags)})"
+            ) from err
 
     def join_dags(self, run_id: str, instances: list[str], caller: str, wait_ms: int) -> bool:
         """True once every instance ended (or the run stops); False after `wait_ms`."""
@@ -810,11 +787,7 @@ class SchedulerCore:
 
     def stop_dag(self, run_id: str, instance: str) -> None:
         require_run_id(run_id)
-        try:
-            self.scripts.stop_dag(args=self._argv(run_id, instance))
-        except redis.ResponseError as err:
-            what = f"run '{run_id}'" if "run" in str(err) else f"DAG instance '{instance}'"
-            raise NotFoundError(f"{what} not found") from err
+        self.scripts.stop_dag(run_id=run_id, instance=instance)
 
     def is_stopped(self, run_id: str, instance: str) -> tuple[bool, bool]:
         """(run stopping or over, DAG instance stopping or over)."""
@@ -979,52 +952,29 @@ class SchedulerCore:
         reply = self._read_queues(session, reader, credit, block_ms)
         if not reply:
             return []
-        args: list[object] = [session.worker_id]
-        entries: list[tuple[str, str, dict[bytes, bytes]]] = []
+        entries: list[QueueEntry] = []
         prefix_len = len(self.keys.queue(""))
         for stream_key, items in reply:
             queue = stream_key.decode()[prefix_len:]
             for raw_id, fields in items:
                 if not fields:  # deleted while pending
                     continue
-                entries.append((queue, raw_id.decode(), fields))
-                args += [
-                    queue,
-                    raw_id,
-                    fields[b"r"],
-                    fields[b"i"],
-                    fields[b"d"],
-                    fields[b"t"],
-                    fields[b"a"],
-                ]
+                entries.append(QueueEntry.from_fields(queue, raw_id, fields))
         if not entries:
             return []
-        results = self.scripts.dispatch(args=self._argv(*args))
-        handed = [
-            (
-                queue,
-                entry_id,
-                _s(fields[b"r"]),
-                _s(fields[b"i"]),
-                _s(fields[b"d"]),
-                _s(fields[b"t"]),
-                int(fields[b"a"]),
-                result,
-            )
-            for (queue, entry_id, fields), result in zip(entries, results, strict=True)
-        ]
-        return self._leases(session, handed)
+        handouts = self.scripts.dispatch(worker_id=session.worker_id, entries=entries)
+        return self._leases(session, handouts)
 
     def _leases(
-        self, session: WorkerSession, handed: list[tuple[str, str, str, str, str, str, int, Any]]
+        self, session: WorkerSession, handouts: list[Handout]
     ) -> list[scheduler_pb2.TaskLease]:
         """Lease messages for what dispatch_entry handed out (dropped entries are skipped).
         A stream carries a task's code once; the worker caches it."""
         leases = []
-        for queue, entry_id, run_id, instance, dag, task, attempt, result in handed:
-            if result[1] != b"run":
+        for entry, started, workflow_name, definition_hash, inputs in handouts:
+            if not started:
                 continue
-            workflow_name, definition_hash, inputs = _s(result[2]), _s(result[3]), result[4]
+            queue, entry_id, run_id, instance, dag, task, attempt = entry
             graph = self.graph(definition_hash)
             lease = scheduler_pb2.TaskLease(
                 lease=scheduler_pb2.LeaseRef(queue=queue, entry_id=entry_id),
@@ -1043,8 +993,8 @@ class SchedulerCore:
                     log.error("task_data_unsealed", run_id=run_id, task=f"{instance}/{task}")
                 lease.inputs.append(
                     scheduler_pb2.InputDataset(
-                        task_name=_s(pred),
-                        alias=_s(alias),
+                        task_name=pred,
+                        alias=alias,
                         data=common_pb2.Payload(encoding=ENCODING_UNSEALED)
                         if data is None
                         else common_pb2.Payload.FromString(data),
@@ -1096,34 +1046,18 @@ class SchedulerCore:
             queue = key.decode()[len(self.keys.queue("")) :]
             for entry_id, fields in items:
                 if fields:
-                    self._requeue_entry(queue, entry_id, fields, why="released")
+                    self._requeue_entry(
+                        QueueEntry.from_fields(queue, entry_id, fields), RequeueWhy.RELEASED
+                    )
         return kept
 
-    def _requeue_entry(
-        self,
-        queue: str,
-        entry_id: bytes | str,
-        fields: Mapping[bytes, bytes | str | int],
-        *,
-        why: str = "expired",
-    ) -> Any:
+    def _requeue_entry(self, entry: QueueEntry, why: RequeueWhy) -> RequeueOutcome:
         """Queues an entry's task again (requeue.lua decides how, from the task's state).
         Only a lost lease counts towards the attempts after which a task fails."""
-        attempt = int(fields[b"a"])
-        max_attempts = self.config.max_attempts if why == "expired" else attempt + 1_000_000
-        return self.scripts.requeue(
-            args=self._argv(
-                queue,
-                entry_id,
-                fields[b"r"],
-                fields[b"i"],
-                fields[b"d"],
-                fields[b"t"],
-                attempt,
-                max_attempts,
-                why,
-            )
+        max_attempts = (
+            self.config.max_attempts if why == RequeueWhy.EXPIRED else entry.attempt + 1_000_000
         )
+        return self.scripts.requeue(entry=entry, max_attempts=max_attempts, why=why)
 
     def complete(
         self, session: WorkerSession, result: scheduler_pb2.TaskResult, credit: int
@@ -1138,28 +1072,25 @@ class SchedulerCore:
                 f" {status or result.status}; a result is succeeded, failed, stopped or aborted"
             )
         _check_lease_ref(result.lease)
-        outcome, pulled, document = self.scripts.complete(
-            args=self._argv(
-                result.run_id,
-                result.dag_instance,
-                result.task_name,
-                result.attempt,
-                status,
-                self._seal(result.run_id, result.output.SerializeToString()),
-                failure_json(result.failure) if result.HasField("failure") else "",
-                result.lease.queue,
-                result.lease.entry_id,
-                random.uniform(0.5, 1.5),  # retry jitter, so retries do not move in step
-                int(result.has_limit),
-                json.dumps(list(result.limit)),
-                session.worker_id,
-                credit,
-                int(result.output.encoding == ENCODING_BLOB),
-                *session.queues,
-            )
+        completion = self.scripts.complete(
+            run_id=result.run_id,
+            instance=result.dag_instance,
+            task=result.task_name,
+            attempt=result.attempt,
+            status=status,
+            output=self._seal(result.run_id, result.output.SerializeToString()),
+            failure=failure_json(result.failure) if result.HasField("failure") else "",
+            queue=result.lease.queue,
+            entry_id=result.lease.entry_id,
+            jitter=random.uniform(0.5, 1.5),  # retry jitter, so retries do not move in step
+            limit=list(result.limit) if result.has_limit else None,
+            worker_id=session.worker_id,
+            credit=credit,
+            output_in_blob=result.output.encoding == ENCODING_BLOB,
+            queues=session.queues,
         )
-        outcome_name = _s(outcome)
-        if outcome_name == "stale":
+        outcome_name = completion.outcome.value
+        if completion.outcome == Outcome.STALE:
             log.info(
                 "stale_result_ignored",
                 run_id=result.run_id,
@@ -1167,34 +1098,26 @@ class SchedulerCore:
                 attempt=result.attempt,
                 worker_id=session.worker_id,
             )
-        elif outcome_name == "ended" and document != b"none":
+        elif completion.outcome == Outcome.ENDED and completion.document != DocumentFate.NONE:
             # Off the worker's stream thread: a slow store must not delay its heartbeats.
             self._background.submit(self.clean_up_run, result.run_id)
-        handed = [
-            (_s(q), _s(e), _s(r), _s(i), _s(d), _s(t), int(a), res)
-            for q, e, r, i, d, t, a, res in pulled
-        ]
-        return outcome_name, self._leases(session, handed)
+        return outcome_name, self._leases(session, completion.handouts)
 
     def task_output(self, lines: Iterable[scheduler_pb2.TaskOutput]) -> int:
         """Records lines tasks printed in their runs' output streams (one script call);
         returns how many were kept (lines of unknown runs, or runs that are over, are
         dropped)."""
-        args: list[Any] = [self.config.max_output_lines]
-        for line in lines:
-            if not is_run_id(line.run_id):
-                continue  # names no run: dropped, as lines of runs that are over
-            args += [
-                line.run_id,
-                line.dag_instance,
-                line.task_name,
-                line.attempt,
-                line.stream,
-                line.text,
-            ]
-        if len(args) == 1:
+        kept = [
+            OutputLine(
+                line.run_id, line.dag_instance, line.task_name, line.attempt, line.stream, line.text
+            )
+            for line in lines
+            # A line naming no run is dropped, as lines of runs that are over.
+            if is_run_id(line.run_id)
+        ]
+        if not kept:
             return 0
-        return int(self.scripts.output(args=self._argv(*args)))
+        return self.scripts.output(cap=self.config.max_output_lines, lines=kept)
 
     def heartbeat(
         self, session: WorkerSession, leases: list[scheduler_pb2.LeaseRef]
@@ -1252,14 +1175,16 @@ class SchedulerCore:
     def release_leases(self, leases: list[scheduler_pb2.TaskLease]) -> None:
         """Puts back leases that never reached the worker (its stream closed)."""
         for lease in leases:
-            fields: dict[bytes, bytes | str | int] = {
-                b"r": lease.run_id,
-                b"i": lease.dag_instance,
-                b"d": lease.dag_name,
-                b"t": lease.task_name,
-                b"a": lease.attempt,
-            }
-            self._requeue_entry(lease.lease.queue, lease.lease.entry_id, fields, why="released")
+            entry = QueueEntry(
+                lease.lease.queue,
+                lease.lease.entry_id,
+                lease.run_id,
+                lease.dag_instance,
+                lease.dag_name,
+                lease.task_name,
+                lease.attempt,
+            )
+            self._requeue_entry(entry, RequeueWhy.RELEASED)
 
     def release_refs(self, refs: list[scheduler_pb2.LeaseRef]) -> None:
         """Puts back leases a stopping worker will not run."""
@@ -1268,7 +1193,9 @@ class SchedulerCore:
         for ref in refs:
             entries = self.redis.xrange(self.keys.queue(ref.queue), ref.entry_id, ref.entry_id)
             for entry_id, fields in entries:
-                self._requeue_entry(ref.queue, entry_id, fields, why="released")
+                self._requeue_entry(
+                    QueueEntry.from_fields(ref.queue, entry_id, fields), RequeueWhy.RELEASED
+                )
 
     # -- timers: retries and deadlines ---------------------------------------------------
 
@@ -1279,7 +1206,7 @@ class SchedulerCore:
         now = int(time.time() * 1000)
         self._create_due_documents(now)
         for member in self.redis.zrangebyscore(self.keys.delayed, "-inf", now, start=0, num=100):
-            self.scripts.promote(args=self._argv(member))
+            self.scripts.promote(member=member)
         for run_id in self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=100):
             failure = json.dumps(
                 {
@@ -1288,8 +1215,8 @@ class SchedulerCore:
                     "stack_trace": "",
                 }
             )
-            status = self.scripts.deadline(args=self._argv(run_id, failure))
-            if _s(status) in _FINAL_RUN_STATES:
+            status = self.scripts.deadline(run_id=run_id.decode(), failure=failure)
+            if status in _FINAL_RUN_STATES:
                 self._background.submit(self.clean_up_run, run_id.decode())
         upcoming = [
             float(score)
@@ -1330,13 +1257,14 @@ class SchedulerCore:
                     if not fields:
                         self.redis.xack(key, QUEUE_GROUP, entry_id)
                         continue
-                    outcome = self._requeue_entry(queue, entry_id, fields)
+                    entry = QueueEntry.from_fields(queue, entry_id, fields)
+                    outcome = self._requeue_entry(entry, RequeueWhy.EXPIRED)
                     log.warning(
                         "lease_expired",
-                        run_id=_s(fields[b"r"]),
-                        task=f"{_s(fields[b'i'])}/{_s(fields[b't'])}",
-                        attempt=_s(fields[b"a"]),
-                        outcome=_s(outcome),
+                        run_id=entry.run_id,
+                        task=f"{entry.instance}/{entry.task}",
+                        attempt=str(entry.attempt),
+                        outcome=outcome.value,
                     )
                 if cursor == "0-0":
                     break
@@ -1361,10 +1289,10 @@ class SchedulerCore:
                 # Task data dies with the run, like its copy in redis.
                 self.blobs.delete_run(run_id)
             else:
-                document = _s(self.scripts.document(args=self._argv(run_id, "finish"))[0])
-                if document == "busy":
+                document = self.scripts.document_finish(run_id=run_id)
+                if document == DocumentState.BUSY:
                     return  # another replica is creating it; the sweeper comes back
-                if document == "created":
+                if document == DocumentState.CREATED:
                     self.store.delete_document(run_id, with_task_data=True)
                 elif fields[1] == b"1":  # no document, but task data in blobs
                     self.blobs.delete_run(run_id)
