@@ -34,6 +34,11 @@ class LimitError(SchedulerError):
     """A run reached one of its limits (e.g. how many DAG instances it may start)."""
 
 
+class InternalError(SchedulerError):
+    """The scheduler failed (a bug, or redis answering what it should not): the message
+    says what failed, the log says why."""
+
+
 class StaleDefinitionError(SchedulerError):
     """The workflow was registered anew (or removed) since this replica read its definition
     hash; a run is started again with what is registered now."""

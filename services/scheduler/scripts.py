@@ -302,7 +302,10 @@ class Scripts:
             )
         except redis.ResponseError as err:
             if refusal(err) == Refusal.STALE_DEFINITION:
-                raise StaleDefinitionError(workflow) from err
+                raise StaleDefinitionError(
+                    f"workflow '{workflow}' was registered anew while the run was starting:"
+                    " start it again"
+                ) from err
             raise
         return _s(winner)
 
