@@ -69,7 +69,7 @@ def _sweep_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     interval = max(0.2, core.config.lease_timeout_s / 3)
     while not stopped.wait(interval):
         try:
-            core.sweep()
+            core.timers.sweep()
         except Exception as err:
             log.warning("sweep_failed", error=str(err))
 
@@ -80,7 +80,7 @@ def _fire_timers_forever(core: SchedulerCore, stopped: threading.Event) -> None:
     wait = 0.0
     while not stopped.wait(wait):
         try:
-            wait = core.fire_due()
+            wait = core.timers.fire_due()
         except Exception as err:
             log.warning("timers_failed", error=str(err))
             wait = 1.0

@@ -154,9 +154,10 @@ class Keys:
 
 
 def lua_key_builders() -> str:
-    """Lua functions `key_<name>(...)` building the same keys; they read the prefix from the
-    Lua variable `P`, which every script sets from ARGV[1]."""
-    lines = []
+    """Lua functions `key_<name>(...)` building the same keys, and `GROUP`, the consumer
+    group; they read the prefix from the Lua variable `P`, which every script sets from
+    ARGV[1]."""
+    lines = [f"local GROUP = '{QUEUE_GROUP}'"]
     for name, (template, args) in _TEMPLATES.items():
         expr = template.replace("{p}", "' .. P .. '")
         for arg in args:

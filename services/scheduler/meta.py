@@ -11,11 +11,20 @@ from typing import Any
 
 from lightflow._codec import WRAPPER_KEY
 from lightflow._meta import WORKFLOW_QUEUE, escape, span
+from lightflow_scheduler.schema import DagField, RunField, TaskField
 
-# A task's fields in run_tasks ("<instance>/<task>|<suffix>") that its entry is made of.
-TASK_FIELDS = ("s", "a", "w", "q", "t0", "t1")
-# A DAG instance's fields in run_dags ("<instance>|<suffix>", the status under "<instance>").
-DAG_FIELDS = ("dag", "n", "t0", "t1")
+# A task's fields in run_tasks ("<instance>/<task>" + a suffix) that its entry is made of.
+TASK_FIELDS = (
+    TaskField.STATUS,
+    TaskField.ATTEMPT,
+    TaskField.WORKER,
+    TaskField.QUEUE,
+    TaskField.STARTED,
+    TaskField.ENDED,
+)
+# A DAG instance's fields in run_dags ("<instance>" + a suffix; the status under
+# "<instance>").
+DAG_FIELDS = (DagField.DAG, DagField.ORDER, DagField.STARTED, DagField.ENDED)
 MAX_KEY_CHARS = 1024
 MAX_KEY_SEGMENTS = 100
 
@@ -57,15 +66,15 @@ def _span(started_ms: str | bytes | None, ended_ms: str | bytes | None) -> dict[
 def run_entries(
     run_id: str, run: Mapping[str, str], arguments: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The run's entries at the root of the section; `run` holds the run hash's `wf`,
-    `status`, `started` and `ended`."""
+    """The run's entries at the root of the section; `run` holds the run hash's
+    workflow, status, started and ended (RunField)."""
     return {
-        "name": run.get("wf", ""),
+        "name": run.get(RunField.WORKFLOW, ""),
         "queue": WORKFLOW_QUEUE,
         "run_id": run_id,
         "arguments": dict(arguments),
-        **_span(run.get("started"), run.get("ended")),
-        "status": run.get("status", ""),
+        **_span(run.get(RunField.STARTED), run.get(RunField.ENDED)),
+        "status": run.get(RunField.STATUS, ""),
     }
 
 
@@ -74,20 +83,21 @@ def log_entries(dags: Mapping[str, str], tasks: Mapping[str, str]) -> dict[str, 
     (fields of run_tasks) that started, in the order they started. Instances and tasks are
     those the two mappings hold: all of the run's, or those of one instance."""
     instances = sorted(
-        (name for name in dags if "|" not in name), key=lambda i: int(dags.get(f"{i}|n") or 0)
+        (name for name in dags if "|" not in name),
+        key=lambda i: int(dags.get(f"{i}{DagField.ORDER}") or 0),
     )
     log: dict[str, Any] = {}
     for inst in instances:
         log[escape(inst)] = {
-            "dag": dags.get(f"{inst}|dag", inst),
+            "dag": dags.get(f"{inst}{DagField.DAG}", inst),
             "status": dags[inst],
-            **_span(dags.get(f"{inst}|t0"), dags.get(f"{inst}|t1")),
+            **_span(dags.get(f"{inst}{DagField.STARTED}"), dags.get(f"{inst}{DagField.ENDED}")),
             "tasks": {},
         }
     started = sorted(
-        (int(value), field[: -len("|t0")])
+        (int(value), field[: -len(TaskField.STARTED)])
         for field, value in tasks.items()
-        if field.endswith("|t0") and value
+        if field.endswith(TaskField.STARTED) and value
     )
     for _, name in started:
         inst, _, task = name.partition("/")
@@ -95,23 +105,23 @@ def log_entries(dags: Mapping[str, str], tasks: Mapping[str, str]) -> dict[str, 
         if dag is None:
             continue
         dag["tasks"][escape(task)] = {
-            **_span(tasks.get(f"{name}|t0"), tasks.get(f"{name}|t1")),
-            "worker": tasks.get(f"{name}|w", ""),
-            "queue": tasks.get(f"{name}|q", ""),
-            "attempt": int(tasks.get(f"{name}|a") or 0),
-            "status": tasks.get(f"{name}|s", ""),
+            **_span(tasks.get(f"{name}{TaskField.STARTED}"), tasks.get(f"{name}{TaskField.ENDED}")),
+            "worker": tasks.get(f"{name}{TaskField.WORKER}", ""),
+            "queue": tasks.get(f"{name}{TaskField.QUEUE}", ""),
+            "attempt": int(tasks.get(f"{name}{TaskField.ATTEMPT}") or 0),
+            "status": tasks.get(f"{name}{TaskField.STATUS}", ""),
         }
     return log
 
 
 def instance_fields(instance: str) -> list[str]:
     """The run_dags fields `log_entries` reads for one instance."""
-    return [instance, *(f"{instance}|{suffix}" for suffix in DAG_FIELDS)]
+    return [instance, *(f"{instance}{suffix}" for suffix in DAG_FIELDS)]
 
 
 def task_fields(instance: str, tasks: Iterable[str]) -> list[str]:
     """The run_tasks fields `log_entries` reads for some tasks of one instance."""
-    return [f"{instance}/{task}|{suffix}" for task in tasks for suffix in TASK_FIELDS]
+    return [f"{instance}/{task}{suffix}" for task in tasks for suffix in TASK_FIELDS]
 
 
 def navigate(section: Mapping[str, Any], segments: list[str]) -> tuple[bool, Any]:

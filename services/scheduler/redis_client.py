@@ -67,6 +67,11 @@ class Durability:
     timeout_ms: int = 1000
 
 
+def redis_error_code(err: redis.ResponseError) -> str:
+    """The code redis starts an error with (BUSYGROUP, NOGROUP, WRONGTYPE, ...)."""
+    return str(err).partition(" ")[0]
+
+
 def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:
     """`host:port,host:port` -> ((host, port), ...); empty -> ()."""
     found = []

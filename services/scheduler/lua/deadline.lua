@@ -1,10 +1,10 @@
 -- A run passed its deadline: it stops (nothing new starts) and ends failed once its running
--- tasks ended. ARGV: 4 run, 5 failure JSON. Returns the run's status, or '' when gone.
-local r, failure = ARGV[4], ARGV[5]
+-- tasks ended. ARG: run, failure (JSON). Returns the run's status, or '' when gone.
+local r = ARG.run
 redis.call('ZREM', key_deadlines(), r)
-local status = redis.call('HGET', key_run(r), 'status')
+local status = redis.call('HGET', key_run(r), RUN.STATUS)
 if not status then
   return ''
 end
-halt(r, 'failed', failure, 'the run passed its deadline')
-return redis.call('HGET', key_run(r), 'status')
+halt(r, 'failed', ARG.failure, 'the run passed its deadline')
+return redis.call('HGET', key_run(r), RUN.STATUS)

@@ -1,20 +1,20 @@
 -- Lines tasks printed, into their runs' output streams; a run keeps its latest lines, the
 -- oldest are trimmed first (its transitions, in run_events, are never trimmed). Lines of runs
 -- that are unknown or over are dropped (nobody would remove them).
--- ARGV: 4 how many lines a run keeps, then 6 values per line: run, instance, task, attempt,
--- stream, text. Returns how many lines were kept.
-local cap = ARGV[4]
+-- ARG: cap (how many lines a run keeps); REST: per line {run_id, instance, task, attempt,
+-- stream, text}. Returns how many lines were kept.
 local live, kept = {}, 0
-for i = 5, #ARGV, 6 do
-  local r = ARGV[i]
+for _, line in ipairs(REST) do
+  local r = line.run_id
   if live[r] == nil then
-    local status = redis.call('HGET', key_run(r), 'status')
+    local status = redis.call('HGET', key_run(r), RUN.STATUS)
     live[r] = status == 'running' or status == 'stopping'
   end
   if live[r] then
-    redis.call('XADD', key_run_output(r), 'MAXLEN', '~', cap, next_event_id(r),
-      'ty', 'task_output', 'ts', NOW, 'i', ARGV[i + 1], 'k', ARGV[i + 2], 'a', ARGV[i + 3],
-      'o', ARGV[i + 4], 'x', ARGV[i + 5])
+    redis.call('XADD', key_run_output(r), 'MAXLEN', '~', ARG.cap, next_event_id(r),
+      EVENT.TYPE, 'task_output', EVENT.TIME, NOW, EVENT.INSTANCE, line.instance,
+      EVENT.TASK, line.task, EVENT.ATTEMPT, line.attempt, EVENT.STREAM, line.stream,
+      EVENT.TEXT, line.text)
     kept = kept + 1
   end
 end

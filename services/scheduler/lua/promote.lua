@@ -1,26 +1,27 @@
 -- Queues a task again once its retry delay passed. Exactly one caller wins the ZREM, so any
--- number of replicas may try. ARGV: 4 the delayed member (JSON {r, i, d, t, q, a}).
+-- number of replicas may try. ARG: member (the delayed member, JSON of RETRY's fields).
 -- Returns 'queued', 'cancelled' or 'gone'.
-local member = ARGV[4]
+local member = ARG.member
 if redis.call('ZREM', key_delayed(), member) == 0 then
   return 'gone'
 end
 local m = cjson.decode(member)
-local r, inst = m.r, m.i
-local tk = inst .. '/' .. m.t
-if redis.call('HGET', key_run_tasks(r), tk .. '|s') ~= 'retrying' then
+local r, inst, task, attempt = m[RETRY.RUN], m[RETRY.INSTANCE], m[RETRY.TASK], m[RETRY.ATTEMPT]
+local tk = inst .. '/' .. task
+if redis.call('HGET', key_run_tasks(r), tk .. TASK.STATUS) ~= 'retrying' then
   return 'gone'
 end
-local open = redis.call('HGET', key_run(r), 'status') == 'running'
+local open = redis.call('HGET', key_run(r), RUN.STATUS) == 'running'
   and redis.call('HGET', key_run_dags(r), inst) == 'running'
-  and not redis.call('HGET', key_run_dags(r), inst .. '|stop')
+  and not redis.call('HGET', key_run_dags(r), inst .. DAG.STOP)
 if not open then
-  redis.call('HSET', key_run_tasks(r), tk .. '|s', 'cancelled', tk .. '|t1', NOW)
-  redis.call('HINCRBY', key_run_dags(r), inst .. '|left', -1)
-  event(r, 'task_ended', {i = inst, k = m.t, a = m.a, s = 'cancelled'})
+  redis.call('HSET', key_run_tasks(r), tk .. TASK.STATUS, 'cancelled', tk .. TASK.ENDED, NOW)
+  redis.call('HINCRBY', key_run_dags(r), inst .. DAG.LEFT, -1)
+  event(r, 'task_ended', {[EVENT.INSTANCE] = inst, [EVENT.TASK] = task,
+    [EVENT.ATTEMPT] = attempt, [EVENT.STATUS] = 'cancelled'})
   settle_dag(r, inst)
   settle_run(r)
   return 'cancelled'
 end
-enqueue(r, inst, m.d, m.t, m.q, m.a)
+enqueue(r, inst, m[RETRY.DAG], task, m[RETRY.QUEUE], attempt)
 return 'queued'

@@ -1,16 +1,16 @@
 -- Stops a DAG instance: nothing new starts in it, it ends `stopped` once none of its tasks
--- runs. ARGV: 4 run, 5 instance. Returns the instance's status, or an error.
-local r, inst = ARGV[4], ARGV[5]
-if not redis.call('HGET', key_run(r), 'status') then
-  return redis.error_reply('NOT_FOUND run ' .. r)
+-- runs. ARG: run, instance. Returns the instance's status, or a refusal (REFUSAL).
+local r, inst = ARG.run, ARG.instance
+if not redis.call('HGET', key_run(r), RUN.STATUS) then
+  return redis.error_reply(REFUSAL.RUN_NOT_FOUND)
 end
 local status = redis.call('HGET', key_run_dags(r), inst)
 if not status then
-  return redis.error_reply('NOT_FOUND dag ' .. inst)
+  return redis.error_reply(REFUSAL.DAG_INSTANCE_NOT_FOUND)
 end
-if status == 'running' and not redis.call('HGET', key_run_dags(r), inst .. '|stop') then
-  redis.call('HSET', key_run_dags(r), inst .. '|stop', NOW)
-  event(r, 'dag_stopping', {i = inst})
+if status == 'running' and not redis.call('HGET', key_run_dags(r), inst .. DAG.STOP) then
+  redis.call('HSET', key_run_dags(r), inst .. DAG.STOP, NOW)
+  event(r, 'dag_stopping', {[EVENT.INSTANCE] = inst})
   settle_dag(r, inst)
   settle_run(r)
 end

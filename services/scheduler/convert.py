@@ -1,0 +1,310 @@
+"""Protos in, the scheduler's values (model.py) out, and back: the one module of the
+scheduler that builds or reads `*_pb2` messages besides the servicers' requests and
+responses. The workflow definition is the exception: it is stored as sent (registry.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import bson
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from lightflow._codec import ENCODING_BSON
+from lightflow._taskdata import ENCODING_BLOB, ENCODING_UNSEALED
+from lightflow.v1 import common_pb2, scheduler_pb2
+from lightflow_scheduler.model import (
+    Failure,
+    Lease,
+    LeaseRef,
+    Outgoing,
+    OutputLine,
+    RunEvent,
+    RunInfo,
+    TaskResult,
+    WorkerHello,
+    WorkerInfo,
+    WorkflowSummary,
+    WorkMessage,
+)
+from lightflow_scheduler.schema import DagStatus, EventType, RunStatus, TaskStatus
+
+RUN_STATUS: dict[str, common_pb2.RunStatus] = {
+    RunStatus.RUNNING: common_pb2.RUN_STATUS_RUNNING,
+    RunStatus.STOPPING: common_pb2.RUN_STATUS_STOPPING,
+    RunStatus.SUCCEEDED: common_pb2.RUN_STATUS_SUCCEEDED,
+    RunStatus.FAILED: common_pb2.RUN_STATUS_FAILED,
+    RunStatus.ABORTED: common_pb2.RUN_STATUS_ABORTED,
+    RunStatus.STOPPED: common_pb2.RUN_STATUS_STOPPED,
+}
+DAG_STATUS: dict[str, common_pb2.DagStatus] = {
+    DagStatus.RUNNING: common_pb2.DAG_STATUS_RUNNING,
+    DagStatus.SUCCEEDED: common_pb2.DAG_STATUS_SUCCEEDED,
+    DagStatus.FAILED: common_pb2.DAG_STATUS_FAILED,
+    DagStatus.STOPPED: common_pb2.DAG_STATUS_STOPPED,
+}
+TASK_STATUS: dict[str, common_pb2.TaskStatus] = {
+    TaskStatus.WAITING: common_pb2.TASK_STATUS_WAITING,
+    TaskStatus.QUEUED: common_pb2.TASK_STATUS_QUEUED,
+    TaskStatus.RUNNING: common_pb2.TASK_STATUS_RUNNING,
+    TaskStatus.SUCCEEDED: common_pb2.TASK_STATUS_SUCCEEDED,
+    TaskStatus.FAILED: common_pb2.TASK_STATUS_FAILED,
+    TaskStatus.SKIPPED: common_pb2.TASK_STATUS_SKIPPED,
+    TaskStatus.STOPPED: common_pb2.TASK_STATUS_STOPPED,
+    TaskStatus.ABORTED: common_pb2.TASK_STATUS_ABORTED,
+    TaskStatus.CANCELLED: common_pb2.TASK_STATUS_CANCELLED,
+    TaskStatus.RETRYING: common_pb2.TASK_STATUS_RETRYING,
+}
+EVENT_TYPE: dict[str, scheduler_pb2.RunEventType] = {
+    EventType.RUN_STARTED: scheduler_pb2.RUN_EVENT_TYPE_RUN_STARTED,
+    EventType.RUN_ENDED: scheduler_pb2.RUN_EVENT_TYPE_RUN_ENDED,
+    EventType.RUN_STOPPING: scheduler_pb2.RUN_EVENT_TYPE_RUN_STOPPING,
+    EventType.DAG_STARTED: scheduler_pb2.RUN_EVENT_TYPE_DAG_STARTED,
+    EventType.DAG_ENDED: scheduler_pb2.RUN_EVENT_TYPE_DAG_ENDED,
+    EventType.DAG_STOPPING: scheduler_pb2.RUN_EVENT_TYPE_DAG_STOPPING,
+    EventType.TASK_QUEUED: scheduler_pb2.RUN_EVENT_TYPE_TASK_QUEUED,
+    EventType.TASK_STARTED: scheduler_pb2.RUN_EVENT_TYPE_TASK_STARTED,
+    EventType.TASK_ENDED: scheduler_pb2.RUN_EVENT_TYPE_TASK_ENDED,
+    EventType.TASK_OUTPUT: scheduler_pb2.RUN_EVENT_TYPE_TASK_OUTPUT,
+    EventType.TASK_LEASE_EXPIRED: scheduler_pb2.RUN_EVENT_TYPE_TASK_LEASE_EXPIRED,
+    EventType.TASK_RETRYING: scheduler_pb2.RUN_EVENT_TYPE_TASK_RETRYING,
+}
+_RUN_STATUS_NAME: dict[int, str] = {number: name for name, number in RUN_STATUS.items()}
+_TASK_STATUS_NAME: dict[int, str] = {number: name for name, number in TASK_STATUS.items()}
+_EVENT_TYPE_NAME: dict[int, str] = {number: name for name, number in EVENT_TYPE.items()}
+
+
+def timestamp(ms: int) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromMilliseconds(ms)
+    return stamp
+
+
+def _set_span(message: Any, started_ms: int, ended_ms: int) -> None:
+    if started_ms:
+        message.started_at.CopyFrom(timestamp(started_ms))
+    if ended_ms:
+        message.ended_at.CopyFrom(timestamp(ended_ms))
+
+
+# -- requests in -------------------------------------------------------------------------
+
+
+def run_status_name(status: int) -> str | None:
+    """A ListRuns filter: the status's name, None for none (or one we do not know)."""
+    return _RUN_STATUS_NAME.get(status)
+
+
+def event_type_names(types: Iterable[int]) -> frozenset[str]:
+    """A WatchRun filter; a type we do not know matches no event."""
+    return frozenset(_EVENT_TYPE_NAME.get(t, f"unknown:{t}") for t in types)
+
+
+def failure(message: common_pb2.Failure) -> Failure:
+    return Failure(message.type, message.message, message.stack_trace)
+
+
+def lease_ref(message: scheduler_pb2.LeaseRef) -> LeaseRef:
+    return LeaseRef(message.queue, message.entry_id)
+
+
+def task_result(message: scheduler_pb2.TaskResult) -> TaskResult:
+    return TaskResult(
+        lease=LeaseRef(message.lease.queue, message.lease.entry_id),
+        run_id=message.run_id,
+        instance=message.dag_instance,
+        task=message.task_name,
+        attempt=message.attempt,
+        # An unknown number stays a number, for the refusal to show.
+        status=_TASK_STATUS_NAME.get(message.status, str(message.status)),
+        output=message.output.SerializeToString(),
+        output_in_blob=message.output.encoding == ENCODING_BLOB,
+        failure=failure(message.failure) if message.HasField("failure") else None,
+        limit=tuple(message.limit) if message.has_limit else None,
+    )
+
+
+def output_lines(messages: Iterable[scheduler_pb2.TaskOutput]) -> list[OutputLine]:
+    return [
+        OutputLine(m.run_id, m.dag_instance, m.task_name, m.attempt, m.stream, m.text)
+        for m in messages
+    ]
+
+
+def worker_hello(message: scheduler_pb2.WorkerHello) -> WorkerHello:
+    return WorkerHello(
+        message.worker_id, message.hostname, message.pid, list(message.queues), message.concurrency
+    )
+
+
+def work_message(message: scheduler_pb2.WorkRequest) -> WorkMessage:
+    kind = message.WhichOneof("kind")
+    credit = message.credit
+    if kind == "result":
+        return WorkMessage(credit, result=task_result(message.result))
+    if kind == "output_batch":
+        return WorkMessage(credit, lines=output_lines(message.output_batch.lines))
+    if kind == "output":  # workers before output batches
+        return WorkMessage(credit, lines=output_lines([message.output]))
+    if kind == "heartbeat":
+        return WorkMessage(credit, heartbeat=[lease_ref(r) for r in message.heartbeat.leases])
+    if kind == "release":
+        return WorkMessage(credit, release=[lease_ref(r) for r in message.release.leases])
+    if kind == "stop_leases":
+        return WorkMessage(credit, stop_leases=True)
+    return WorkMessage(credit)  # credit alone (or another hello: nothing to do)
+
+
+# -- responses out -----------------------------------------------------------------------
+
+
+def _failure_message(value: Failure) -> common_pb2.Failure:
+    return common_pb2.Failure(type=value.type, message=value.message, stack_trace=value.stack_trace)
+
+
+def workflow_summary(summary: WorkflowSummary) -> scheduler_pb2.WorkflowSummary:
+    return scheduler_pb2.WorkflowSummary(
+        name=summary.name,
+        definition_hash=summary.definition_hash,
+        description=summary.description,
+        dag_names=summary.dag_names,
+        registered_at=timestamp(summary.registered_ms),
+    )
+
+
+def worker_info(info: WorkerInfo) -> scheduler_pb2.WorkerInfo:
+    return scheduler_pb2.WorkerInfo(
+        worker_id=info.worker_id,
+        hostname=info.hostname,
+        pid=info.pid,
+        queues=info.queues,
+        concurrency=info.concurrency,
+        running=info.running,
+        last_seen=timestamp(info.last_seen_ms),
+    )
+
+
+def run(info: RunInfo) -> scheduler_pb2.Run:
+    message = scheduler_pb2.Run(
+        id=info.run_id,
+        workflow_name=info.workflow,
+        definition_hash=info.definition_hash,
+        status=RUN_STATUS.get(info.status, common_pb2.RUN_STATUS_UNSPECIFIED),
+        started_at=timestamp(info.started_ms),
+        keep_data=info.keep_data,
+    )
+    if info.ended_ms:
+        message.ended_at.CopyFrom(timestamp(info.ended_ms))
+    if info.failure is not None:
+        message.failure.CopyFrom(_failure_message(info.failure))
+    for dag in info.dags:
+        instance = scheduler_pb2.DagInstance(
+            instance=dag.instance,
+            dag_name=dag.dag,
+            status=DAG_STATUS.get(dag.status, common_pb2.DAG_STATUS_UNSPECIFIED),
+        )
+        _set_span(instance, dag.started_ms, dag.ended_ms)
+        message.dags.append(instance)
+    for task in info.tasks:
+        state = scheduler_pb2.TaskState(
+            dag_instance=task.instance,
+            task_name=task.task,
+            status=TASK_STATUS[task.status],
+            attempt=task.attempt,
+            worker_id=task.worker_id,
+            queue=task.queue,
+        )
+        _set_span(state, task.started_ms, task.ended_ms)
+        if task.failure is not None:
+            state.failure.CopyFrom(_failure_message(task.failure))
+        message.tasks.append(state)
+    return message
+
+
+def run_event(event: RunEvent) -> scheduler_pb2.RunEvent:
+    message = scheduler_pb2.RunEvent(
+        id=event.id,
+        time=timestamp(event.time_ms),
+        type=EVENT_TYPE.get(event.type, scheduler_pb2.RUN_EVENT_TYPE_UNSPECIFIED),
+        run_id=event.run_id,
+        dag_instance=event.instance,
+        task_name=event.task,
+        attempt=event.attempt,
+        worker_id=event.worker_id,
+        text=event.text,
+        stream=event.stream,
+    )
+    if event.type == EventType.RUN_ENDED:
+        message.run_status = RUN_STATUS.get(event.status, common_pb2.RUN_STATUS_UNSPECIFIED)
+    elif event.type == EventType.DAG_ENDED:
+        message.dag_status = DAG_STATUS.get(event.status, common_pb2.DAG_STATUS_UNSPECIFIED)
+    elif event.type == EventType.TASK_ENDED:
+        message.task_status = TASK_STATUS.get(event.status, common_pb2.TASK_STATUS_UNSPECIFIED)
+    if event.failure is not None:
+        message.failure.CopyFrom(_failure_message(event.failure))
+    return message
+
+
+def task_lease(lease: Lease) -> scheduler_pb2.TaskLease:
+    entry = lease.entry
+    message = scheduler_pb2.TaskLease(
+        lease=scheduler_pb2.LeaseRef(queue=entry.queue, entry_id=entry.entry_id),
+        run_id=entry.run_id,
+        workflow_name=lease.workflow,
+        definition_hash=lease.definition_hash,
+        dag_name=entry.dag,
+        dag_instance=entry.instance,
+        task_name=entry.task,
+        attempt=entry.attempt,
+        timeout_ms=lease.timeout_ms,
+    )
+    for task_name, alias, payload in lease.inputs:
+        message.inputs.append(
+            scheduler_pb2.InputDataset(
+                task_name=task_name,
+                alias=alias,
+                data=common_pb2.Payload(encoding=ENCODING_UNSEALED)
+                if payload is None
+                else common_pb2.Payload.FromString(payload),
+            )
+        )
+    if lease.code is not None:
+        message.code.ParseFromString(lease.code.code)
+        message.code_seal = lease.code.seal
+        message.source_path = lease.code.source_path
+        message.source = lease.code.source
+    return message
+
+
+def _lease_ref_message(ref: LeaseRef) -> scheduler_pb2.LeaseRef:
+    return scheduler_pb2.LeaseRef(queue=ref.queue, entry_id=ref.entry_id)
+
+
+def work_response(item: Outgoing) -> scheduler_pb2.WorkResponse:
+    recorded = [_lease_ref_message(item.recorded)] if item.recorded is not None else []
+    if item.lease is not None:
+        return scheduler_pb2.WorkResponse(lease=task_lease(item.lease), recorded=recorded)
+    if item.cancel is not None:
+        return scheduler_pb2.WorkResponse(cancel=_lease_ref_message(item.cancel))
+    return scheduler_pb2.WorkResponse(recorded=recorded)
+
+
+def welcome(store_address: str, lease_timeout_ms: int) -> scheduler_pb2.WorkResponse:
+    return scheduler_pb2.WorkResponse(
+        welcome=scheduler_pb2.WorkerWelcome(
+            store_address=store_address, lease_timeout_ms=lease_timeout_ms
+        )
+    )
+
+
+# -- values ------------------------------------------------------------------------
+
+
+def bson_value(data: bytes) -> common_pb2.Payload:
+    """A BSON document {"v": value} as a payload, the way the store holds values."""
+    return common_pb2.Payload(encoding=ENCODING_BSON, data=data)
+
+
+def bson_payloads(values: Mapping[str, Any]) -> dict[str, common_pb2.Payload]:
+    """Each value as the store's BSON payload ({"v": value})."""
+    return {name: bson_value(bson.encode({"v": value})) for name, value in values.items()}

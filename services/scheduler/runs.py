@@ -1,0 +1,367 @@
+"""Runs: started by one script (start_run.lua), read back for people and programs (GetRun,
+ListRuns), stopped, and followed through their event streams (WatchRun)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+import structlog
+
+from lightflow._codec import encode_document
+from lightflow._parameters import ArgumentError, Parameters
+from lightflow_scheduler.config import SchedulerConfig
+from lightflow_scheduler.documents import Documents
+from lightflow_scheduler.errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    StaleDefinitionError,
+    require_run_id,
+)
+from lightflow_scheduler.keys import Keys
+from lightflow_scheduler.model import DagState, Failure, RunEvent, RunInfo, TaskState
+from lightflow_scheduler.registry import Registry
+from lightflow_scheduler.schema import (
+    FINAL_RUN_STATES,
+    DagField,
+    EndField,
+    EventField,
+    EventType,
+    RunField,
+    RunStatus,
+    TaskField,
+    TaskStatus,
+)
+from lightflow_scheduler.scripts import Scripts
+from lightflow_scheduler.seals import DataSeal
+
+log = structlog.get_logger(__name__)
+
+# A task still in one of these when its run stopped (a failure, an abort, StopRun) or its DAG
+# instance was stopped or ended will never run: nothing new starts then, and its queue entry
+# is dropped at dispatch. GetRun shows it `cancelled` (the state the scripts record for an
+# entry they drop) rather than as if it were still to come.
+_NEVER_STARTED = frozenset({TaskStatus.WAITING, TaskStatus.QUEUED})
+# Events a watch reads from redis at once.
+_WATCH_BATCH = 500
+_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+_TYPE, _END_EVENT_ID = EventField.TYPE.encode(), EndField.EVENT_ID.encode()
+
+StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
+
+
+def _s(value: bytes | None) -> str:
+    return value.decode() if value is not None else ""
+
+
+def _ms(value: bytes | str | None) -> int:
+    return int(value) if value else 0
+
+
+def check_event_id(event_id: str) -> None:
+    if event_id and not _ENTRY_ID.fullmatch(event_id):
+        raise InvalidArgumentError(
+            f"after_event_id {event_id[:100]!r} is not an event id (like '1764000000000-0')"
+        )
+
+
+def stream_id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def merge_streams(reply: StreamReply, count: int) -> list[tuple[str, dict[bytes, bytes]]]:
+    """The entries of streams read with one cursor (XREAD COUNT `count`), in id order, up to
+    the last id every stream was read to: a stream that filled its COUNT may hold entries
+    before another stream's later ones."""
+    merged: list[tuple[tuple[int, int], str, dict[bytes, bytes]]] = []
+    upto: tuple[int, int] | None = None
+    for _key, entries in reply:
+        for raw_id, fields in entries:
+            entry_id = raw_id.decode()
+            merged.append((stream_id(entry_id), entry_id, fields))
+        if len(entries) >= count:
+            last = stream_id(entries[-1][0].decode())
+            upto = last if upto is None else min(upto, last)
+    merged.sort(key=lambda entry: entry[0])
+    return [(entry_id, fields) for key, entry_id, fields in merged if upto is None or key <= upto]
+
+
+def event(run_id: str, entry_id: str, fields: Mapping[bytes, bytes]) -> RunEvent:
+    """An entry of a run's event or output stream (EventField names)."""
+    f = {k.decode(): v for k, v in fields.items()}
+    return RunEvent(
+        id=entry_id,
+        run_id=run_id,
+        type=_s(f.get(EventField.TYPE)),
+        time_ms=_ms(f.get(EventField.TIME)),
+        instance=_s(f.get(EventField.INSTANCE)),
+        task=_s(f.get(EventField.TASK)),
+        attempt=_ms(f.get(EventField.ATTEMPT)),
+        worker_id=_s(f.get(EventField.WORKER)),
+        text=f.get(EventField.TEXT, b"").decode(errors="replace"),
+        stream=_s(f.get(EventField.STREAM)),
+        status=_s(f.get(EventField.STATUS)),
+        failure=Failure.from_json(f.get(EventField.FAILURE)),
+    )
+
+
+def _run_info(run_id: str, fields: Mapping[bytes, bytes]) -> RunInfo:
+    def field(name: str) -> bytes | None:
+        return fields.get(name.encode())
+
+    return RunInfo(
+        run_id=run_id,
+        workflow=_s(field(RunField.WORKFLOW)),
+        definition_hash=_s(field(RunField.DEFINITION)),
+        status=_s(field(RunField.STATUS)),
+        started_ms=_ms(field(RunField.STARTED)),
+        ended_ms=_ms(field(RunField.ENDED)),
+        keep_data=field(RunField.KEEP) == b"1",
+        failure=Failure.from_json(field(RunField.FAILURE)),
+    )
+
+
+class Runs:
+    def __init__(
+        self,
+        config: SchedulerConfig,
+        client: Any,
+        keys: Keys,
+        scripts: Scripts,
+        registry: Registry,
+        documents: Documents,
+        seal: DataSeal,
+    ) -> None:
+        self._config = config
+        self._redis = client
+        self._keys = keys
+        self._scripts = scripts
+        self._registry = registry
+        self._documents = documents
+        self._seal = seal
+
+    def start(
+        self,
+        workflow_name: str,
+        arguments: dict[str, str],
+        keep_data: bool,
+        deadline_s: float = 0.0,
+        request_id: str = "",
+    ) -> str:
+        if not workflow_name:
+            raise InvalidArgumentError("workflow_name is empty")
+        if deadline_s < 0:
+            raise InvalidArgumentError("deadline_s must not be negative")
+        # The definition last seen under this name; start_run.lua refuses a stale one.
+        definition_hash = self._registry.registered_hash(workflow_name)
+        try:
+            return self._start(
+                workflow_name, definition_hash, arguments, keep_data, deadline_s, request_id
+            )
+        except StaleDefinitionError:
+            pass
+        # Registered anew (or removed) since: once more with what is registered now.
+        return self._start(
+            workflow_name,
+            self._registry.registered_hash(workflow_name, fresh=True),
+            arguments,
+            keep_data,
+            deadline_s,
+            request_id,
+        )
+
+    def _start(
+        self,
+        workflow_name: str,
+        definition_hash: str,
+        arguments: dict[str, str],
+        keep_data: bool,
+        deadline_s: float,
+        request_id: str,
+    ) -> str:
+        graph = self._registry.graph(definition_hash)
+        try:
+            # The SDK's own rules, so that every client language gets the same checks.
+            values = Parameters.from_proto(graph.definition.options).consolidate(arguments)
+        except ArgumentError as err:
+            raise InvalidArgumentError(f"workflow '{workflow_name}': {err}") from err
+        run_id = uuid.uuid4().hex
+        now_ms = int(time.time() * 1000)
+        # The store document is created late (see document.lua), unless the run has arguments:
+        # they are the document's first data, which its first tasks read.
+        due_ms = now_ms if values else now_ms + int(self._config.document_delay_s * 1000)
+        winner = self._scripts.start_run(
+            run_id=run_id,
+            workflow=workflow_name,
+            definition_hash=definition_hash,
+            keep_data=keep_data,
+            deadline_ms=now_ms + int(deadline_s * 1000) if deadline_s > 0 else 0,
+            request_id=request_id,
+            arguments=self._seal.seal(run_id, encode_document(values)),
+            has_arguments=bool(values),
+            document_due_ms=due_ms,
+            autostart=[d.name for d in graph.definition.dags if d.autostart],
+        )
+        if winner != run_id:  # a retry of the same request started it first
+            return winner
+        if values:
+            self._documents.create_soon(run_id)
+        log.info("run_started", run_id=run_id, workflow=workflow_name)
+        return run_id
+
+    def _fields(self, run_id: str) -> dict[bytes, bytes]:
+        fields: dict[bytes, bytes] = self._redis.hgetall(self._keys.run(run_id))
+        if not fields:
+            raise NotFoundError(f"run '{run_id}' not found (unknown, or its retention ended)")
+        return fields
+
+    def get(self, run_id: str) -> RunInfo:
+        """The run, every DAG instance it started and each of their tasks."""
+        require_run_id(run_id)
+        run = _run_info(run_id, self._fields(run_id))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hgetall(self._keys.run_dags(run_id))
+        pipe.hgetall(self._keys.run_tasks(run_id))
+        dags_raw, tasks_raw = pipe.execute()
+        dags = {k.decode(): v.decode() for k, v in dags_raw.items()}
+        tasks = {k.decode(): v.decode() for k, v in tasks_raw.items()}
+        graph = self._registry.graph(run.definition_hash)
+        instances = sorted(
+            (name for name in dags if "|" not in name),
+            key=lambda i: int(dags.get(f"{i}{DagField.ORDER}", 0)),
+        )
+        run_halted = run.status != RunStatus.RUNNING
+        dag_states: list[DagState] = []
+        task_states: list[TaskState] = []
+        for inst in instances:
+            halted = run_halted or dags[inst] != "running" or f"{inst}{DagField.STOP}" in dags
+            dag_name = dags.get(f"{inst}{DagField.DAG}", inst)
+            dag_states.append(
+                DagState(
+                    inst,
+                    dag_name,
+                    dags[inst],
+                    _ms(dags.get(f"{inst}{DagField.STARTED}")),
+                    _ms(dags.get(f"{inst}{DagField.ENDED}")),
+                )
+            )
+            for task in graph.dags[dag_name].tasks.values():
+                key = f"{inst}/{task.name}"
+                status = tasks.get(f"{key}{TaskField.STATUS}", TaskStatus.WAITING)
+                if halted and status in _NEVER_STARTED:
+                    status = TaskStatus.CANCELLED
+                task_states.append(
+                    TaskState(
+                        instance=inst,
+                        task=task.name,
+                        status=status,
+                        attempt=int(tasks.get(f"{key}{TaskField.ATTEMPT}", 0)),
+                        worker_id=tasks.get(f"{key}{TaskField.WORKER}", ""),
+                        queue=task.queue,
+                        started_ms=_ms(tasks.get(f"{key}{TaskField.STARTED}")),
+                        ended_ms=_ms(tasks.get(f"{key}{TaskField.ENDED}")),
+                        failure=Failure.from_json(tasks.get(f"{key}{TaskField.FAILURE}")),
+                    )
+                )
+        return replace(run, dags=tuple(dag_states), tasks=tuple(task_states))
+
+    def list_runs(self, status: str | None, limit: int) -> list[RunInfo]:
+        """The latest runs first, of `status` only when given; at most `limit` (0: 100)."""
+        ids = [i.decode() for i in self._redis.zrevrange(self._keys.runs, 0, -1)]
+        runs: list[RunInfo] = []
+        status_field = RunField.STATUS.encode()
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            pipe = self._redis.pipeline(transaction=False)
+            for run_id in chunk:
+                pipe.hgetall(self._keys.run(run_id))
+            for run_id, fields in zip(chunk, pipe.execute(), strict=True):
+                if not fields or (status and _s(fields.get(status_field)) != status):
+                    continue
+                runs.append(_run_info(run_id, fields))
+                if len(runs) >= (limit or 100):
+                    return runs
+        return runs
+
+    def stop(self, run_id: str, reason: str = "stop requested") -> RunStatus:
+        require_run_id(run_id)
+        status = self._scripts.stop_run(run_id=run_id, reason=reason)
+        if status in FINAL_RUN_STATES:
+            self._documents.clean_up(run_id)
+        return status
+
+    def watch(
+        self,
+        run_id: str,
+        after_event_id: str,
+        active: Callable[[], bool],
+        types: frozenset[str] = frozenset(),
+    ) -> Iterator[RunEvent]:
+        """The run's events after `after_event_id` (only those of `types`, when given), live,
+        until the run's final event."""
+        require_run_id(run_id)
+        check_event_id(after_event_id)
+        if types == {EventType.RUN_ENDED}:
+            yield from self._watch_end(run_id, after_event_id, active)
+            return
+        self._fields(run_id)
+        # Transitions and printed lines are two streams with ids from one counter: read
+        # from one cursor, they merge in order. Lines are read only by who wants them.
+        keys = [self._keys.run_events(run_id)]
+        if not types or EventType.TASK_OUTPUT in types:
+            keys.append(self._keys.run_output(run_id))
+        cursor = after_event_id or "0-0"
+        while active():
+            reply = self._redis.xread(dict.fromkeys(keys, cursor), count=_WATCH_BATCH, block=2000)
+            if not reply:
+                status = self._redis.hget(self._keys.run(run_id), RunField.STATUS)
+                if status is None or _s(status) in FINAL_RUN_STATES:
+                    # Over (or past its retention): the final event was before the cursor.
+                    return
+                continue
+            for entry_id, fields in merge_streams(reply, _WATCH_BATCH):
+                cursor = entry_id
+                kind = _s(fields.get(_TYPE))
+                if types and kind not in types and kind != EventType.RUN_ENDED:
+                    continue  # filtered before the costly part: the message
+                if types and kind not in types:
+                    return  # the run ended; the caller did not ask to see it
+                yield event(run_id, cursor, fields)
+                if kind == EventType.RUN_ENDED:
+                    return
+
+    def _watch_end(
+        self, run_id: str, after_event_id: str, active: Callable[[], bool]
+    ) -> Iterator[RunEvent]:
+        """Only the final event: blocks on the run's one-entry end stream, so the replica
+        does not wake for every event of the run."""
+        end = self._keys.run_end(run_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.exists(self._keys.run(run_id))
+        pipe.xrange(end, count=1)
+        exists, entries = pipe.execute()
+        if not exists:
+            raise NotFoundError(f"run '{run_id}' not found (unknown, or its retention ended)")
+        while not entries and active():
+            reply = self._redis.xread({end: "0-0"}, count=1, block=2000)
+            if reply:
+                entries = reply[0][1]
+            elif not self._redis.exists(self._keys.run(run_id)):
+                return  # past its retention
+        if not entries:
+            return
+        fields = entries[0][1]
+        event_id = _s(fields[_END_EVENT_ID])
+        if after_event_id and stream_id(event_id) <= stream_id(after_event_id):
+            return
+        if _TYPE not in fields:  # ended before end entries held the event: read it
+            found = self._redis.xrange(self._keys.run_events(run_id), event_id, event_id)
+            if not found:
+                return
+            fields = found[0][1]
+        yield event(run_id, event_id, fields)
