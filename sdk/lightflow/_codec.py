@@ -27,17 +27,14 @@ from bson.errors import BSONError
 from bson.int64 import Int64
 
 from lightflow._errors import LightflowError
-from lightflow._wire.documents import STRUCTURED_ENCODINGS
-from lightflow._wire.encodings import BSON_FIELD, ENCODING_CLOUDPICKLE
+from lightflow._wire.documents import STRUCTURED_ENCODINGS, WRAPPER_DATA_KEY, WRAPPER_KEY
+from lightflow._wire.encodings import (
+    BSON_FIELD,
+    ENCODING_BSON,
+    ENCODING_CLOUDPICKLE,
+    ENCODING_NDARRAY,
+)
 from lightflow.v1 import common_pb2
-
-# isort: split
-# Used here, and re-exported for services/scheduler and cli until they import lightflow._wire
-# (then: plain imports).
-from lightflow._wire.documents import WRAPPER_DATA_KEY as WRAPPER_DATA_KEY  # noqa: PLC0414
-from lightflow._wire.documents import WRAPPER_KEY as WRAPPER_KEY  # noqa: PLC0414
-from lightflow._wire.encodings import ENCODING_BSON as ENCODING_BSON  # noqa: PLC0414
-from lightflow._wire.encodings import ENCODING_NDARRAY as ENCODING_NDARRAY  # noqa: PLC0414
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1

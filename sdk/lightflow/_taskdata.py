@@ -33,14 +33,13 @@ from lightflow._wire.blobs import (
     new_blob_id,
     partial_path,
 )
-from lightflow._wire.encodings import ENCODING_CLOUDPICKLE, ENCODING_FRAMES
+from lightflow._wire.encodings import (
+    ENCODING_BLOB,
+    ENCODING_CLOUDPICKLE,
+    ENCODING_FRAMES,
+    ENCODING_UNSEALED,
+)
 from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2
-
-# isort: split
-# Used here, and re-exported for services/scheduler and cli until they import lightflow._wire
-# (then: plain imports).
-from lightflow._wire.encodings import ENCODING_BLOB as ENCODING_BLOB  # noqa: PLC0414
-from lightflow._wire.encodings import ENCODING_UNSEALED as ENCODING_UNSEALED  # noqa: PLC0414
 
 INLINE_LIMIT = 1024 * 1024
 # A blob file is written in slices of this size: single 8 MiB write()s into ext4's page cache

@@ -10,8 +10,7 @@ from typing import Any
 import bson
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from lightflow._codec import ENCODING_BSON
-from lightflow._taskdata import ENCODING_BLOB, ENCODING_UNSEALED
+from lightflow._wire.encodings import BSON_FIELD, ENCODING_BLOB, ENCODING_BSON, ENCODING_UNSEALED
 from lightflow.v1 import common_pb2, scheduler_pb2
 from lightflow_scheduler.model import (
     Failure,
@@ -307,4 +306,4 @@ def bson_value(data: bytes) -> common_pb2.Payload:
 
 def bson_payloads(values: Mapping[str, Any]) -> dict[str, common_pb2.Payload]:
     """Each value as the store's BSON payload ({"v": value})."""
-    return {name: bson_value(bson.encode({"v": value})) for name, value in values.items()}
+    return {name: bson_value(bson.encode({BSON_FIELD: value})) for name, value in values.items()}

@@ -1,4 +1,4 @@
-"""A run's `meta` section (layout: lightflow/_meta.py), built from the run's state in redis:
+"""A run's `meta` section (layout: lightflow/_wire/meta.py), built from the run's state in redis:
 the run's hash, its DAG instances (`run_dags`) and its tasks (`run_tasks`), whose times the
 Lua scripts record in ms (`started`/`ended`, `|t0`/`|t1`). The schedulers answer reads of a
 live run's section from it and write it into the run's store document when the run ends."""
@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from lightflow._codec import WRAPPER_KEY
-from lightflow._meta import WORKFLOW_QUEUE, escape, span
+from lightflow._wire.documents import WRAPPER_KEY
+from lightflow._wire.meta import WORKFLOW_QUEUE, escape, span
 from lightflow_scheduler.schema import DagField, RunField, TaskField
 
 # A task's fields in run_tasks ("<instance>/<task>" + a suffix) that its entry is made of.

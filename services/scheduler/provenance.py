@@ -1,4 +1,4 @@
-"""A run's provenance: the `meta` section of its store document (layout: lightflow/_meta.py),
+"""A run's provenance: the `meta` section of its store document (layout: lightflow/_wire/meta.py),
 built from the run's state in redis by meta.py. A live run's section is read from redis, so
 a reader sees every transition recorded before its call; once the run ended and its section
 was written into its store document (documents.py), it is read from the store."""
@@ -11,7 +11,8 @@ from typing import Any
 import bson
 import structlog
 
-from lightflow._meta import unescape
+from lightflow._wire.encodings import BSON_FIELD
+from lightflow._wire.meta import unescape
 from lightflow_scheduler import meta
 from lightflow_scheduler.errors import InvalidArgumentError
 from lightflow_scheduler.keys import Keys, is_run_id
@@ -70,7 +71,7 @@ class Provenance:
             return MetaRead(in_store=True)
         section = self._section(run_id, run, segments)
         found, value = meta.navigate(section, segments)
-        return MetaRead(False, found, bson.encode({"v": value}) if found else b"")
+        return MetaRead(False, found, bson.encode({BSON_FIELD: value}) if found else b"")
 
     def whole_section(self, run_id: str) -> dict[str, Any] | None:
         """The run's whole section (None for a run redis no longer holds)."""

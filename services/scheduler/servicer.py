@@ -11,7 +11,7 @@ import grpc
 import redis
 import structlog
 
-from lightflow._taskdata import ENCODING_BLOB
+from lightflow._wire.encodings import ENCODING_BLOB
 from lightflow.v1 import scheduler_pb2, scheduler_pb2_grpc
 from lightflow_common.server import check_run_access
 from lightflow_scheduler import convert

@@ -10,7 +10,6 @@ machinery a package really runs gets a line below, with its reason."""
 from __future__ import annotations
 
 import ast
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,30 +122,6 @@ ALLOWED: dict[str, dict[str, tuple[set[str], str]]] = {
     },
 }
 
-# Temporary (issue 15): names services/scheduler and cli import from an old home while other
-# branches split them into modules. Each has its home already (name -> where); the old
-# module re-exports the _wire facts ("re-exported for services/scheduler and cli until they
-# import lightflow._wire"). Once the imports are re-pointed, these entries go (the last test
-# below says which are no longer needed), and so do the re-exports.
-PENDING: dict[str, dict[str, dict[str, str]]] = {
-    "services/scheduler": {
-        "lightflow._codec": {
-            "ENCODING_BSON": "lightflow._wire.encodings",
-            "WRAPPER_KEY": "lightflow._wire.documents",
-        },
-        "lightflow._meta": {
-            "WORKFLOW_QUEUE": "lightflow._wire.meta",
-            "escape": "lightflow._wire.meta",
-            "span": "lightflow._wire.meta",
-            "unescape": "lightflow._wire.meta",
-        },
-        "lightflow._taskdata": {
-            "ENCODING_BLOB": "lightflow._wire.encodings",
-            "ENCODING_UNSEALED": "lightflow._wire.encodings",
-        },
-    },
-}
-
 # What lightflow._wire itself may import of the SDK: nothing but the protocol, so that taking
 # a fact from it takes no machinery along.
 WIRE_IMPORTS = ("lightflow.v1", "lightflow._wire")
@@ -192,8 +167,7 @@ def _is_open(module: str) -> bool:
 
 
 def _listed(package: str, module: str) -> set[str]:
-    allowed = ALLOWED.get(package, {}).get(module, (set(), ""))[0]
-    return allowed | set(PENDING.get(package, {}).get(module, {}))
+    return ALLOWED.get(package, {}).get(module, (set(), ""))[0]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -214,21 +188,10 @@ def test_a_package_imports_only_what_is_listed_of_the_sdks_private_modules(packa
 def test_every_listed_name_is_still_imported(package: str) -> None:
     imported = {(module, name) for _, module, name in _sdk_imports(ROOT / package)}
     listed = {
-        (module, name)
-        for table in (ALLOWED, PENDING)
-        for module, names in table.get(package, {}).items()
-        for name in (names[0] if isinstance(names, tuple) else names)
+        (module, name) for module, (names, _) in ALLOWED.get(package, {}).items() for name in names
     }
     stale = sorted(listed - imported)
     assert not stale, f"no longer imported by {package}, drop them from the lists: {stale}"
-
-
-def test_the_pending_names_are_their_new_homes_objects() -> None:
-    for modules in PENDING.values():
-        for module, names in modules.items():
-            for name, home in names.items():
-                old = getattr(importlib.import_module(module), name)
-                assert old is getattr(importlib.import_module(home), name), (module, name)
 
 
 def test_the_wire_takes_no_sdk_machinery_along() -> None:
