@@ -108,18 +108,19 @@ def lease_ref(message: scheduler_pb2.LeaseRef) -> LeaseRef:
 
 
 def task_result(message: scheduler_pb2.TaskResult) -> TaskResult:
+    lease, output = message.lease, message.output
     return TaskResult(
-        lease=LeaseRef(message.lease.queue, message.lease.entry_id),
-        run_id=message.run_id,
-        instance=message.dag_instance,
-        task=message.task_name,
-        attempt=message.attempt,
+        LeaseRef(lease.queue, lease.entry_id),
+        message.run_id,
+        message.dag_instance,
+        message.task_name,
+        message.attempt,
         # An unknown number stays a number, for the refusal to show.
-        status=_TASK_STATUS_NAME.get(message.status, str(message.status)),
-        output=message.output.SerializeToString(),
-        output_in_blob=message.output.encoding == ENCODING_BLOB,
-        failure=failure(message.failure) if message.HasField("failure") else None,
-        limit=tuple(message.limit) if message.has_limit else None,
+        _TASK_STATUS_NAME.get(message.status) or str(message.status),
+        output.SerializeToString(),
+        output.encoding == ENCODING_BLOB,
+        failure(message.failure) if message.HasField("failure") else None,
+        tuple(message.limit) if message.has_limit else None,
     )
 
 
@@ -245,47 +246,48 @@ def run_event(event: RunEvent) -> scheduler_pb2.RunEvent:
 
 
 def task_lease(lease: Lease) -> scheduler_pb2.TaskLease:
+    message = scheduler_pb2.TaskLease()
+    _fill_task_lease(message, lease)
+    return message
+
+
+def _fill_task_lease(message: scheduler_pb2.TaskLease, lease: Lease) -> None:
+    # Filled in place: a lease built apart and then set on a WorkResponse is copied (every
+    # hop's, with its input datasets).
     entry = lease.entry
-    message = scheduler_pb2.TaskLease(
-        lease=scheduler_pb2.LeaseRef(queue=entry.queue, entry_id=entry.entry_id),
-        run_id=entry.run_id,
-        workflow_name=lease.workflow,
-        definition_hash=lease.definition_hash,
-        dag_name=entry.dag,
-        dag_instance=entry.instance,
-        task_name=entry.task,
-        attempt=entry.attempt,
-        timeout_ms=lease.timeout_ms,
-    )
+    message.lease.queue = entry.queue
+    message.lease.entry_id = entry.entry_id
+    message.run_id = entry.run_id
+    message.workflow_name = lease.workflow
+    message.definition_hash = lease.definition_hash
+    message.dag_name = entry.dag
+    message.dag_instance = entry.instance
+    message.task_name = entry.task
+    message.attempt = entry.attempt
+    message.timeout_ms = lease.timeout_ms
     for task_name, alias, payload in lease.inputs:
-        message.inputs.append(
-            scheduler_pb2.InputDataset(
-                task_name=task_name,
-                alias=alias,
-                data=common_pb2.Payload(encoding=ENCODING_UNSEALED)
-                if payload is None
-                else common_pb2.Payload.FromString(payload),
-            )
-        )
+        dataset = message.inputs.add(task_name=task_name, alias=alias)
+        if payload is None:
+            dataset.data.encoding = ENCODING_UNSEALED
+        else:
+            dataset.data.ParseFromString(payload)
     if lease.code is not None:
         message.code.ParseFromString(lease.code.code)
         message.code_seal = lease.code.seal
         message.source_path = lease.code.source_path
         message.source = lease.code.source
-    return message
-
-
-def _lease_ref_message(ref: LeaseRef) -> scheduler_pb2.LeaseRef:
-    return scheduler_pb2.LeaseRef(queue=ref.queue, entry_id=ref.entry_id)
 
 
 def work_response(item: Outgoing) -> scheduler_pb2.WorkResponse:
-    recorded = [_lease_ref_message(item.recorded)] if item.recorded is not None else []
+    response = scheduler_pb2.WorkResponse()
+    if item.recorded is not None:
+        response.recorded.add(queue=item.recorded.queue, entry_id=item.recorded.entry_id)
     if item.lease is not None:
-        return scheduler_pb2.WorkResponse(lease=task_lease(item.lease), recorded=recorded)
-    if item.cancel is not None:
-        return scheduler_pb2.WorkResponse(cancel=_lease_ref_message(item.cancel))
-    return scheduler_pb2.WorkResponse(recorded=recorded)
+        _fill_task_lease(response.lease, item.lease)
+    elif item.cancel is not None:
+        response.cancel.queue = item.cancel.queue
+        response.cancel.entry_id = item.cancel.entry_id
+    return response
 
 
 def welcome(store_address: str, lease_timeout_ms: int) -> scheduler_pb2.WorkResponse:

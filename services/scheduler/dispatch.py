@@ -10,8 +10,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -109,12 +108,15 @@ class WorkerSession:
             self._changed.wait_for(lambda: self._credit > 0 or self._closed, timeout)
             return not self._closed and self._credit > 0
 
-    @contextmanager
-    def unless_closed(self) -> Iterator[bool]:
-        """Holds the session's lock: True while the stream is open. What is queued for the
-        stream under it is either sent or found unsent once the stream closes."""
+    def while_open(self, action: Callable[[], None]) -> bool:
+        """Runs `action` under the session's lock unless the stream closed (then False):
+        what it queues for the stream is either sent or found unsent once the stream
+        closes."""
         with self._changed:
-            yield not self._closed
+            if self._closed:
+                return False
+            action()
+            return True
 
     def reserve(self) -> int:
         """Takes all the credit (for one read of the queues); give back what was not used."""

@@ -114,8 +114,7 @@ class TaskCode(NamedTuple):
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Lease:
+class Lease(NamedTuple):
     """A task handed out to a worker: the entry is its lease (a pending entry of the queue's
     consumer group) until its result is recorded or the lease expires."""
 
@@ -131,8 +130,7 @@ class Lease:
         return LeaseRef(self.entry.queue, self.entry.entry_id)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskResult:
+class TaskResult(NamedTuple):
     """A worker's report of a task's end."""
 
     lease: LeaseRef

@@ -2,8 +2,9 @@
 fields of stored graphs, the states and event types, and the codes a script refuses with.
 
 keys.py names the keys; this module names what they hold. Python reads these names, and the
-Lua scripts get them rendered as tables (`lua_schema`: `RUN.STATUS`, `TASK.ATTEMPT`, ...), the
-way they get their key builders, so the two cannot drift apart. A unit test pins the strings:
+Lua scripts write them as `RUN.STATUS`, `TASK.ATTEMPT`, ..., which scripts.py renders into
+the strings they stand for (`lua_names`) when it assembles a script, the way the scripts get
+their key builders: the two cannot drift apart. A unit test pins the strings:
 changing one is a data migration (runs in a persistent redis hold them).
 """
 
@@ -218,7 +219,7 @@ class EventType(StrEnum):
     TASK_RETRYING = "task_retrying"
 
 
-# Lua table name -> the class whose names it holds.
+# What a script writes before the dot (`RUN.STATUS`) -> the class whose names it means.
 LUA_TABLES: dict[str, type] = {
     "RUN": RunField,
     "TASK": TaskField,
@@ -240,10 +241,7 @@ def names(holder: type) -> dict[str, str]:
     return {name: value for name, value in vars(holder).items() if name.isupper()}
 
 
-def lua_schema() -> str:
-    """Lua tables holding the same names (`local RUN = {STATUS = 'status', ...}`)."""
-    lines = []
-    for table, holder in LUA_TABLES.items():
-        items = ", ".join(f"{name} = '{value}'" for name, value in names(holder).items())
-        lines.append(f"local {table} = {{{items}}}")
-    return "\n".join(lines) + "\n"
+def lua_names() -> dict[str, dict[str, str]]:
+    """The names the scripts write as `TABLE.NAME` (`RUN.STATUS`, `EVENT.TYPE`, ...), by
+    table; scripts.py writes each out as the string it stands for when it assembles them."""
+    return {table: names(holder) for table, holder in LUA_TABLES.items()}

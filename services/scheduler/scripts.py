@@ -2,17 +2,21 @@
 codes a script refuses with (schema.Refusal) turned into domain errors. Any other error of
 redis stays a redis error.
 
-A script is assembled from `local P = ARGV[1]`, the key builders and GROUP (keys.py), the
-schema's tables (schema.py), `_lib.lua`, and a header naming its own arguments: `ARG.<name>`
-for each fixed argument and `REST` for a repeated tail (a list of values, or a list of
-tables named like a NamedTuple's fields). The names and their order are declared once, here;
-a script never reads ARGV by position past the three every script takes (prefix, now ms,
-retention s).
+A script is assembled from `local P = ARGV[1]`, the key builders and GROUP (keys.py),
+`_lib.lua` and its own file, rendered (`render`): the schema's names it writes as
+`RUN.STATUS`, `EVENT.TYPE`, ... (schema.py) become the strings they stand for, and its own
+arguments, which it reads as `ARG.<name>`, become `ARGV[n]`; a repeated tail is `REST` (a
+list of values, or of tables named like a NamedTuple's fields). So the names are constants
+in the script's text: nothing is looked up when it runs, and a name that Python does not
+declare fails when the script is assembled. The arguments' names and order are declared
+once, here; a script never reads ARGV by position past the three every script takes
+(prefix, now ms, retention s).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -30,7 +34,7 @@ from lightflow_scheduler.errors import (
 )
 from lightflow_scheduler.keys import lua_key_builders
 from lightflow_scheduler.model import OutputLine, QueueEntry
-from lightflow_scheduler.schema import Refusal, RunStatus, lua_schema, names
+from lightflow_scheduler.schema import Refusal, RunStatus, lua_names, names
 
 # The arguments every script takes first: ARGV[1..3].
 _COMMON_ARGS = 3
@@ -43,24 +47,49 @@ def refusal(err: redis.ResponseError) -> str:
     return code if code in _REFUSALS else ""
 
 
-def lua_header(args: Sequence[str], rest: Sequence[str] = ()) -> str:
-    """`ARG` and `REST` of a script taking `args`, then a tail of groups named `rest` (one
-    name: a list of values)."""
-    first = _COMMON_ARGS + 1
-    items = ", ".join(f"{name} = ARGV[{first + i}]" for i, name in enumerate(args))
-    lines = [f"local ARG = {{{items}}}"]
-    start = first + len(args)
+_SCHEMA_NAME = re.compile(r"\b([A-Z]+)\.([A-Z][A-Z0-9_]*)\b")
+_ARG_NAME = re.compile(r"\bARG\.(\w+)")
+
+
+def render(source: str, args: Sequence[str] = ()) -> str:
+    """`source` with the schema's names (`RUN.STATUS`) and the script's arguments
+    (`ARG.run`, after the three every script takes) written out as what they stand for
+    (`'status'`, `ARGV[4]`). ValueError for a name neither declares."""
+    tables = lua_names()
+    positions = {name: _COMMON_ARGS + 1 + i for i, name in enumerate(args)}
+
+    def schema_name(match: re.Match[str]) -> str:
+        table, name = match.groups()
+        if table not in tables:
+            return match.group(0)
+        value = tables[table].get(name)
+        if value is None:
+            raise ValueError(f"{table}.{name} is not a name of schema.py")
+        return f"'{value}'"
+
+    def argument(match: re.Match[str]) -> str:
+        position = positions.get(match.group(1))
+        if position is None:
+            raise ValueError(f"ARG.{match.group(1)} is not an argument of the script")
+        return f"ARGV[{position}]"
+
+    return _ARG_NAME.sub(argument, _SCHEMA_NAME.sub(schema_name, source))
+
+
+def lua_rest(args: Sequence[str], rest: Sequence[str]) -> str:
+    """`REST`, the tail after `args`: groups named `rest` (one name: a list of values)."""
+    start = _COMMON_ARGS + 1 + len(args)
     if len(rest) == 1:
-        lines.append(f"local REST = {{unpack(ARGV, {start})}}")
-    elif rest:
-        fields = ", ".join(
-            f"{name} = ARGV[i + {i}]" if i else f"{name} = ARGV[i]" for i, name in enumerate(rest)
-        )
-        lines += [
-            "local REST = {}",
-            f"for i = {start}, #ARGV, {len(rest)} do REST[#REST + 1] = {{{fields}}} end",
-        ]
-    return "\n".join(lines) + "\n"
+        return f"local REST = {{unpack(ARGV, {start})}}\n"
+    if not rest:
+        return ""
+    fields = ", ".join(
+        f"{name} = ARGV[i + {i}]" if i else f"{name} = ARGV[i]" for i, name in enumerate(rest)
+    )
+    return (
+        "local REST = {}\n"
+        f"for i = {start}, #ARGV, {len(rest)} do REST[#REST + 1] = {{{fields}}} end\n"
+    )
 
 
 class _Script:
@@ -78,8 +107,8 @@ class _Script:
         self.args = args
         self.rest = tuple(rest)
         self.width = len(rest)
-        body = (folder / f"{name}.lua").read_text()
-        self.source = scripts.prelude + lua_header(args, rest) + body
+        body = render((folder / f"{name}.lua").read_text(), args)
+        self.source = scripts.prelude + lua_rest(args, rest) + body
         self._script = scripts.client.register_script(self.source)
         self._scripts = scripts
 
@@ -119,8 +148,10 @@ class Handout(NamedTuple):
 def _handout(entry: QueueEntry, result: list[Any]) -> Handout:
     if result[1] != b"run":
         return Handout(entry, started=False)
-    inputs = tuple(SealedInput(_s(task), _s(alias), sealed) for task, alias, sealed in result[4])
-    return Handout(entry, True, _s(result[2]), _s(result[3]), inputs)
+    inputs = tuple(
+        SealedInput(task.decode(), alias.decode(), sealed) for task, alias, sealed in result[4]
+    )
+    return Handout(entry, True, result[2].decode(), result[3].decode(), inputs)
 
 
 class Outcome(StrEnum):
@@ -139,6 +170,12 @@ class DocumentFate(StrEnum):
     KEPT = "kept"  # it stays (the run keeps its data)
     NONE = "none"  # there is none, and nothing to clean up
     REMOVE = "remove"
+
+
+# The replies as redis sends them -> their enum member (a dict is quicker than a call of the
+# enum, and this is every hop's).
+_OUTCOMES = {member.value.encode(): member for member in Outcome}
+_DOCUMENT_FATES = {member.value.encode(): member for member in DocumentFate}
 
 
 class Completion(NamedTuple):
@@ -191,10 +228,7 @@ class Scripts:
         self._retention_s = retention_s
         folder = resources.files("lightflow_scheduler") / "lua"
         self.prelude = (
-            "local P = ARGV[1]\n"
-            + lua_key_builders()
-            + lua_schema()
-            + (folder / "_lib.lua").read_text()
+            "local P = ARGV[1]\n" + lua_key_builders() + render((folder / "_lib.lua").read_text())
         )
         self._start_run = _Script(
             self,
@@ -349,19 +383,21 @@ class Scripts:
             entry=entry_id,
             jitter=jitter,
             has_limit=int(limit is not None),
-            limit=json.dumps(list(limit or ())),
+            limit=json.dumps(list(limit)) if limit else "[]",
             worker=worker_id,
             credit=credit,
             in_blob=int(output_in_blob),
         )
         handouts = [
             _handout(
-                QueueEntry(_s(q), _s(e), _s(r), _s(i), _s(d), _s(t), int(a)),
+                QueueEntry(
+                    q.decode(), e.decode(), r.decode(), i.decode(), d.decode(), t.decode(), int(a)
+                ),
                 result,
             )
             for q, e, r, i, d, t, a, result in pulled
         ]
-        return Completion(Outcome(_s(outcome)), handouts, DocumentFate(_s(document)))
+        return Completion(_OUTCOMES[outcome], handouts, _DOCUMENT_FATES[document])
 
     def requeue(self, *, entry: QueueEntry, max_attempts: int, why: RequeueWhy) -> RequeueOutcome:
         """Queues an entry's task again (or fails it after `max_attempts` lost leases)."""

@@ -123,16 +123,19 @@ class WorkStream:
     def _hand_out(self, leases: list[Lease], recorded: LeaseRef | None = None) -> bool:
         """Queues leases for the stream, the acknowledgement of a recorded result riding on
         the first; False (and the leases released) if the stream closed."""
+
         # Under the session's lock: either the stream is open and the leases are queued for
         # it (and released from the queue if it closes), or they are released here.
-        with self.session.unless_closed() as open_:
-            if open_:
-                for lease in leases:
-                    self._outbox.put(Outgoing(lease=lease, recorded=recorded))
-                    recorded = None
-                if recorded is not None:
-                    self._outbox.put(Outgoing(recorded=recorded))
-                return True
+        def queue_them() -> None:
+            acknowledged = recorded
+            for lease in leases:
+                self._outbox.put(Outgoing(lease=lease, recorded=acknowledged))
+                acknowledged = None
+            if acknowledged is not None:
+                self._outbox.put(Outgoing(recorded=acknowledged))
+
+        if self.session.while_open(queue_them):
+            return True
         if leases:
             with contextlib.suppress(redis.RedisError):
                 self._dispatch.release(leases)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from importlib import resources
 
+import pytest
 import redis
 
-from lightflow_scheduler import schema
 from lightflow_scheduler.schema import (
     DagField,
     EntryField,
@@ -18,10 +18,10 @@ from lightflow_scheduler.schema import (
     RunField,
     TaskField,
     TaskStatus,
-    lua_schema,
+    lua_names,
     names,
 )
-from lightflow_scheduler.scripts import Scripts, lua_header
+from lightflow_scheduler.scripts import Scripts, lua_rest, render
 
 LUA = resources.files("lightflow_scheduler") / "lua"
 # script -> (ARG names, REST group names), as the wrappers declare them (loading a script
@@ -72,23 +72,37 @@ def test_field_names_are_pinned() -> None:
     }
 
 
-def test_the_lua_tables_hold_the_same_names() -> None:
-    lua = lua_schema()
-    assert "local TASK = {STATUS = '|s', ATTEMPT = '|a', ENTRY = '|e'," in lua
-    assert "local RUN = {WORKFLOW = 'wf', DEFINITION = 'def', STATUS = 'status'," in lua
-    assert "local REFUSAL = {RUN_NOT_FOUND = 'LF_RUN_NOT_FOUND'," in lua
+def test_scripts_are_rendered_with_the_names_written_out() -> None:
+    assert render("redis.call('HGET', key_run(r), RUN.STATUS)") == (
+        "redis.call('HGET', key_run(r), 'status')"
+    )
+    assert render("{[EVENT.INSTANCE] = inst}, tk .. TASK.ATTEMPT") == "{['i'] = inst}, tk .. '|a'"
+    assert render("local r, why = ARG.run, ARG.why", ("run", "why")) == (
+        "local r, why = ARGV[4], ARGV[5]"
+    )
+    assert render("error_reply(REFUSAL.RUN_NOT_FOUND)") == "error_reply('LF_RUN_NOT_FOUND')"
+    # Not the schema's: left as it is.
+    assert render("string.format(x), OTHER.NAME") == "string.format(x), OTHER.NAME"
+    with pytest.raises(ValueError, match=r"RUN\.STAUS is not a name of schema\.py"):
+        render("RUN.STAUS")
+    with pytest.raises(ValueError, match=r"ARG\.queue is not an argument"):
+        render("ARG.queue", ("run",))
 
 
-def test_a_script_header_names_its_arguments_after_the_three_every_script_takes() -> None:
-    assert lua_header(("run", "reason")) == "local ARG = {run = ARGV[4], reason = ARGV[5]}\n"
-    assert lua_header(("cap",), ("run_id", "text")) == (
-        "local ARG = {cap = ARGV[4]}\n"
+def test_a_repeated_tail_is_rest() -> None:
+    assert lua_rest(("run", "reason"), ()) == ""
+    assert lua_rest(("cap",), ("run_id", "text")) == (
         "local REST = {}\n"
         "for i = 5, #ARGV, 2 do REST[#REST + 1] = {run_id = ARGV[i], text = ARGV[i + 1]} end\n"
     )
-    assert lua_header(("worker",), ("queue",)) == (
-        "local ARG = {worker = ARGV[4]}\nlocal REST = {unpack(ARGV, 5)}\n"
-    )
+    assert lua_rest(("worker",), ("queue",)) == "local REST = {unpack(ARGV, 5)}\n"
+
+
+def test_the_assembled_scripts_hold_no_name_unwritten() -> None:
+    for script in Scripts(redis.Redis(), "lf", 60).all:
+        assert not re.search(r"\bARG\.\w", script.source), script.name
+        for table in lua_names():
+            assert not re.search(rf"\b{table}\.[A-Z]", script.source), (script.name, table)
 
 
 def test_scripts_read_arguments_by_name_only() -> None:
@@ -107,9 +121,7 @@ def test_scripts_read_arguments_by_name_only() -> None:
 
 
 def test_every_schema_name_a_script_uses_exists() -> None:
-    tables = {line.split()[1] for line in lua_schema().splitlines()}
-    declared = {table: set(names(holder)) for table, holder in schema.LUA_TABLES.items()}
-    assert tables == set(declared)
+    declared = {table: set(names) for table, names in lua_names().items()}
     for name in (*DECLARED, "_lib"):
         for table, field in re.findall(r"\b([A-Z]+)\.([A-Z_0-9]+)\b", _source(name)):
             if table in declared:

@@ -1,10 +1,11 @@
 -- Shared by every script (prepended, after `local P = ARGV[1]`, the key builders and GROUP
--- (keys.py), and the schema's tables RUN, TASK, DAG, ENTRY, EVENT, ... (schema.py)). Every
--- script's ARGV starts with: 1 prefix, 2 now in ms, 3 retention in s (how long an ended run
--- stays readable); its own arguments follow, named in ARG (and REST) by scripts.py. Keys are
--- built here from the prefix rather than passed in KEYS: a task hop touches keys that only
--- the graph names (successors, queues). The deployment is one redis (or a replicated
--- primary), never a cluster.
+-- (keys.py)). Every script's ARGV starts with: 1 prefix, 2 now in ms, 3 retention in s (how
+-- long an ended run stays readable); its own arguments follow, which it reads by name from
+-- ARG (and REST). The names inside keys are written TABLE.NAME (the run's status field is
+-- RUN . STATUS): scripts.py writes them out from schema.py, and the arguments as ARGV[n],
+-- when it assembles a script. Keys are built here from the prefix rather than passed in
+-- KEYS: a task hop touches keys that only the graph names (successors, queues). The
+-- deployment is one redis (or a replicated primary), never a cluster.
 local NOW = ARGV[2]
 local RETENTION = tonumber(ARGV[3])
 
