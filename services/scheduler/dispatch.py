@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +17,7 @@ import structlog
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.documents import Documents
 from lightflow_scheduler.errors import InvalidArgumentError, SchedulerError
-from lightflow_scheduler.keys import QUEUE_GROUP, Keys, is_run_id
+from lightflow_scheduler.keys import QUEUE_GROUP, Keys, is_entry_id, is_run_id
 from lightflow_scheduler.model import (
     Lease,
     LeaseInput,
@@ -30,6 +29,7 @@ from lightflow_scheduler.model import (
     WorkerHello,
     WorkerInfo,
 )
+from lightflow_scheduler.redis_client import StreamReply
 from lightflow_scheduler.registry import Registry
 from lightflow_scheduler.schema import DagField, RunField, TaskStatus
 from lightflow_scheduler.scripts import (
@@ -44,16 +44,13 @@ from lightflow_scheduler.seals import DataSeal
 
 log = structlog.get_logger(__name__)
 
-_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
 _RESULT_STATES = frozenset(
     {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.STOPPED, TaskStatus.ABORTED}
 )
 
-StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
-
 
 def check_lease_ref(ref: LeaseRef) -> None:
-    if not ref.queue or not _ENTRY_ID.fullmatch(ref.entry_id):
+    if not ref.queue or not is_entry_id(ref.entry_id):
         raise InvalidArgumentError(
             f"invalid lease reference (queue {ref.queue[:100]!r}, entry {ref.entry_id[:100]!r})"
         )

@@ -21,6 +21,14 @@ def is_run_id(run_id: str) -> bool:
     return _RUN_ID.fullmatch(run_id) is not None
 
 
+# A stream entry's id ("1764000000000-0"): queue entries (leases), events.
+_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
+
+
+def is_entry_id(entry_id: str) -> bool:
+    return _ENTRY_ID.fullmatch(entry_id) is not None
+
+
 # name -> (template, Lua argument names). `{p}` is the namespace prefix.
 _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     # hash: workflow name -> JSON summary {hash, description, dags, registered_ms}

@@ -17,6 +17,7 @@ from lightflow_scheduler import meta
 from lightflow_scheduler.errors import InvalidArgumentError
 from lightflow_scheduler.keys import Keys, is_run_id
 from lightflow_scheduler.model import MetaRead
+from lightflow_scheduler.redis_client import text
 from lightflow_scheduler.registry import Registry
 from lightflow_scheduler.schema import FINAL_RUN_STATES, DagField, RunField
 from lightflow_scheduler.seals import DataSeal
@@ -31,10 +32,6 @@ _RUN_FIELDS = (
     RunField.STARTED,
     RunField.ENDED,
 )
-
-
-def _s(value: bytes | None) -> str:
-    return value.decode() if value is not None else ""
 
 
 def _decoded(fields: Mapping[bytes, bytes]) -> dict[str, str]:
@@ -67,7 +64,7 @@ class Provenance:
         keep, written = fields[-2:]
         if run[RunField.WORKFLOW] is None:
             return MetaRead(in_store=True)
-        if _s(run[RunField.STATUS]) in FINAL_RUN_STATES and (keep != b"1" or written is not None):
+        if text(run[RunField.STATUS]) in FINAL_RUN_STATES and (keep != b"1" or written is not None):
             return MetaRead(in_store=True)
         section = self._section(run_id, run, segments)
         found, value = meta.navigate(section, segments)
@@ -86,7 +83,7 @@ class Provenance:
         """The section, or as much of it as `segments` needs: the run's entries alone for a
         key outside `log`, one DAG instance's for a key inside it (bounded by its DAG's
         size), all of it otherwise. `fields` are the run hash's _RUN_FIELDS."""
-        run = {name: _s(value) for name, value in fields.items()}
+        run = {name: text(value) for name, value in fields.items()}
         if segments and segments[0] != "log":
             wanted = segments[0] == "arguments"
             return meta.run_entries(run_id, run, self._arguments(run_id) if wanted else {})
@@ -109,7 +106,7 @@ class Provenance:
         instance = unescape(segments[1])
         dag_fields = meta.instance_fields(instance)
         raw = self._redis.hmget(self._keys.run_dags(run_id), dag_fields)
-        dags = {name: _s(value) for name, value in zip(dag_fields, raw, strict=True) if value}
+        dags = {name: text(value) for name, value in zip(dag_fields, raw, strict=True) if value}
         if instance not in dags:
             return {}
         if len(segments) >= 4 and segments[2] == "tasks":
@@ -122,7 +119,7 @@ class Provenance:
             names = []
         task_fields = meta.task_fields(instance, names)
         raw = self._redis.hmget(self._keys.run_tasks(run_id), task_fields) if names else []
-        tasks = {name: _s(value) for name, value in zip(task_fields, raw, strict=True) if value}
+        tasks = {name: text(value) for name, value in zip(task_fields, raw, strict=True) if value}
         return meta.log_entries(dags, tasks)
 
     def _arguments(self, run_id: str) -> dict[str, Any]:

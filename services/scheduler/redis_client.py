@@ -67,6 +67,15 @@ class Durability:
     timeout_ms: int = 1000
 
 
+# What XREAD and XREADGROUP answer (replies not decoded): [(stream, [(entry id, fields)])].
+StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
+
+
+def text(value: bytes | None) -> str:
+    """A reply's bytes as text; '' for none."""
+    return value.decode() if value is not None else ""
+
+
 def redis_error_code(err: redis.ResponseError) -> str:
     """The code redis starts an error with (BUSYGROUP, NOGROUP, WRONGTYPE, ...)."""
     return str(err).partition(" ")[0]

@@ -3,7 +3,6 @@ ListRuns), stopped, and followed through their event streams (WatchRun)."""
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -22,8 +21,9 @@ from lightflow_scheduler.errors import (
     StaleDefinitionError,
     require_run_id,
 )
-from lightflow_scheduler.keys import Keys
+from lightflow_scheduler.keys import Keys, is_entry_id
 from lightflow_scheduler.model import DagState, Failure, RunEvent, RunInfo, TaskState
+from lightflow_scheduler.redis_client import StreamReply, text
 from lightflow_scheduler.registry import Registry
 from lightflow_scheduler.schema import (
     FINAL_RUN_STATES,
@@ -48,14 +48,7 @@ log = structlog.get_logger(__name__)
 _NEVER_STARTED = frozenset({TaskStatus.WAITING, TaskStatus.QUEUED})
 # Events a watch reads from redis at once.
 _WATCH_BATCH = 500
-_ENTRY_ID = re.compile(r"\d{1,20}-\d{1,20}")
 _TYPE, _END_EVENT_ID = EventField.TYPE.encode(), EndField.EVENT_ID.encode()
-
-StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
-
-
-def _s(value: bytes | None) -> str:
-    return value.decode() if value is not None else ""
 
 
 def _ms(value: bytes | str | None) -> int:
@@ -63,7 +56,7 @@ def _ms(value: bytes | str | None) -> int:
 
 
 def check_event_id(event_id: str) -> None:
-    if event_id and not _ENTRY_ID.fullmatch(event_id):
+    if event_id and not is_entry_id(event_id):
         raise InvalidArgumentError(
             f"after_event_id {event_id[:100]!r} is not an event id (like '1764000000000-0')"
         )
@@ -97,15 +90,15 @@ def event(run_id: str, entry_id: str, fields: Mapping[bytes, bytes]) -> RunEvent
     return RunEvent(
         id=entry_id,
         run_id=run_id,
-        type=_s(f.get(EventField.TYPE)),
+        type=text(f.get(EventField.TYPE)),
         time_ms=_ms(f.get(EventField.TIME)),
-        instance=_s(f.get(EventField.INSTANCE)),
-        task=_s(f.get(EventField.TASK)),
+        instance=text(f.get(EventField.INSTANCE)),
+        task=text(f.get(EventField.TASK)),
         attempt=_ms(f.get(EventField.ATTEMPT)),
-        worker_id=_s(f.get(EventField.WORKER)),
+        worker_id=text(f.get(EventField.WORKER)),
         text=f.get(EventField.TEXT, b"").decode(errors="replace"),
-        stream=_s(f.get(EventField.STREAM)),
-        status=_s(f.get(EventField.STATUS)),
+        stream=text(f.get(EventField.STREAM)),
+        status=text(f.get(EventField.STATUS)),
         failure=Failure.from_json(f.get(EventField.FAILURE)),
     )
 
@@ -116,9 +109,9 @@ def _run_info(run_id: str, fields: Mapping[bytes, bytes]) -> RunInfo:
 
     return RunInfo(
         run_id=run_id,
-        workflow=_s(field(RunField.WORKFLOW)),
-        definition_hash=_s(field(RunField.DEFINITION)),
-        status=_s(field(RunField.STATUS)),
+        workflow=text(field(RunField.WORKFLOW)),
+        definition_hash=text(field(RunField.DEFINITION)),
+        status=text(field(RunField.STATUS)),
         started_ms=_ms(field(RunField.STARTED)),
         ended_ms=_ms(field(RunField.ENDED)),
         keep_data=field(RunField.KEEP) == b"1",
@@ -281,7 +274,7 @@ class Runs:
             for run_id in chunk:
                 pipe.hgetall(self._keys.run(run_id))
             for run_id, fields in zip(chunk, pipe.execute(), strict=True):
-                if not fields or (status and _s(fields.get(status_field)) != status):
+                if not fields or (status and text(fields.get(status_field)) != status):
                     continue
                 runs.append(_run_info(run_id, fields))
                 if len(runs) >= (limit or 100):
@@ -320,13 +313,13 @@ class Runs:
             reply = self._redis.xread(dict.fromkeys(keys, cursor), count=_WATCH_BATCH, block=2000)
             if not reply:
                 status = self._redis.hget(self._keys.run(run_id), RunField.STATUS)
-                if status is None or _s(status) in FINAL_RUN_STATES:
+                if status is None or text(status) in FINAL_RUN_STATES:
                     # Over (or past its retention): the final event was before the cursor.
                     return
                 continue
             for entry_id, fields in merge_streams(reply, _WATCH_BATCH):
                 cursor = entry_id
-                kind = _s(fields.get(_TYPE))
+                kind = text(fields.get(_TYPE))
                 if types and kind not in types and kind != EventType.RUN_ENDED:
                     continue  # filtered before the costly part: the message
                 if types and kind not in types:
@@ -356,7 +349,7 @@ class Runs:
         if not entries:
             return
         fields = entries[0][1]
-        event_id = _s(fields[_END_EVENT_ID])
+        event_id = text(fields[_END_EVENT_ID])
         if after_event_id and stream_id(event_id) <= stream_id(after_event_id):
             return
         if _TYPE not in fields:  # ended before end entries held the event: read it

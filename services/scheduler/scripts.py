@@ -34,6 +34,7 @@ from lightflow_scheduler.errors import (
 )
 from lightflow_scheduler.keys import lua_key_builders
 from lightflow_scheduler.model import OutputLine, QueueEntry
+from lightflow_scheduler.redis_client import text
 from lightflow_scheduler.schema import Refusal, RunStatus, lua_names, names
 
 # The arguments every script takes first: ARGV[1..3].
@@ -119,10 +120,6 @@ class _Script:
             raise TypeError(f"{self.name}.lua takes {self.args}, not {tuple(named)}")
         tail = chain.from_iterable(rest) if self.width > 1 else rest
         return self._script(args=[*self._scripts.common(), *named.values(), *tail])
-
-
-def _s(value: bytes) -> str:
-    return value.decode()
 
 
 class SealedInput(NamedTuple):
@@ -341,7 +338,7 @@ class Scripts:
                     " start it again"
                 ) from err
             raise
-        return _s(winner)
+        return text(winner)
 
     def dispatch(self, *, worker_id: str, entries: Sequence[QueueEntry]) -> list[Handout]:
         """Hands out entries the worker read from its queues: one Handout per entry."""
@@ -412,7 +409,7 @@ class Scripts:
             max_attempts=max_attempts,
             why=why.value,
         )
-        return RequeueOutcome(_s(outcome))
+        return RequeueOutcome(text(outcome))
 
     def start_dag(
         self,
@@ -447,7 +444,7 @@ class Scripts:
                     " schedulers' --max-dag-instances): does a DAG start itself without end?"
                 ) from err
             raise
-        return _s(instance)
+        return text(instance)
 
     def stop_run(self, *, run_id: str, reason: str) -> RunStatus:
         """Stops the run; its status after that. NotFoundError for an unknown run."""
@@ -457,7 +454,7 @@ class Scripts:
             if refusal(err) == Refusal.RUN_NOT_FOUND:
                 raise NotFoundError(f"run '{run_id}' not found") from err
             raise
-        return RunStatus(_s(status))
+        return RunStatus(text(status))
 
     def stop_dag(self, *, run_id: str, instance: str) -> str:
         """Stops a DAG instance; its status after that. NotFoundError for an unknown run or
@@ -471,15 +468,15 @@ class Scripts:
             if code == Refusal.DAG_INSTANCE_NOT_FOUND:
                 raise NotFoundError(f"DAG instance '{instance}' not found") from err
             raise
-        return _s(status)
+        return text(status)
 
     def promote(self, *, member: bytes) -> PromoteOutcome:
         """Queues a task whose retry delay passed (a member of the delayed set)."""
-        return PromoteOutcome(_s(self._promote(member=member)))
+        return PromoteOutcome(text(self._promote(member=member)))
 
     def deadline(self, *, run_id: str, failure: str) -> RunStatus | None:
         """Stops a run past its deadline; its status after that, None when it is gone."""
-        status = _s(self._deadline(run=run_id, failure=failure))
+        status = text(self._deadline(run=run_id, failure=failure))
         return RunStatus(status) if status else None
 
     def output(self, *, cap: int, lines: Sequence[OutputLine]) -> int:
@@ -489,7 +486,7 @@ class Scripts:
 
     def _document_action(self, run_id: str, action: str, expiry_ms: int = 0) -> DocumentReply:
         reply = self._document(run=run_id, action=action, expiry=expiry_ms)
-        return DocumentReply(DocumentState(_s(reply[0])), reply[1] if len(reply) > 1 else None)
+        return DocumentReply(DocumentState(text(reply[0])), reply[1] if len(reply) > 1 else None)
 
     def document_claim(self, *, run_id: str, expiry_ms: int) -> DocumentReply:
         """Claims the creation of the run's store document until `expiry_ms`: CLAIMED (with
