@@ -13,6 +13,7 @@ from typing import Any
 
 import bson
 import click
+import grpc
 from bson.errors import BSONError
 
 from lightflow import LightflowError
@@ -26,6 +27,7 @@ from lightflow._wire.encodings import (
     ENCODING_CLOUDPICKLE,
     ENCODING_NDARRAY,
 )
+from lightflow._wire.headers import FAIL_IF_MISSING
 from lightflow.v1 import common_pb2
 from lightflow_cli.context import store_connection
 
@@ -62,13 +64,14 @@ def get(run_id: str, key: str | None, section: str, store_address: str | None) -
     # The schedulers create a document late: with them known, one not there yet is asked for;
     # and they hold a live run's provenance (the meta section).
     replicas = Replicas(schedulers, token) if schedulers else None
+    documents = _AskSchedulers(replicas) if replicas is not None else None
     try:
         with StoreClient(
             address,
             token,
             call_timeout=_CALL_TIMEOUT_SECONDS,
             retry_seconds=_RETRY_SECONDS,
-            ensure_document=replicas.ensure_document if replicas is not None else None,
+            documents=documents,
             read_meta=replicas.read_meta if replicas is not None else None,
         ) as client:
             if key is None:
@@ -91,6 +94,24 @@ def get(run_id: str, key: str | None, section: str, store_address: str | None) -
     except LightflowError as err:
         raise click.ClickException(str(err)) from err
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False, default=str))
+
+
+class _AskSchedulers:
+    """A live run's document may still be to be created: the schedulers are asked for it
+    before the store is called (SignalService.EnsureDocument). A run that ended without one,
+    or that they do not know, is looked up in the store without waiting."""
+
+    def __init__(self, replicas: Replicas) -> None:
+        self._replicas = replicas
+        self._available: dict[str, bool] = {}
+
+    def metadata(self, run_id: str) -> tuple[tuple[str, str], ...]:
+        if run_id not in self._available:
+            try:
+                self._available[run_id] = self._replicas.ensure_document(run_id)
+            except grpc.RpcError:  # no scheduler answers: the store waits a while for one
+                self._available[run_id] = True
+        return () if self._available[run_id] else (FAIL_IF_MISSING,)
 
 
 def _readable_payload(payload: common_pb2.Payload) -> Any:

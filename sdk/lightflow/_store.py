@@ -12,7 +12,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import bson
 import grpc
@@ -32,7 +32,6 @@ from lightflow._tls import TlsOptions, connect
 from lightflow._wire.blobs import CHUNK_BYTES
 from lightflow._wire.documents import collect_keys, is_document
 from lightflow._wire.encodings import BSON_FIELD, ENCODING_UPLOADED, uploaded_reference
-from lightflow._wire.headers import FAIL_IF_MISSING
 from lightflow.v1 import (
     blob_pb2,
     blob_pb2_grpc,
@@ -56,6 +55,18 @@ _BACKOFF_MAX_SECONDS = 2.0
 # a run's arguments may be (services/store/__main__.py, MAX_RECEIVE_BYTES).
 DIRECT_WRITE_BYTES = 16 * 1024 * 1024
 _Metadata = tuple[tuple[str, str], ...]
+
+
+class RunDocuments(Protocol):
+    """What the store does with a call on a run whose document is not there: the call's
+    metadata (lightflow._wire.headers.MISSING_DOCUMENT_HEADER). A task's first call in a run
+    without arguments creates it; a client outside the runs asks the schedulers first
+    (SignalService.EnsureDocument)."""
+
+    def metadata(self, run_id: str) -> _Metadata:
+        """Called before every call on `run_id`'s store (an upload of a large value too)."""
+        ...
+
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -141,13 +152,12 @@ class StoreClient:
         call_timeout: float = CALL_TIMEOUT_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
         tls: TlsOptions | None = None,
-        ensure_document: Callable[[str], bool] | None = None,
+        documents: RunDocuments | None = None,
         read_meta: Callable[[str, str], scheduler_pb2.ReadMetaResponse] | None = None,
     ) -> None:
         """Connect (lazily) to the store service at `address` ("host:port"); over TLS when
-        `tls` is given. `ensure_document(run_id)` asks the schedulers for a run's document
-        (SignalService.EnsureDocument): the schedulers create documents late, so a client
-        that can reach them finds out at once that one is missing, asks, and calls again.
+        `tls` is given. `documents` says what the store does when a call finds no document
+        for its run (RunDocuments); without it, the store waits a while for one on its way.
         `read_meta(run_id, key)` asks them for a key of a run's meta section
         (SignalService.ReadMeta): they hold a live run's provenance, the store an ended
         one's (lightflow/_wire/meta.py); reads of that section go to them first."""
@@ -157,7 +167,7 @@ class StoreClient:
         self._blobs = blob_pb2_grpc.BlobServiceStub(self._channel)
         self._call_timeout = call_timeout
         self._retry_seconds = retry_seconds
-        self._ensure_document = ensure_document
+        self._documents = documents
         self._read_meta = read_meta
 
     def close(self) -> None:
@@ -390,6 +400,8 @@ class StoreClient:
             excess -= size - payload.ByteSize()
 
     def _upload(self, run_id: str, payload: common_pb2.Payload) -> common_pb2.Payload:
+        if self._documents is not None:
+            self._documents.metadata(run_id)  # an upload is a use of the run's store too
         data = payload.data
 
         def put(_request: None, timeout: float, metadata: _Metadata) -> blob_pb2.PutBlobResponse:
@@ -413,23 +425,14 @@ class StoreClient:
     def _call(
         self, method: Callable[..., _T], request: Any, run_id: str = "", *, write: bool = False
     ) -> _T:
-        """Make one RPC on `run_id`'s document. With `ensure_document`, a document the
-        schedulers have not created yet is asked for and the call made again. A `write`
-        carries one request id on every attempt, so the store applies it at most once."""
+        """Make one RPC on `run_id`'s document, with the metadata `documents` gives for its
+        run. A `write` carries one request id on every attempt, so the store applies it at
+        most once."""
         if write:  # the same request, so the same id, on every attempt
             request.request_id = uuid.uuid4().hex
-        if not run_id or self._ensure_document is None:
-            return self._attempt(method, request, ())
-        try:
-            return self._attempt(method, request, (FAIL_IF_MISSING,))
-        except StoreNotFoundError:
-            try:
-                available = self._ensure_document(run_id)
-            except Exception:  # no scheduler answers: the call below still waits a while
-                available = True  # for a creation on its way
-            if not available:
-                raise  # the run ended without a document, or is unknown
-            return self._attempt(method, request, ())
+        documents = self._documents
+        metadata = documents.metadata(run_id) if run_id and documents is not None else ()
+        return self._attempt(method, request, metadata)
 
     def _attempt(self, method: Callable[..., _T], request: Any, metadata: _Metadata) -> _T:
         """Make one RPC (`method` of the stub), retrying while it does not reach a working

@@ -121,6 +121,7 @@ def task_result(message: scheduler_pb2.TaskResult) -> TaskResult:
         output.encoding == ENCODING_BLOB,
         failure(message.failure) if message.HasField("failure") else None,
         tuple(message.limit) if message.has_limit else None,
+        message.store_used,
     )
 
 
@@ -265,6 +266,7 @@ def _fill_task_lease(message: scheduler_pb2.TaskLease, lease: Lease) -> None:
     message.task_name = entry.task
     message.attempt = entry.attempt
     message.timeout_ms = lease.timeout_ms
+    message.document_has_arguments = lease.document_has_arguments
     for task_name, alias, payload in lease.inputs:
         dataset = message.inputs.add(task_name=task_name, alias=alias)
         if payload is None:

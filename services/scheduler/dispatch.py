@@ -289,6 +289,7 @@ class Dispatch:
                     timeout_ms=int(graph.dags[dag].tasks[task].timeout_s * 1000),
                     inputs=tuple(inputs),
                     code=code,
+                    document_has_arguments=handout.document_has_arguments,
                 )
             )
         return leases
@@ -330,6 +331,7 @@ class Dispatch:
                 worker_id=session.worker_id,
                 credit=credit,
                 output_in_blob=result.output_in_blob,
+                store_used=result.store_used,
                 queues=session.queues,
             )
             leases = self._leases(session, completion.handouts)

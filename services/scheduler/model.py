@@ -124,6 +124,7 @@ class Lease(NamedTuple):
     timeout_ms: int
     inputs: tuple[LeaseInput, ...]
     code: TaskCode | None  # None: this stream carried it before
+    document_has_arguments: bool = False  # see TaskLease.document_has_arguments
 
     @property
     def ref(self) -> LeaseRef:
@@ -143,6 +144,7 @@ class TaskResult(NamedTuple):
     output_in_blob: bool
     failure: Failure | None
     limit: tuple[str, ...] | None  # the successors it selected; None: all
+    store_used: bool = False  # it called its run's store (its document may exist now)
 
 
 class WorkerHello(NamedTuple):

@@ -140,6 +140,8 @@ class Handout(NamedTuple):
     workflow: str = ""
     definition_hash: str = ""
     inputs: tuple[SealedInput, ...] = ()
+    # The run's store document starts with its arguments (a scheduler creates it).
+    document_has_arguments: bool = False
 
 
 def _handout(entry: QueueEntry, result: list[Any]) -> Handout:
@@ -148,7 +150,7 @@ def _handout(entry: QueueEntry, result: list[Any]) -> Handout:
     inputs = tuple(
         SealedInput(task.decode(), alias.decode(), sealed) for task, alias, sealed in result[4]
     )
-    return Handout(entry, True, result[2].decode(), result[3].decode(), inputs)
+    return Handout(entry, True, result[2].decode(), result[3].decode(), inputs, result[5] == 1)
 
 
 class Outcome(StrEnum):
@@ -263,6 +265,7 @@ class Scripts:
                 "worker",
                 "credit",
                 "in_blob",
+                "store_used",
             ),
             rest=("queue",),
         )
@@ -362,6 +365,7 @@ class Scripts:
         worker_id: str,
         credit: int,
         output_in_blob: bool,
+        store_used: bool,
         queues: Sequence[str],
     ) -> Completion:
         """Records a task's result (fenced by attempt and entry) and hands the worker up to
@@ -384,6 +388,7 @@ class Scripts:
             worker=worker_id,
             credit=credit,
             in_blob=int(output_in_blob),
+            store_used=int(store_used),
         )
         handouts = [
             _handout(

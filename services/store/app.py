@@ -166,10 +166,14 @@ def serve(config: StoreConfig) -> None:
     configure_logging(config.log_level)
     make_undumpable()
     backend = open_backend(config)
-    core = StoreCore(backend.runs, backend.blobs, inline_limit=config.inline_limit)
-
     # Task data too large for the schedulers: files beside the documents, or memory.
     blob_store = BlobStore(config.data_dir / "blobs" if config.data_dir is not None else None)
+    core = StoreCore(
+        backend.runs,
+        backend.blobs,
+        inline_limit=config.inline_limit,
+        ended_runs=blob_store.gone,  # remembered across restarts
+    )
 
     def add_servicers(server: grpc.Server) -> None:
         register(server, core, drop_task_data=blob_store.delete_run_if_valid, uploads=blob_store)

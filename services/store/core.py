@@ -70,6 +70,16 @@ REF_SIZE_KEY = "size"
 _READ_ATTEMPTS = 5
 # How many deleted runs the store remembers, to fail calls on them at once.
 _DELETED_REMEMBERED = 100_000
+# Locks a document's creation on a task's call and its deletion take (by run).
+_STRIPES = 64
+
+
+class MissingDocument(enum.Enum):
+    """What a call does on a run whose document is not there (StoreCore.on_document)."""
+
+    WAIT = "wait"
+    CREATE = "create"
+    FAIL = "fail"
 
 
 class StoreError(Exception):
@@ -188,7 +198,10 @@ class StoreCore:
         inline_limit: int = INLINE_LIMIT_BYTES,
         native_inline_limit: int = NATIVE_INLINE_LIMIT_BYTES,
         create_wait_s: float = 2.0,
+        ended_runs: Callable[[str], bool] | None = None,
     ) -> None:
+        """`ended_runs(run_id)`: whether a run ended as someone else remembers it (the blob
+        folder, across restarts), besides the documents deleted since this start."""
         self._runs = runs
         # Runs whose document a call waits for, or that were created since this start.
         self._created: dict[str, threading.Event] = {}
@@ -196,25 +209,45 @@ class StoreCore:
         # fails at once rather than waiting for a creation that will not come.
         self._deleted: OrderedDict[str, None] = OrderedDict()
         self._created_lock = threading.Lock()
+        # A run's document is created on a task's call, or deleted, under its stripe's lock.
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self._create_wait_s = create_wait_s
+        self._ended_runs = ended_runs
         self._blobs = blobs
         self._inline_limit = inline_limit
         self._native_inline_limit = max(native_inline_limit, inline_limit)
 
-    def awaiting(self, run_id: str, action: Callable[[], _T], *, wait: bool = True) -> _T:
-        """Runs a call on a run's document; if the document is not there yet, waits (up to
-        `create_wait_s`, unless not to `wait`) for its creation, which the schedulers send
-        without waiting for it, and runs the call again."""
+    def on_document(
+        self, run_id: str, action: Callable[[], _T], missing: MissingDocument = MissingDocument.WAIT
+    ) -> _T:
+        """Runs a call on a run's document. When the document is not there, `missing` says
+        what happens: WAIT (up to `create_wait_s`) for the creation a scheduler sent without
+        waiting for it, CREATE it empty (a task's first call in a run without arguments), or
+        FAIL at once; the call then runs again."""
         try:
             return action()
         except RunNotFoundError:
-            if not wait or not self._wait_for_document(run_id):
+            if missing == MissingDocument.CREATE:
+                self._create_for_live_run(run_id)
+            elif missing == MissingDocument.FAIL or not self._wait_for_document(run_id):
                 raise
             return action()
         except PathConflictError:
             # A write that found no document, and then one when it asked why (created in
             # between), reads as a path conflict. It changed nothing: once more tells.
             return action()
+
+    def _create_for_live_run(self, run_id: str) -> None:
+        """Creates a run's empty document, unless the run ended (its document was deleted):
+        a late call of its task must not leave a document nobody removes. Checked and made
+        under the run's stripe lock, which a deletion holds too."""
+        with self._stripe(run_id):
+            if self.was_deleted(run_id) or (self._ended_runs and self._ended_runs(run_id)):
+                raise RunNotFoundError(f"run {run_id!r} ended: its store document was removed")
+            self.create_document(run_id)
+
+    def _stripe(self, run_id: str) -> threading.Lock:
+        return self._stripes[hash(run_id) % len(self._stripes)]
 
     def _wait_for_document(self, run_id: str) -> bool:
         with self._created_lock:
@@ -283,17 +316,18 @@ class StoreCore:
     def delete_document(self, run_id: str) -> None:
         """Remove the run's document and its blobs; a missing one is not an error."""
         _validate_run_id(run_id)
-        with self._created_lock:
-            self._created.pop(run_id, None)
-            self._deleted[run_id] = None
-            while len(self._deleted) > _DELETED_REMEMBERED:
-                self._deleted.popitem(last=False)
-        outcome = self._backend(
-            lambda: self._runs.delete_one({"_id": run_id}),
-            run_id=run_id,
-            key=None,
-            action="delete the document of",
-        )
+        with self._stripe(run_id):
+            with self._created_lock:
+                self._created.pop(run_id, None)
+                self._deleted[run_id] = None
+                while len(self._deleted) > _DELETED_REMEMBERED:
+                    self._deleted.popitem(last=False)
+            outcome = self._backend(
+                lambda: self._runs.delete_one({"_id": run_id}),
+                run_id=run_id,
+                key=None,
+                action="delete the document of",
+            )
         self._backend(
             lambda: self._blobs.delete_run(run_id),
             run_id=run_id,

@@ -9,13 +9,14 @@ import grpc
 import structlog
 
 from lightflow._wire.encodings import ENCODING_UPLOADED, read_uploaded_reference
-from lightflow._wire.headers import FAIL_IF_MISSING
+from lightflow._wire.headers import MISSING_DOCUMENT_HEADER
 from lightflow.v1 import common_pb2, store_pb2, store_pb2_grpc
 from lightflow_common.server import check_run_access, credential_run
 from lightflow_store.blobs import BlobNotFoundError, BlobStore
 from lightflow_store.core import (
     ConflictError,
     InvalidArgumentError,
+    MissingDocument,
     MissingValueError,
     RunNotFoundError,
     Section,
@@ -34,6 +35,8 @@ _SECTIONS: dict[int, Section] = {
     store_pb2.DOCUMENT_SECTION_DATA: Section.DATA,
     store_pb2.DOCUMENT_SECTION_META: Section.META,
 }
+
+_MISSING = {"create": MissingDocument.CREATE, "fail": MissingDocument.FAIL}
 
 # Most specific first: the first match decides the status.
 _STATUS_OF_ERROR: list[tuple[type[StoreError], grpc.StatusCode]] = [
@@ -105,12 +108,14 @@ class StoreServicer(store_pb2_grpc.StoreServiceServicer):
         self, context: grpc.ServicerContext, run_id: str, action: Callable[[], _T]
     ) -> _T:
         """A core call on a run's document (as `_call`), for a caller allowed to touch the
-        run (a task's run credential opens its own run only), waiting for a document on its way
-        unless the caller asked to hear at once that there is none (it then asks the
-        schedulers for it: EnsureDocument)."""
+        run (a task's run credential opens its own run only). A missing document is waited
+        for, created or reported at once, as the call's MISSING_DOCUMENT_HEADER says."""
         check_run_access(context, run_id)
-        wait = FAIL_IF_MISSING not in (context.invocation_metadata() or ())
-        return _call(context, lambda: self._core.awaiting(run_id, action, wait=wait))
+        missing = MissingDocument.WAIT
+        for name, value in context.invocation_metadata() or ():
+            if name == MISSING_DOCUMENT_HEADER:
+                missing = _MISSING.get(value, MissingDocument.WAIT)
+        return _call(context, lambda: self._core.on_document(run_id, action, missing))
 
     def CreateDocument(
         self, request: store_pb2.CreateDocumentRequest, context: grpc.ServicerContext

@@ -88,6 +88,8 @@ class RunningTask:
     # Made when the task first prints (most tasks print nothing).
     limiter: TaskOutputLimiter | None = None
     blocked: bool = False
+    # The task called its run's store (pipe.StoreUsed): its result says so.
+    store_used: bool = False
     # Kills the attempt when it runs past the task's timeout.
     timer: threading.Timer | None = None
 
@@ -378,6 +380,8 @@ class WorkerAgent:
                 if message.trace:
                     self._log_failure(task.lease, result, message.trace)
                 self._finish(process, process.lease_key, result)
+            elif isinstance(message, pipe.StoreUsed):
+                task.store_used = True
             else:
                 with self._lock:
                     task.blocked = isinstance(message, pipe.Blocked)
@@ -440,6 +444,9 @@ class WorkerAgent:
             running = self._running.pop(key, None)
             if running is not None and running.timer is not None:
                 running.timer.cancel()
+            # Whatever ended the task (it, its timeout, a stop, a crash), a document its store
+            # calls may have created is to be removed with its run.
+            result.store_used = running is not None and running.store_used
             self._unacked[key] = result
             if process is not None:
                 process.lease_key = ""

@@ -30,6 +30,7 @@ from lightflow._taskdata import BlobClient, decode_task_data, encode_task_data
 from lightflow._tls import TlsOptions
 from lightflow._wire import pipe
 from lightflow._wire.failures import from_exception
+from lightflow._wire.headers import CREATE_IF_MISSING
 from lightflow._workflow import SourceEntry, decode_task, source_entry
 from lightflow.models import (
     AbortWorkflow,
@@ -74,6 +75,32 @@ class ParentLink:
 
     def blocked(self, blocked: bool) -> None:
         self.send(pipe.Blocked() if blocked else pipe.Unblocked())
+
+
+class LeaseDocuments:
+    """How the current task's store calls find its run's document (RunDocuments): a run
+    without arguments has none until its tasks' first call creates it. The worker hears of
+    the task's first call before it is made (pipe.StoreUsed), so the run's end removes the
+    document even when the task dies right after."""
+
+    def __init__(self, link: ParentLink) -> None:
+        self._link = link
+        self._run_id = ""
+        self._creates = False
+        self._told = True
+
+    def start(self, lease: scheduler_pb2.TaskLease) -> None:
+        self._run_id = lease.run_id
+        self._creates = not lease.document_has_arguments
+        self._told = False
+
+    def metadata(self, run_id: str) -> tuple[tuple[str, str], ...]:
+        if run_id != self._run_id:  # the run credential opens no other run anyway
+            return ()
+        if not self._told:
+            self._told = True  # a second message from a racing thread is harmless
+            self._link.send(pipe.StoreUsed())
+        return (CREATE_IF_MISSING,) if self._creates else ()
 
 
 class _LineWriter(io.TextIOBase):
@@ -314,6 +341,7 @@ def child_main(
     addresses = [*scheduler_addresses[1:], *scheduler_addresses[:1]]
     replicas = Replicas(addresses, credential, tls=tls)
     stores: dict[str, StoreClient] = {}
+    documents = LeaseDocuments(link)
     blob_clients: dict[str, BlobClient] = {}
     # The task of each (definition, DAG, task), unpickled once (its code is sent only once),
     # or why it could not be.
@@ -337,10 +365,11 @@ def child_main(
                 store_address,
                 credential,
                 tls=tls,
-                ensure_document=replicas.ensure_document,
+                documents=documents,
                 read_meta=replicas.read_meta,  # a live run's provenance is the schedulers'
             )
             blob_clients[store_address] = BlobClient(store_address, credential, tls=tls)
+        documents.start(lease)
         store = TaskStore(stores[store_address], lease.run_id)
         blobs = blob_clients[store_address]
         signal = TaskSignal(

@@ -1,6 +1,7 @@
-"""A run's store document is created late: at once for a run with arguments, when a store
-user asks for it, by a timer after the delay, or, for a run that ends first, keeps no data
-and never touches the store, never (docs/architecture.md, "The run's store document")."""
+"""A run's store document is created late: at once for a run with arguments, by its tasks'
+first store call, when a store user asks for it, by a timer after the delay, or, for a run
+that ends first, keeps no data and never touches the store, never (docs/architecture.md,
+"The run's store document"). However it came, it goes when the run ends."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from lightflow._store import StoreClient
+from lightflow._store import StoreClient, StoreNotFoundError
 from lightflow_cli.stack import LocalStack
 from tests.conftest import assert_eventually, client_for, dump_logs, output_lines
 
@@ -54,6 +55,27 @@ def nap(data, store, signal, context):
 
 d = Dag('main')
 d.define({{PythonTask(name='nap', callback=nap): None}})
+"""
+
+# Writes, then waits for the file {flag} (a run to stop while it waits).
+WRITES_AND_SLEEPS = """
+import os
+import time
+
+from lightflow.models import Dag
+from lightflow.tasks import PythonTask
+
+
+def write(data, store, signal, context):
+    store.set('written', True)
+    print('written')
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not os.path.exists({flag!r}):
+        time.sleep(0.05)
+
+
+d = Dag('main')
+d.define({{PythonTask(name='write', callback=write): None}})
 """
 
 ARRAY = """
@@ -120,6 +142,47 @@ def test_a_task_reads_and_writes_the_store_before_any_timer_made_the_document(
         "workflow store_at_once status running",
         "stored first",
     ]
+
+
+def _has_document(stack: LocalStack, run_id: str) -> bool:
+    assert stack.store is not None
+    with StoreClient(stack.store.address, stack.options.token) as store:
+        try:
+            store.get_document(run_id)
+        except StoreNotFoundError:
+            return False
+        return True
+
+
+def test_the_document_a_tasks_first_write_made_goes_with_its_run(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    stack = start_stack(document_delay_s=NEVER_BY_TIMER)
+    client = client_for(stack)
+    client.register(_workflow(tmp_path, "store_at_once", STORE_AT_ONCE))
+    runs = [client.start("store_at_once") for _ in range(5)]
+    for run in runs:
+        assert run.wait(timeout=60) == "succeeded", dump_logs(stack)
+    for run in runs:
+        assert_eventually(lambda run=run: not _has_document(stack, run.id))
+
+
+def test_a_stopped_tasks_document_goes_with_its_run(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    # The task is ended by the stop, not by itself: its worker reports its store use.
+    stack = start_stack(document_delay_s=NEVER_BY_TIMER, stop_grace_s=0.5)
+    flag = tmp_path / "never"
+    client = client_for(stack)
+    client.register(_workflow(tmp_path, "writes", WRITES_AND_SLEEPS.format(flag=str(flag))))
+    run = client.start("writes")
+    for event in run.events(timeout=60):
+        if event.type == "task_output" and event.text == "written":
+            break
+    assert _has_document(stack, run.id)
+    run.stop()
+    assert run.wait(timeout=60) == "stopped"
+    assert_eventually(lambda: not _has_document(stack, run.id))
 
 
 def test_lfctl_store_get_shows_a_running_runs_document_before_the_timer(

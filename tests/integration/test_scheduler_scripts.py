@@ -158,6 +158,7 @@ def _complete(
         "worker_id": "w1",
         "credit": credit,
         "output_in_blob": False,
+        "store_used": False,
         "queues": ["q"],
     }
     arguments.update(options)

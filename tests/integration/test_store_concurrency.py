@@ -212,7 +212,7 @@ def test_a_write_racing_the_documents_creation_is_applied(tmp_path: Path) -> Non
     try:
         value = encode_value(1)
         stored = Value(value.encoding, value.data)
-        core.awaiting("run-raced", lambda: core.set("run-raced", "images.big", stored))
+        core.on_document("run-raced", lambda: core.set("run-raced", "images.big", stored))
         assert runs.raced
         assert runs.find_one({"_id": "run-raced"}) == {
             "_id": "run-raced",

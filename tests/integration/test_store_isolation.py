@@ -19,8 +19,9 @@ import grpc
 import pytest
 
 from lightflow._grpc import open_channel
-from lightflow._store import StoreClient, StoreError
+from lightflow._store import StoreClient, StoreError, StoreNotFoundError
 from lightflow._taskdata import BlobClient, TaskDataError
+from lightflow._wire.headers import CREATE_IF_MISSING
 from lightflow.v1 import blob_pb2, blob_pb2_grpc, common_pb2, store_pb2, store_pb2_grpc
 from lightflow_cli._procs import ServiceProcess, start_service
 from lightflow_common.credentials import RunCredentials
@@ -184,6 +185,39 @@ def test_the_sdk_with_a_run_credential_works_on_its_own_run(store: ServiceProces
         assert denied.value.code == grpc.StatusCode.PERMISSION_DENIED
     finally:
         blobs.close()
+
+
+class _CreatesDocuments:
+    """What a task of a run without arguments sends: a missing document is created."""
+
+    def metadata(self, run_id: str) -> tuple[tuple[str, str], ...]:
+        return (CREATE_IF_MISSING,)
+
+
+def test_a_tasks_call_creates_its_runs_document_but_never_one_of_an_ended_run(
+    tmp_path: Path,
+) -> None:
+    store = start_store(tmp_path)
+    try:
+        run_id = new_run_id()
+        credential = RunCredentials(TOKEN).mint(run_id)
+        with StoreClient(store.address, credential, documents=_CreatesDocuments()) as task:
+            task.set(run_id, "a", 1)  # no document yet: this call makes it
+            assert task.get_document(run_id) == {"a": 1}
+            with StoreClient(store.address, TOKEN) as scheduler:
+                scheduler.delete_document(run_id, with_task_data=True)  # the run ended
+            with pytest.raises(StoreNotFoundError, match="ended"):
+                task.set(run_id, "late", 2)  # a thread the task left behind
+        # Nor after a restart (the blob folder remembers the runs that ended).
+        store.stop()
+        store = start_store(tmp_path)
+        task = StoreClient(store.address, credential, documents=_CreatesDocuments())
+        with task, pytest.raises(StoreNotFoundError):
+            task.set(run_id, "late", 3)
+        with StoreClient(store.address, TOKEN) as admin, pytest.raises(StoreNotFoundError):
+            admin.get_document(run_id)
+    finally:
+        store.stop()
 
 
 def test_a_run_credential_reads_its_runs_meta_section_and_may_not_write_it(

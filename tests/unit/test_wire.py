@@ -48,6 +48,7 @@ def test_headers() -> None:
     assert headers.TOKEN_HEADER == "authorization"
     assert headers.bearer("t0ken") == "Bearer t0ken"
     assert headers.FAIL_IF_MISSING == ("lightflow-missing-document", "fail")
+    assert headers.CREATE_IF_MISSING == ("lightflow-missing-document", "create")
 
 
 def test_the_blob_folder_layout() -> None:
@@ -99,6 +100,7 @@ def test_the_statuses_a_run_ends_with() -> None:
         (pipe.OutputLine("stderr", "h\u00e9llo"), b"O2h\xc3\xa9llo"),
         (pipe.Blocked(), b"B"),
         (pipe.Unblocked(), b"U"),
+        (pipe.StoreUsed(), b"D"),
         (pipe.Result(b"result", "trace"), b"R\0\0\0\x05traceresult"),
     ],
 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # lightflow._wire.failures). A longer one ends the task process.
 MAX_CHILD_MESSAGE_BYTES = 8 * 1024 * 1024
 
-_OUTPUT, _BLOCKED, _UNBLOCKED, _RESULT = b"O", b"B", b"U", b"R"
+_OUTPUT, _BLOCKED, _UNBLOCKED, _STORE_USED, _RESULT = b"O", b"B", b"U", b"D", b"R"
 _RUN, _STOP = b"L", b"S"
 _STREAMS = {b"1": "stdout", b"2": "stderr"}
 _STREAM_CODES = {name: code for code, name in _STREAMS.items()}
@@ -48,6 +48,12 @@ class Unblocked:
 
 
 @dataclass(frozen=True)
+class StoreUsed:
+    """The task is about to make its first call on its run's store (which may create the
+    run's document: its run's end is to remove it)."""
+
+
+@dataclass(frozen=True)
 class Result:
     """The task ended: a serialized TaskResult, and when it failed the full traceback (our
     own frames included, which the result's leaves out) for the worker's log."""
@@ -56,7 +62,7 @@ class Result:
     trace: str = ""
 
 
-ChildMessage = OutputLine | Blocked | Unblocked | Result
+ChildMessage = OutputLine | Blocked | Unblocked | StoreUsed | Result
 
 
 def encode_child(message: ChildMessage) -> bytes:
@@ -66,6 +72,8 @@ def encode_child(message: ChildMessage) -> bytes:
         return _BLOCKED
     if isinstance(message, Unblocked):
         return _UNBLOCKED
+    if isinstance(message, StoreUsed):
+        return _STORE_USED
     # the trace first, the result as the rest: the result (up to 1 MiB of data) is not copied
     # more than before
     trace = message.trace.encode(errors="replace")
@@ -80,6 +88,8 @@ def decode_child(raw: bytes) -> ChildMessage:
         return Blocked()
     if kind == _UNBLOCKED and len(raw) == 1:
         return Unblocked()
+    if kind == _STORE_USED and len(raw) == 1:
+        return StoreUsed()
     if kind == _RESULT and len(raw) >= 5:
         (size,) = struct.unpack_from(">I", raw, 1)
         if 5 + size <= len(raw):

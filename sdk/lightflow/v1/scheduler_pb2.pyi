@@ -433,7 +433,7 @@ class LeaseRef(_message.Message):
     def __init__(self, queue: _Optional[str] = ..., entry_id: _Optional[str] = ...) -> None: ...
 
 class TaskResult(_message.Message):
-    __slots__ = ("lease", "run_id", "dag_instance", "task_name", "attempt", "status", "output", "failure", "has_limit", "limit")
+    __slots__ = ("lease", "run_id", "dag_instance", "task_name", "attempt", "status", "output", "failure", "has_limit", "limit", "store_used")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     DAG_INSTANCE_FIELD_NUMBER: _ClassVar[int]
@@ -444,6 +444,7 @@ class TaskResult(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     HAS_LIMIT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    STORE_USED_FIELD_NUMBER: _ClassVar[int]
     lease: LeaseRef
     run_id: str
     dag_instance: str
@@ -454,7 +455,8 @@ class TaskResult(_message.Message):
     failure: _common_pb2.Failure
     has_limit: bool
     limit: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., has_limit: _Optional[bool] = ..., limit: _Optional[_Iterable[str]] = ...) -> None: ...
+    store_used: bool
+    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.TaskStatus, str]] = ..., output: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., has_limit: _Optional[bool] = ..., limit: _Optional[_Iterable[str]] = ..., store_used: _Optional[bool] = ...) -> None: ...
 
 class TaskOutput(_message.Message):
     __slots__ = ("run_id", "dag_instance", "task_name", "attempt", "stream", "text")
@@ -499,7 +501,7 @@ class WorkerWelcome(_message.Message):
     def __init__(self, store_address: _Optional[str] = ..., lease_timeout_ms: _Optional[int] = ...) -> None: ...
 
 class TaskLease(_message.Message):
-    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms", "code_seal", "source_path", "source")
+    __slots__ = ("lease", "run_id", "workflow_name", "definition_hash", "dag_name", "dag_instance", "task_name", "attempt", "inputs", "code", "timeout_ms", "code_seal", "source_path", "source", "document_has_arguments")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -514,6 +516,7 @@ class TaskLease(_message.Message):
     CODE_SEAL_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_HAS_ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     lease: LeaseRef
     run_id: str
     workflow_name: str
@@ -528,7 +531,8 @@ class TaskLease(_message.Message):
     code_seal: bytes
     source_path: str
     source: str
-    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., code_seal: _Optional[bytes] = ..., source_path: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    document_has_arguments: bool
+    def __init__(self, lease: _Optional[_Union[LeaseRef, _Mapping]] = ..., run_id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., dag_name: _Optional[str] = ..., dag_instance: _Optional[str] = ..., task_name: _Optional[str] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Iterable[_Union[InputDataset, _Mapping]]] = ..., code: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., timeout_ms: _Optional[int] = ..., code_seal: _Optional[bytes] = ..., source_path: _Optional[str] = ..., source: _Optional[str] = ..., document_has_arguments: _Optional[bool] = ...) -> None: ...
 
 class InputDataset(_message.Message):
     __slots__ = ("task_name", "alias", "data")

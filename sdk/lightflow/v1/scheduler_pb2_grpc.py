@@ -489,9 +489,9 @@ class SignalServiceServicer:
 
     def EnsureDocument(self, request, context):
         """Creates the run's store document now if it is still to be created. The schedulers
-        create a run's document late (or never, for a short run that keeps no data), so a
-        store call sent with the metadata `lightflow-missing-document: fail` may find none: the
-        caller then asks for it here and calls the store again.
+        create a run's document late (or never, for a short run that keeps no data; a task's
+        first store call creates it, see TaskLease.document_has_arguments): a client outside a
+        task that wants a live run's document asks for it here before it calls the store.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -74,6 +74,17 @@ local function forget_document(r, became)
   redis.call('ZREM', key_documents_due(), r)
 end
 
+-- A task called the store of a run without arguments, whose first such call creates its
+-- document: the run's end removes it. A run that ended already is cleaned up again. (A run
+-- with arguments has its document made by a scheduler, which tracks it: its tasks only wait.)
+local function document_used(r)
+  local doc = redis.call('HMGET', key_run(r), RUN.DOC, RUN.ENDED, RUN.STATUS)
+  if doc[1] == 'created' or not doc[3] then return end
+  if redis.call('HEXISTS', key_run(r), RUN.ARGUMENTS) == 1 then return end
+  forget_document(r, 'created')
+  if doc[2] then redis.call('ZADD', key_cleanup(), NOW, r) end
+end
+
 local function finish_run(r)
   local outcome = redis.call('HGET', key_run(r), RUN.OUTCOME)
   if not outcome then outcome = 'succeeded' end
@@ -230,7 +241,10 @@ local function dispatch_entry(worker, queue, entry, r, inst, dag, task, attempt)
         if data then inputs[#inputs + 1] = {pred[1], pred[2], data} end
       end
     end
-    return {entry, 'run', run[3], run[2], inputs}
+    -- A run with arguments has its document made by a scheduler; the task's store calls
+    -- wait for it. Without, the task's first store call makes it.
+    local has_arguments = redis.call('HEXISTS', key_run(r), RUN.ARGUMENTS)
+    return {entry, 'run', run[3], run[2], inputs, has_arguments}
   end
 end
 

@@ -3,7 +3,8 @@
 -- ARG (scripts.py): run, instance, task, attempt, status, output, failure (JSON or ''),
 -- queue, entry (the lease's entry id), jitter (retry delay factor), has_limit (0/1), limit
 -- (the limit's task names, JSON list), worker, credit (how many tasks to hand out), in_blob
--- (the output is in a blob, 0/1); REST: the worker's queues.
+-- (the output is in a blob, 0/1), store_used (the attempt called the run's store, 0/1); REST:
+-- the worker's queues.
 -- Returns {outcome, pulled, document}: outcome 'stale' when the attempt is not the current one
 -- (a late duplicate), 'retry' when the failed attempt will be tried again, 'ended' when the
 -- run ended with it, else 'ok'; pulled what `pull` handed out; document, for an ended run:
@@ -95,6 +96,8 @@ local function record()
   return 'ok'
 end
 
+-- Before the result can end the run: its end then knows the document is there to remove.
+if ARG.store_used == '1' then document_used(r) end
 local outcome = record()
 local pulled = pull(worker, credit, REST)
 local document = ''

@@ -28,8 +28,10 @@ if state[1] == 'queued' then
 end
 redis.call('HINCRBY', key_run(r), RUN.RUNNING, -1)
 redis.call('HINCRBY', key_run_dags(r), inst .. DAG.RUNNING, -1)
--- The lost attempt may have written task data to a blob before its worker went away.
+-- The lost attempt may have written task data to a blob before its worker went away, or
+-- created the run's store document.
 redis.call('HSET', key_run(r), RUN.BLOBS, 1)
+document_used(r)
 if status ~= 'running' or not dag_open then
   redis.call('HSET', key_run_tasks(r), tk .. TASK.STATUS, 'cancelled', tk .. TASK.ENDED, NOW)
   event(r, 'task_ended', {[EVENT.INSTANCE] = inst, [EVENT.TASK] = task,
