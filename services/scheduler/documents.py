@@ -12,9 +12,16 @@ from typing import Any, Protocol
 import structlog
 
 from lightflow._codec import encode_document
+from lightflow._store import StoreError
+from lightflow._store import StoreUnavailableError as StoreClientUnavailable
 from lightflow.v1 import common_pb2
 from lightflow_scheduler import convert
-from lightflow_scheduler.errors import InvalidArgumentError, require_run_id
+from lightflow_scheduler.errors import (
+    InternalError,
+    InvalidArgumentError,
+    StoreUnavailableError,
+    require_run_id,
+)
 from lightflow_scheduler.keys import Keys
 from lightflow_scheduler.provenance import Provenance
 from lightflow_scheduler.schema import RunField
@@ -81,7 +88,16 @@ class Documents:
         require_run_id(run_id)
         claimed = self._claim(run_id)
         if isinstance(claimed, bytes):
-            self._create_claimed(run_id, claimed)
+            try:
+                self._create_claimed(run_id, claimed)
+            except StoreClientUnavailable as err:
+                raise StoreUnavailableError(
+                    f"the store could not create the document of run '{run_id}': {err}"
+                ) from err
+            except StoreError as err:
+                raise InternalError(
+                    f"the store refused to create the document of run '{run_id}': {err}"
+                ) from err
             return True
         return claimed
 

@@ -19,11 +19,11 @@ from lightflow_cli.stack import start_redis
 from lightflow_scheduler.config import SchedulerConfig
 from lightflow_scheduler.core import SchedulerCore
 from lightflow_scheduler.dispatch import WorkerSession
-from lightflow_scheduler.errors import InvalidArgumentError
+from lightflow_scheduler.errors import InvalidArgumentError, StoreUnavailableError
 from lightflow_scheduler.keys import Keys
 from lightflow_scheduler.model import Lease, LeaseRef, TaskResult, WorkerHello
 from lightflow_scheduler.schema import RunField, TaskStatus
-from lightflow_scheduler.scripts import Outcome
+from lightflow_scheduler.scripts import Outcome, RequeueOutcome, RequeueWhy
 
 CODE = common_pb2.Payload(encoding="python/cloudpickle", data=b"not run here")
 # The store is never called here: no run of these tests ends with a document to remove.
@@ -209,3 +209,39 @@ def test_released_leases_are_handed_out_again(core: SchedulerCore) -> None:
     session.add_credit(1)
     (third,) = core.dispatch.next_leases(session, block_ms=1)
     assert third.entry.entry_id not in {lease.entry.entry_id, again.entry.entry_id}
+
+
+@pytest.mark.parametrize(("store_used", "document"), [(False, b"none"), (True, b"created")])
+def test_a_result_that_used_the_store_leaves_its_runs_document_to_remove(
+    core: SchedulerCore, store_used: bool, document: bytes
+) -> None:
+    # A run without arguments: its task's first store call made its document, if any.
+    _register(core, tasks=1)
+    run_id = core.runs.start("wf", {}, keep_data=False)
+    session = _session(core)
+    session.add_credit(1)
+    (lease,) = core.dispatch.next_leases(session, block_ms=1)
+    assert not lease.document_has_arguments
+    outcome, _ = core.dispatch.complete(session, _result(lease, store_used=store_used))
+    assert outcome == Outcome.ENDED
+    assert core.redis.hget(_keys(core).run(run_id), RunField.DOC) == document
+    # The run's end removes it (here the clean-up cannot reach a store, and stays to do).
+    assert (core.redis.zscore(_keys(core).cleanup, run_id) is not None) == store_used
+
+
+def test_asking_for_a_document_while_the_store_is_down_says_so(core: SchedulerCore) -> None:
+    _register(core, tasks=1)
+    run_id = core.runs.start("wf", {}, keep_data=False)
+    with pytest.raises(StoreUnavailableError, match=f"document of run '{run_id}'"):
+        core.documents.ensure(run_id)
+
+
+def test_a_lost_lease_leaves_its_runs_document_to_remove(core: SchedulerCore) -> None:
+    # Its worker died: the attempt may have made the document before it went.
+    _register(core, tasks=1)
+    run_id = core.runs.start("wf", {}, keep_data=False)
+    session = _session(core)
+    session.add_credit(1)
+    (lease,) = core.dispatch.next_leases(session, block_ms=1)
+    assert core.dispatch.requeue(lease.entry, RequeueWhy.EXPIRED) == RequeueOutcome.REQUEUED
+    assert core.redis.hget(_keys(core).run(run_id), RunField.DOC) == b"created"

@@ -77,9 +77,9 @@ ALLOWED: dict[str, dict[str, tuple[set[str], str]]] = {
             " the SDK's, as every service's does",
         ),
         "lightflow._store": (
-            {"StoreClient"},
+            {"StoreClient", "StoreError", "StoreUnavailableError"},
             "creates and removes runs' store documents, and writes a kept run's provenance,"
-            " through the SDK's store client",
+            " through the SDK's store client (whose errors EnsureDocument answers with)",
         ),
         "lightflow._taskdata": ({"BlobClient"}, "removes an ended run's task-data blobs"),
         "lightflow._codec": (
