@@ -12,8 +12,10 @@ from lightflow._client import (
     Run,
     RunEvent,
     RunInfo,
+    RunsPage,
     TaskInfo,
     WorkerInfo,
+    WorkflowDetails,
     WorkflowInfo,
 )
 from lightflow._errors import LightflowError
@@ -29,8 +31,10 @@ __all__ = [
     "Run",
     "RunEvent",
     "RunInfo",
+    "RunsPage",
     "TaskInfo",
     "WorkerInfo",
+    "WorkflowDetails",
     "WorkflowInfo",
     "__version__",
 ]

@@ -27,7 +27,7 @@ from lightflow._wire.status import (
     task_status_word,
 )
 from lightflow._workflow import load_workflow
-from lightflow.v1 import common_pb2, scheduler_pb2
+from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
 
 _CALL_TIMEOUT_S = 30.0
 T = TypeVar("T")
@@ -119,6 +119,9 @@ class DagInfo:
     status: str
     started_at: datetime | None
     ended_at: datetime | None
+    #: The task that started it with `signal.start_dag`, as (DAG instance, task name);
+    #: None for an autostart DAG.
+    started_by: tuple[str, str] | None = None
 
     @classmethod
     def from_proto(cls, dag: scheduler_pb2.DagInstance) -> DagInfo:
@@ -128,6 +131,9 @@ class DagInfo:
             status=dag_status_word(dag.status),
             started_at=_time(dag.started_at) if dag.HasField("started_at") else None,
             ended_at=_time(dag.ended_at) if dag.HasField("ended_at") else None,
+            started_by=(
+                (dag.started_by_instance, dag.started_by_task) if dag.started_by_task else None
+            ),
         )
 
 
@@ -237,6 +243,26 @@ class WorkflowInfo:
     #: DAG names, in definition order.
     dag_names: list[str]
     registered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WorkflowDetails:
+    """A registered workflow with its definition: DAGs, their tasks and edges (aliases
+    included), its options (`Parameters`). The tasks' code is not part of it."""
+
+    name: str
+    definition_hash: str
+    description: str
+    registered_at: datetime | None
+    definition: workflow_pb2.WorkflowDefinition
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    """One page of `Client.runs_page`: pass `next_page_token` for the next ("" at the end)."""
+
+    runs: list[RunInfo]
+    next_page_token: str
 
 
 @dataclass(frozen=True)
@@ -521,17 +547,47 @@ class Client:
         response = self._call(lambda s: s.scheduler.GetRun(request, timeout=_CALL_TIMEOUT_S))
         return RunInfo.from_proto(response.run)
 
-    def list_runs(self, status: str | None = None, limit: int = 100) -> list[RunInfo]:
-        """Runs, newest first; only those in `status` (one of RUN_STATUSES) when given."""
+    def list_runs(
+        self, status: str | None = None, limit: int = 100, *, workflow: str | None = None
+    ) -> list[RunInfo]:
+        """Runs, newest first; only those in `status` (one of RUN_STATUSES) and of
+        `workflow` when given."""
+        return self.runs_page(status, workflow=workflow, limit=limit).runs
+
+    def runs_page(
+        self,
+        status: str | None = None,
+        *,
+        workflow: str | None = None,
+        limit: int = 100,
+        page_token: str = "",
+    ) -> RunsPage:
+        """A page of runs, newest first (as `list_runs`), after the page whose
+        `next_page_token` is given; at most `limit` (up to 1000)."""
         if status is not None and status.lower() not in RUN_STATUSES:
             raise ClientError(
                 f"unknown run status {status!r}: use one of {', '.join(RUN_STATUSES)}",
                 "INVALID_ARGUMENT",
             )
         value = run_status(status.lower()) if status else common_pb2.RUN_STATUS_UNSPECIFIED
-        request = scheduler_pb2.ListRunsRequest(status=value, limit=limit)
+        request = scheduler_pb2.ListRunsRequest(
+            status=value, limit=limit, workflow_name=workflow or "", page_token=page_token
+        )
         response = self._call(lambda s: s.scheduler.ListRuns(request, timeout=_CALL_TIMEOUT_S))
-        return [RunInfo.from_proto(r) for r in response.runs]
+        return RunsPage([RunInfo.from_proto(r) for r in response.runs], response.next_page_token)
+
+    def get_workflow(self, name: str) -> WorkflowDetails:
+        """A registered workflow and its definition; ClientError (NOT_FOUND) if unknown."""
+        request = scheduler_pb2.GetWorkflowRequest(name=name)
+        response = self._call(lambda s: s.scheduler.GetWorkflow(request, timeout=_CALL_TIMEOUT_S))
+        definition = response.definition
+        return WorkflowDetails(
+            definition.name,
+            response.definition_hash,
+            definition.description,
+            _time(response.registered_at) if response.HasField("registered_at") else None,
+            definition,
+        )
 
     def list_workflows(self) -> list[WorkflowInfo]:
         """The registered workflows."""

@@ -58,10 +58,12 @@ class TaskSignal:
         notify_blocked: Callable[[bool], None],
         *,
         encode_data: Callable[[object], common_pb2.Payload] | None = None,
+        task_name: str = "",
     ) -> None:
         self._replicas = replicas
         self._run_id = run_id
         self._dag_instance = dag_instance
+        self._task_name = task_name  # named as what started the DAG instances it starts
         # Tells the worker the task waits (True) or goes on (False): its slot is free while
         # it waits in join_dags.
         self._notify_blocked = notify_blocked
@@ -80,7 +82,11 @@ class TaskSignal:
         # The id lets a retry on another replica (after one died mid-call) find the instance
         # the first try started, instead of starting a second.
         request = scheduler_pb2.StartDagRequest(
-            run_id=self._run_id, dag_name=name, request_id=uuid.uuid4().hex
+            run_id=self._run_id,
+            dag_name=name,
+            request_id=uuid.uuid4().hex,
+            caller_instance=self._dag_instance,
+            caller_task=self._task_name,
         )
         dataset = _input_dataset(data)
         if dataset is not None:

@@ -11,7 +11,7 @@ import bson
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from lightflow._wire.encodings import BSON_FIELD, ENCODING_BLOB, ENCODING_BSON, ENCODING_UNSEALED
-from lightflow.v1 import common_pb2, scheduler_pb2
+from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
 from lightflow_scheduler.model import (
     Failure,
     Lease,
@@ -173,6 +173,22 @@ def workflow_summary(summary: WorkflowSummary) -> scheduler_pb2.WorkflowSummary:
     )
 
 
+def workflow(
+    definition: workflow_pb2.WorkflowDefinition, definition_hash: str, registered_ms: int
+) -> scheduler_pb2.GetWorkflowResponse:
+    """A registered definition as GetWorkflow gives it: its shape, without the tasks' code
+    and the file's text (what a viewer needs, not what a worker runs)."""
+    shown = workflow_pb2.WorkflowDefinition()
+    shown.CopyFrom(definition)
+    shown.ClearField("source")
+    for dag in shown.dags:
+        for task in dag.tasks:
+            task.ClearField("code")
+    return scheduler_pb2.GetWorkflowResponse(
+        definition=shown, registered_at=timestamp(registered_ms), definition_hash=definition_hash
+    )
+
+
 def worker_info(info: WorkerInfo) -> scheduler_pb2.WorkerInfo:
     return scheduler_pb2.WorkerInfo(
         worker_id=info.worker_id,
@@ -204,6 +220,9 @@ def run(info: RunInfo) -> scheduler_pb2.Run:
             dag_name=dag.dag,
             status=DAG_STATUS.get(dag.status, common_pb2.DAG_STATUS_UNSPECIFIED),
         )
+        if dag.started_by:
+            by_instance, _, by_task = dag.started_by.rpartition("/")
+            instance.started_by_instance, instance.started_by_task = by_instance, by_task
         _set_span(instance, dag.started_ms, dag.ended_ms)
         message.dags.append(instance)
     for task in info.tasks:

@@ -193,6 +193,7 @@ class DagState(NamedTuple):
     status: str  # a DagStatus name
     started_ms: int  # 0: not yet
     ended_ms: int
+    started_by: str = ""  # "<instance>/<task>" that started it; "": an autostart DAG
 
 
 class TaskState(NamedTuple):

@@ -108,6 +108,15 @@ class Registry:
             )
         return result
 
+    def workflow(self, name: str) -> tuple[WorkflowGraph, int]:
+        """The workflow registered under `name` and when (ms since the epoch)."""
+        raw = self._redis.hget(self._keys.workflows, name)
+        if raw is None:
+            shown = name if len(name) <= 100 else f"{name[:100]}..."
+            raise NotFoundError(f"workflow '{shown}' is not registered")
+        summary = json.loads(raw)
+        return self.graph(summary[WorkflowField.HASH]), summary[WorkflowField.REGISTERED_MS]
+
     def registered_hash(self, workflow_name: str, *, fresh: bool = False) -> str:
         """The definition hash registered under the name: the one last seen here, or (`fresh`,
         or none seen) the one redis holds now."""

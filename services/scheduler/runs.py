@@ -3,11 +3,12 @@ ListRuns), stopped, and followed through their event streams (WatchRun)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -48,6 +49,33 @@ log = structlog.get_logger(__name__)
 _NEVER_STARTED = frozenset({TaskStatus.WAITING, TaskStatus.QUEUED})
 # Events a watch reads from redis at once.
 _WATCH_BATCH = 500
+# ListRuns: runs per page unless asked, at most per page, read from the index at a time.
+_DEFAULT_PAGE = 100
+_MAX_PAGE = 1000
+_LIST_BATCH = 200
+# Replicas stamp a run's start with their own clock: a first page reads a little past now.
+_CLOCK_SKEW_MS = 60_000
+_PAGE_TOKEN = re.compile(r"^(\d{1,16})-([0-9a-f]{32})$")
+
+
+class RunPage(NamedTuple):
+    runs: list[RunInfo]
+    next_page_token: str  # "": the last page
+
+
+def _page_position(page_token: str) -> tuple[int | str, str | None]:
+    """Where a page starts in the start-time index: the highest start (ms) and the run whose
+    entries of that start were given before (None: none)."""
+    if not page_token:
+        return "+inf", None
+    match = _PAGE_TOKEN.match(page_token)
+    if match is None:
+        raise InvalidArgumentError(
+            f"invalid page_token {page_token[:80]!r}: pass a next_page_token ListRuns gave"
+        )
+    return int(match.group(1)), match.group(2)
+
+
 _TYPE, _END_EVENT_ID = EventField.TYPE.encode(), EndField.EVENT_ID.encode()
 
 
@@ -241,6 +269,7 @@ class Runs:
                     dags[inst],
                     _ms(dags.get(f"{inst}{DagField.STARTED}")),
                     _ms(dags.get(f"{inst}{DagField.ENDED}")),
+                    dags.get(f"{inst}{DagField.STARTED_BY}", ""),
                 )
             )
             for task in graph.dags[dag_name].tasks.values():
@@ -263,23 +292,47 @@ class Runs:
                 )
         return replace(run, dags=tuple(dag_states), tasks=tuple(task_states))
 
-    def list_runs(self, status: str | None, limit: int) -> list[RunInfo]:
-        """The latest runs first, of `status` only when given; at most `limit` (0: 100)."""
-        ids = [i.decode() for i in self._redis.zrevrange(self._keys.runs, 0, -1)]
+    def list_runs(
+        self, status: str | None, limit: int, workflow: str = "", page_token: str = ""
+    ) -> RunPage:
+        """The latest runs first, of `status` and `workflow` only when given; at most `limit`
+        (0: 100, at most 1000), after the run `page_token` names (RunPage.next_page_token of
+        the page before). Runs are read in batches from the start-time index, filtered here:
+        a filter that matches few runs reads more of the index, never more than it holds."""
+        limit = min(limit or _DEFAULT_PAGE, _MAX_PAGE)
+        top, after = _page_position(page_token)
+        if top == "+inf":  # runs started while this page is read go to no page of it
+            seconds, micros = self._redis.time()
+            top = seconds * 1000 + micros // 1000 + _CLOCK_SKEW_MS
         runs: list[RunInfo] = []
-        status_field = RunField.STATUS.encode()
-        for start in range(0, len(ids), 100):
-            chunk = ids[start : start + 100]
+        last_score = 0
+        status_field, workflow_field = RunField.STATUS.encode(), RunField.WORKFLOW.encode()
+        offset = 0
+        while True:
+            raw = self._redis.zrevrangebyscore(
+                self._keys.runs, top, "-inf", start=offset, num=_LIST_BATCH, withscores=True
+            )
+            offset += len(raw)
+            # The page before may have ended inside runs of one start ms: skip what it gave.
+            batch = [
+                (member.decode(), int(score))
+                for member, score in raw
+                if after is None or int(score) != top or member.decode() < after
+            ]
             pipe = self._redis.pipeline(transaction=False)
-            for run_id in chunk:
+            for run_id, _ in batch:
                 pipe.hgetall(self._keys.run(run_id))
-            for run_id, fields in zip(chunk, pipe.execute(), strict=True):
+            for (run_id, score), fields in zip(batch, pipe.execute(), strict=True):
                 if not fields or (status and text(fields.get(status_field)) != status):
                     continue
+                if workflow and text(fields.get(workflow_field)) != workflow:
+                    continue
+                if len(runs) == limit:  # one more matches: there is a next page
+                    return RunPage(runs, f"{last_score}-{runs[-1].run_id}")
                 runs.append(_run_info(run_id, fields))
-                if len(runs) >= (limit or 100):
-                    return runs
-        return runs
+                last_score = score
+            if len(raw) < _LIST_BATCH:  # the index is read to its end
+                return RunPage(runs, "")
 
     def stop(self, run_id: str, reason: str = "stop requested") -> RunStatus:
         require_run_id(run_id)

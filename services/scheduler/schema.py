@@ -74,6 +74,7 @@ class DagField:
     FAILED: Final = "|failed"
     STARTED: Final = "|t0"  # ms
     ENDED: Final = "|t1"  # ms
+    STARTED_BY: Final = "|by"  # "<instance>/<task>" that started it (signal.start_dag)
     # "req|" + a StartDag request id -> the instance it started (a prefix, not a suffix).
     REQUEST: Final = "req|"
 

@@ -275,7 +275,9 @@ class Scripts:
             ("queue", "entry", "run", "instance", "dag", "task", "attempt", "max_attempts", "why"),
         )
         self._start_dag = _Script(
-            self, "start_dag", ("run", "dag", "data", "request", "in_blob", "max_instances")
+            self,
+            "start_dag",
+            ("run", "dag", "data", "request", "in_blob", "max_instances", "by"),
         )
         self._stop_run = _Script(self, "stop_run", ("run", "reason"))
         self._stop_dag = _Script(self, "stop_dag", ("run", "instance"))
@@ -425,8 +427,10 @@ class Scripts:
         request_id: str,
         data_in_blob: bool,
         max_instances: int,
+        started_by: str = "",
     ) -> str:
-        """Starts an instance of `dag`; its name, or '' when the run is not running.
+        """Starts an instance of `dag` (for the task `started_by`, "<instance>/<task>"); its
+        name, or '' when the run is not running.
         NotFoundError for an unknown run, UnknownDagError, LimitError past `max_instances`."""
         try:
             instance = self._start_dag(
@@ -436,6 +440,7 @@ class Scripts:
                 request=request_id,
                 in_blob=int(data_in_blob),
                 max_instances=max_instances,
+                by=started_by,
             )
         except redis.ResponseError as err:
             code = refusal(err)

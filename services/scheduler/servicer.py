@@ -103,6 +103,12 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             workflows=[convert.workflow_summary(w) for w in workflows]
         )
 
+    def GetWorkflow(
+        self, request: scheduler_pb2.GetWorkflowRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.GetWorkflowResponse:
+        graph, registered_ms = _call(context, lambda: self._registry.workflow(request.name))
+        return convert.workflow(graph.definition, graph.definition_hash, registered_ms)
+
     def StartRun(
         self, request: scheduler_pb2.StartRunRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.StartRunResponse:
@@ -132,8 +138,15 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         self, request: scheduler_pb2.ListRunsRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.ListRunsResponse:
         status = convert.run_status_name(request.status)
-        runs = _call(context, lambda: self._runs.list_runs(status, request.limit))
-        return scheduler_pb2.ListRunsResponse(runs=[convert.run(r) for r in runs])
+        page = _call(
+            context,
+            lambda: self._runs.list_runs(
+                status, request.limit, request.workflow_name, request.page_token
+            ),
+        )
+        return scheduler_pb2.ListRunsResponse(
+            runs=[convert.run(r) for r in page.runs], next_page_token=page.next_page_token
+        )
 
     def StopRun(
         self, request: scheduler_pb2.StopRunRequest, context: grpc.ServicerContext
@@ -194,10 +207,11 @@ class SignalServicer(scheduler_pb2_grpc.SignalServiceServicer):
         given = request.HasField("data")
         data = request.data.SerializeToString() if given else b""
         in_blob = given and request.data.encoding == ENCODING_BLOB
+        caller = f"{request.caller_instance}/{request.caller_task}" if request.caller_task else ""
         instance = _call(
             context,
             lambda: self._signals.start_dag(
-                request.run_id, request.dag_name, data, in_blob, request.request_id
+                request.run_id, request.dag_name, data, in_blob, request.request_id, caller[:300]
             ),
         )
         return scheduler_pb2.StartDagResponse(dag_instance=instance)

@@ -39,10 +39,17 @@ class Signals:
         self._seal = seal
 
     def start_dag(
-        self, run_id: str, dag_name: str, data: bytes, data_in_blob: bool, request_id: str = ""
+        self,
+        run_id: str,
+        dag_name: str,
+        data: bytes,
+        data_in_blob: bool,
+        request_id: str = "",
+        started_by: str = "",
     ) -> str:
-        """Starts an instance of the DAG with `data` (a serialized Payload, or b''); its name,
-        or '' when the run is not running."""
+        """Starts an instance of the DAG with `data` (a serialized Payload, or b''), for the
+        task `started_by` ("<instance>/<task>", shown in GetRun); its name, or '' when the
+        run is not running."""
         require_run_id(run_id)
         try:
             return self._scripts.start_dag(
@@ -52,6 +59,7 @@ class Signals:
                 request_id=request_id,
                 data_in_blob=data_in_blob,
                 max_instances=self._config.max_dag_instances,
+                started_by=started_by,
             )
         except UnknownDagError as err:
             definition = self._redis.hget(self._keys.run(run_id), RunField.DEFINITION)

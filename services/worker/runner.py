@@ -378,6 +378,7 @@ def child_main(
             lease.dag_instance,
             link.blocked,
             encode_data=functools.partial(_encode, run_id=lease.run_id, blobs=blobs),
+            task_name=lease.task_name,
         )
         key = (lease.definition_hash, lease.dag_name, lease.task_name)
         if message.source_path and message.source:

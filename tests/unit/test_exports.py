@@ -16,8 +16,10 @@ def test_top_level_exports() -> None:
         "Run",
         "RunEvent",
         "RunInfo",
+        "RunsPage",
         "TaskInfo",
         "WorkerInfo",
+        "WorkflowDetails",
         "WorkflowInfo",
         "__version__",
     ]
@@ -47,7 +49,11 @@ def test_client_surface() -> None:
         " timeout: 'float | None' = None) -> 'Run'",
         "run": "(self, run_id: 'str') -> 'Run'",
         "get_run": "(self, run_id: 'str') -> 'RunInfo'",
-        "list_runs": "(self, status: 'str | None' = None, limit: 'int' = 100) -> 'list[RunInfo]'",
+        "list_runs": "(self, status: 'str | None' = None, limit: 'int' = 100, *,"
+        " workflow: 'str | None' = None) -> 'list[RunInfo]'",
+        "runs_page": "(self, status: 'str | None' = None, *, workflow: 'str | None' = None,"
+        " limit: 'int' = 100, page_token: 'str' = '') -> 'RunsPage'",
+        "get_workflow": "(self, name: 'str') -> 'WorkflowDetails'",
         "list_workflows": "(self) -> 'list[WorkflowInfo]'",
         "list_workers": "(self) -> 'list[WorkerInfo]'",
     }

@@ -65,6 +65,22 @@ class ListWorkflowsResponse(_message.Message):
     workflows: _containers.RepeatedCompositeFieldContainer[WorkflowSummary]
     def __init__(self, workflows: _Optional[_Iterable[_Union[WorkflowSummary, _Mapping]]] = ...) -> None: ...
 
+class GetWorkflowRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetWorkflowResponse(_message.Message):
+    __slots__ = ("definition", "registered_at", "definition_hash")
+    DEFINITION_FIELD_NUMBER: _ClassVar[int]
+    REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    DEFINITION_HASH_FIELD_NUMBER: _ClassVar[int]
+    definition: _workflow_pb2.WorkflowDefinition
+    registered_at: _timestamp_pb2.Timestamp
+    definition_hash: str
+    def __init__(self, definition: _Optional[_Union[_workflow_pb2.WorkflowDefinition, _Mapping]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., definition_hash: _Optional[str] = ...) -> None: ...
+
 class WorkflowSummary(_message.Message):
     __slots__ = ("name", "definition_hash", "description", "dag_names", "registered_at")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -119,18 +135,24 @@ class GetRunResponse(_message.Message):
     def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
 
 class ListRunsRequest(_message.Message):
-    __slots__ = ("status", "limit")
+    __slots__ = ("status", "limit", "workflow_name", "page_token")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     status: _common_pb2.RunStatus
     limit: int
-    def __init__(self, status: _Optional[_Union[_common_pb2.RunStatus, str]] = ..., limit: _Optional[int] = ...) -> None: ...
+    workflow_name: str
+    page_token: str
+    def __init__(self, status: _Optional[_Union[_common_pb2.RunStatus, str]] = ..., limit: _Optional[int] = ..., workflow_name: _Optional[str] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListRunsResponse(_message.Message):
-    __slots__ = ("runs",)
+    __slots__ = ("runs", "next_page_token")
     RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     runs: _containers.RepeatedCompositeFieldContainer[Run]
-    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
     __slots__ = ("id", "workflow_name", "definition_hash", "status", "started_at", "ended_at", "failure", "dags", "tasks", "keep_data")
@@ -157,18 +179,22 @@ class Run(_message.Message):
     def __init__(self, id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.RunStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., dags: _Optional[_Iterable[_Union[DagInstance, _Mapping]]] = ..., tasks: _Optional[_Iterable[_Union[TaskState, _Mapping]]] = ..., keep_data: _Optional[bool] = ...) -> None: ...
 
 class DagInstance(_message.Message):
-    __slots__ = ("instance", "dag_name", "status", "started_at", "ended_at")
+    __slots__ = ("instance", "dag_name", "status", "started_at", "ended_at", "started_by_instance", "started_by_task")
     INSTANCE_FIELD_NUMBER: _ClassVar[int]
     DAG_NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_BY_INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_BY_TASK_FIELD_NUMBER: _ClassVar[int]
     instance: str
     dag_name: str
     status: _common_pb2.DagStatus
     started_at: _timestamp_pb2.Timestamp
     ended_at: _timestamp_pb2.Timestamp
-    def __init__(self, instance: _Optional[str] = ..., dag_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.DagStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    started_by_instance: str
+    started_by_task: str
+    def __init__(self, instance: _Optional[str] = ..., dag_name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.DagStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_by_instance: _Optional[str] = ..., started_by_task: _Optional[str] = ...) -> None: ...
 
 class TaskState(_message.Message):
     __slots__ = ("dag_instance", "task_name", "status", "attempt", "worker_id", "queue", "started_at", "ended_at", "failure")
@@ -315,16 +341,20 @@ class EnsureDocumentResponse(_message.Message):
     def __init__(self, available: _Optional[bool] = ...) -> None: ...
 
 class StartDagRequest(_message.Message):
-    __slots__ = ("run_id", "dag_name", "data", "request_id")
+    __slots__ = ("run_id", "dag_name", "data", "request_id", "caller_instance", "caller_task")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     DAG_NAME_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_INSTANCE_FIELD_NUMBER: _ClassVar[int]
+    CALLER_TASK_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     dag_name: str
     data: _common_pb2.Payload
     request_id: str
-    def __init__(self, run_id: _Optional[str] = ..., dag_name: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    caller_instance: str
+    caller_task: str
+    def __init__(self, run_id: _Optional[str] = ..., dag_name: _Optional[str] = ..., data: _Optional[_Union[_common_pb2.Payload, _Mapping]] = ..., request_id: _Optional[str] = ..., caller_instance: _Optional[str] = ..., caller_task: _Optional[str] = ...) -> None: ...
 
 class StartDagResponse(_message.Message):
     __slots__ = ("dag_instance",)

@@ -46,6 +46,11 @@ class SchedulerServiceStub:
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ListWorkflowsRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ListWorkflowsResponse.FromString,
                 _registered_method=True)
+        self.GetWorkflow = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/GetWorkflow',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowResponse.FromString,
+                _registered_method=True)
         self.StartRun = channel.unary_unary(
                 '/lightflow.v1.SchedulerService/StartRun',
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.StartRunRequest.SerializeToString,
@@ -97,6 +102,14 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetWorkflow(self, request, context):
+        """A registered workflow's definition: its DAGs, their tasks and edges, its options (the
+        tasks' code and the workflow file's text left out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StartRun(self, request, context):
         """Starts a run of a registered workflow.
         """
@@ -112,7 +125,7 @@ class SchedulerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRuns(self, request, context):
-        """Runs, newest first.
+        """Runs, newest first, a page at a time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -152,6 +165,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.ListWorkflows,
                     request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ListWorkflowsRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_scheduler__pb2.ListWorkflowsResponse.SerializeToString,
+            ),
+            'GetWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflow,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowResponse.SerializeToString,
             ),
             'StartRun': grpc.unary_unary_rpc_method_handler(
                     servicer.StartRun,
@@ -240,6 +258,33 @@ class SchedulerService:
             '/lightflow.v1.SchedulerService/ListWorkflows',
             lightflow_dot_v1_dot_scheduler__pb2.ListWorkflowsRequest.SerializeToString,
             lightflow_dot_v1_dot_scheduler__pb2.ListWorkflowsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/GetWorkflow',
+            lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowResponse.FromString,
             options,
             channel_credentials,
             insecure,

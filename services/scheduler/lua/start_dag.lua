@@ -1,7 +1,7 @@
 -- Starts a new instance "dag:N" of a DAG of the run's workflow (signal.start_dag).
 -- ARG: run, dag (its name), data (input data, may be empty), request (request id, may be
 -- empty), in_blob (the data is in a blob, 0/1), max_instances (how many instances the run may
--- start this way).
+-- start this way), by (the calling task, "<instance>/<task>", may be empty).
 -- Returns the instance name, '' when the run is not running, or a refusal (REFUSAL). A
 -- request id seen before returns the instance it started (a retry after a replica died
 -- mid-call).
@@ -36,6 +36,9 @@ if data ~= '' then
   redis.call('HSET', key_run_data(r), inst .. '/', data)
 end
 start_dag_instance(r, run[2], inst, dag)
+if ARG.by ~= '' then
+  redis.call('HSET', key_run_dags(r), inst .. DAG.STARTED_BY, ARG.by)
+end
 if rid ~= '' then
   redis.call('HSET', key_run_dags(r), DAG.REQUEST .. rid, inst)
 end
