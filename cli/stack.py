@@ -222,6 +222,8 @@ class StackOptions:
     redis_wait_replicas: int = 0
     # TLS on every channel between the services; None: plain TCP on loopback.
     tls: StackTls | None = None
+    # Start the web dashboard on this port of loopback (0: a free one); None: no dashboard.
+    web_port: int | None = None
 
 
 class LocalStack:
@@ -235,6 +237,15 @@ class LocalStack:
         self.store: ServiceProcess | None = None
         self.schedulers: list[ServiceProcess] = []
         self.workers: list[ServiceProcess] = []
+        self.web: ServiceProcess | None = None
+
+    @property
+    def web_url(self) -> str:
+        """The dashboard's address ("" without one)."""
+        if self.web is None:
+            return ""
+        scheme = "https" if self.options.tls is not None else "http"
+        return f"{scheme}://{self.web.address}/"
 
     @property
     def env(self) -> dict[str, str]:
@@ -291,6 +302,8 @@ class LocalStack:
                 )
             for _ in range(self.options.workers):
                 self.start_worker()
+            if self.options.web_port is not None:
+                self.web = self.start_web(self.options.web_port)
         except BaseException:
             self.stop()
             raise
@@ -320,6 +333,24 @@ class LocalStack:
             log_dir=self.log_dir,
             env=self._scheduler_env(),
         )
+
+    def start_web(self, port: int = 0) -> ServiceProcess:
+        """The dashboard and HTTP API; on a free port when `port` is taken."""
+        assert self.store is not None
+        args = [
+            "--scheduler",
+            ",".join(self.scheduler_addresses),
+            "--store-address",
+            self.store.address,
+        ]
+        try:
+            return start_service(
+                "web", "lightflow_web", args, port=port, log_dir=self.log_dir, env=self.env
+            )
+        except ProcessStartError:
+            if port == 0:
+                raise
+            return start_service("web", "lightflow_web", args, log_dir=self.log_dir, env=self.env)
 
     def _scheduler_env(self) -> dict[str, str]:
         # Only the schedulers talk to redis: only they are given its password.
@@ -389,7 +420,10 @@ class LocalStack:
         return worker
 
     def stop(self) -> None:
-        """Workers first (they finish what they run), then schedulers, store, redis."""
+        """The dashboard and workers first (they finish what they run), then schedulers,
+        store, redis."""
+        if self.web is not None:
+            self.web.stop()
         for group in (self.workers, self.schedulers):
             with ThreadPoolExecutor(max(1, len(group))) as pool:
                 list(pool.map(lambda p: p.stop(), group))

@@ -20,6 +20,7 @@ PACKAGES = {
     "lightflow_scheduler": ROOT / "services" / "scheduler",
     "lightflow_worker": ROOT / "services" / "worker",
     "lightflow_store": ROOT / "services" / "store",
+    "lightflow_web": ROOT / "services" / "web",
     "lightflow_cli": ROOT / "cli",
 }
 

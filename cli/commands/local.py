@@ -104,6 +104,14 @@ def _stop_on_signals() -> None:
     default=None,
     help="Embedded store folder (default: .lightflow/store).",
 )
+@click.option(
+    "--web-port",
+    type=click.IntRange(0, 65535),
+    default=int(defaults.WEB_LISTEN.rsplit(":", 1)[1]),
+    show_default=True,
+    help="Port of the web dashboard on 127.0.0.1 (a free one when taken).",
+)
+@click.option("--no-web", is_flag=True, default=False, help="Start no web dashboard.")
 @pass_context
 @user_errors
 def up(
@@ -113,6 +121,8 @@ def up(
     concurrency: int | None,
     queues: str,
     store_dir: Path | None,
+    web_port: int,
+    no_web: bool,
 ) -> None:
     """Start a local stack in the foreground until Ctrl-C.
 
@@ -131,6 +141,7 @@ def up(
         concurrency=concurrency or settings.concurrency,
         queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
         store_dir=store_dir or here / ".lightflow" / "store",
+        web_port=None if no_web else web_port,
     )
     stack = LocalStack(options)
     _stop_on_signals()
@@ -157,6 +168,11 @@ def up(
         )
         click.echo(f"workflows: {', '.join(registered) or 'none'}")
         click.echo(f"logs: {stack.log_dir}")
+        if stack.web_url:
+            # The token goes after '#': the browser signs in with it and never sends it in a
+            # URL (as Jupyter prints its sign-in link).
+            sign_in = f"login#token={options.token}" if options.token else ""
+            click.echo(f"dashboard: {stack.web_url}{sign_in}")
         click.echo("Lightflow is up; Ctrl-C stops it.", err=True)
         _keep_redis_up(stack)
     except KeyboardInterrupt:

@@ -157,6 +157,8 @@ class RunInfo:
     tasks: list[TaskInfo]
     dag_instances: list[DagInfo] = field(default_factory=list)
     keep_data: bool = False
+    #: Hex SHA-256 of the workflow definition the run runs.
+    definition_hash: str = ""
 
     @property
     def duration(self) -> float | None:
@@ -179,6 +181,7 @@ class RunInfo:
             tasks=[TaskInfo.from_proto(t) for t in run.tasks],
             dag_instances=dag_instances,
             keep_data=run.keep_data,
+            definition_hash=run.definition_hash,
         )
 
 

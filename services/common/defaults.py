@@ -8,6 +8,8 @@ from typing import Final
 
 # Where a scheduler replica serves.
 SCHEDULER_LISTEN: Final = "127.0.0.1:50051"
+# Where the web dashboard and HTTP API serve.
+WEB_LISTEN: Final = "127.0.0.1:50080"
 # The store service: where it serves, and so where the schedulers look for it.
 STORE_ADDRESS: Final = "127.0.0.1:50070"
 # The redis holding all run state, and the name Redis Sentinel monitors its primary under.

@@ -5,12 +5,14 @@ Each service is waited for with its own healthcheck command; then the README's p
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,16 @@ from tests.conftest import ROOT, assert_eventually
 
 TOKEN = "compose-test-token"  # a test-only shared token
 REDIS_PASSWORD = "compose-test-redis-password"
-ORDER = ["redis", "store", "scheduler-1", "scheduler-2", "scheduler-3", "worker", "worker-gpu"]
+ORDER = [
+    "redis",
+    "store",
+    "scheduler-1",
+    "scheduler-2",
+    "scheduler-3",
+    "worker",
+    "worker-gpu",
+    "web",
+]
 _ADDRESS = re.compile(r"^(?P<host>[\w.-]+):(?P<port>\d+)$")
 
 
@@ -134,6 +145,8 @@ def compose(tmp_path: Path) -> Iterator[tuple[Compose, dict[str, subprocess.Pope
                     str(spec.port("redis", 6379)),
                     REDIS_PASSWORD,
                 ]
+            if name == "web":  # its HTTP healthcheck, on the port given here
+                health = [sys.executable, "-c", _HTTP_GET, f"{_web_url(spec)}/healthz"]
 
             def healthy(name: str = name, health: list[str] = health) -> bool:
                 assert processes[name].poll() is None, (logs / f"{name}.log").read_text()
@@ -209,4 +222,19 @@ def test_the_compose_services_run_workflows_on_every_queue(
         "gpu_task": by_queues["gpu,io"],
         "io_task": by_queues["gpu,io"],
     }
+    # The dashboard's API shows the run, through any scheduler.
+    request = urllib.request.Request(
+        f"{_web_url(spec)}/api/v1/runs?workflow=queues",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        shown = json.load(response)
+    assert [(r["id"], r["status"]) for r in shown["runs"]] == [(run.id, "succeeded")]
     assert all(p.poll() is None for p in processes.values())
+
+
+def _web_url(spec: Compose) -> str:
+    return f"http://127.0.0.1:{spec.port('web', 50080)}"
+
+
+_HTTP_GET = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)"

@@ -21,6 +21,7 @@ LIGHTFLOW_SERVICES = {
     "scheduler-3",
     "worker",
     "worker-gpu",
+    "web",
 }
 
 
@@ -89,7 +90,10 @@ def test_every_service_has_a_healthcheck_on_its_own_port(services: dict[str, Any
     for name, service in services.items():
         test = service["healthcheck"]["test"]
         assert test[0] == ("CMD-SHELL" if name == "redis" else "CMD"), name
-        if name in LIGHTFLOW_SERVICES:
+        if name == "web":  # HTTP: its /healthz
+            assert "http://127.0.0.1:50080/healthz" in test[-1]
+            assert option(service["command"], "--listen").endswith(":50080")
+        elif name in LIGHTFLOW_SERVICES:
             assert test[1:3] == ["lfctl", "health"], name
             port = test[3].rsplit(":", 1)[1]
             assert option(service["command"], "--listen").endswith(f":{port}"), name
@@ -120,6 +124,19 @@ def test_redis_requires_a_password_that_must_be_set_and_only_schedulers_get(
         given = services[name]["environment"].get("LIGHTFLOW_REDIS_PASSWORD")
         assert given == (password if name.startswith("scheduler-") else None), name
         assert "--redis-password" not in " ".join(services[name]["command"]), name
+
+
+def test_the_dashboard_calls_every_scheduler_and_is_published_on_loopback(
+    services: dict[str, Any],
+) -> None:
+    command = services["web"]["command"]
+    assert command[:3] == ["python", "-m", "lightflow_web"]
+    assert set(option(command, "--scheduler").split(",")) == {
+        "scheduler-1:50051",
+        "scheduler-2:50051",
+        "scheduler-3:50051",
+    }
+    assert services["web"]["ports"] == ["127.0.0.1:50080:50080"]
 
 
 def test_the_image_has_what_the_commands_run() -> None:
