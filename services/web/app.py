@@ -19,7 +19,7 @@ from lightflow_common import defaults
 from lightflow_common.logging import configure_logging
 from lightflow_common.tls import client_tls, tls_options
 from lightflow_web.config import WebConfig
-from lightflow_web.core import WebCore
+from lightflow_web.core import AnswerAtOnce, WebCore
 from lightflow_web.http import WebApp
 
 log = structlog.get_logger(__name__)
@@ -138,7 +138,13 @@ def serve(config: WebConfig) -> None:
         tls_key=config.tls_key if calling else None,
     )
     store = (
-        StoreClient(config.store_address, config.token, tls=calling, retry_seconds=2.0)
+        StoreClient(
+            config.store_address,
+            config.token,
+            tls=calling,
+            retry_seconds=2.0,
+            documents=AnswerAtOnce(),
+        )
         if config.store_address
         else None
     )

@@ -13,6 +13,7 @@ import grpc
 
 from lightflow import Client, ClientError, RunEvent, RunInfo
 from lightflow._store import StoreClient, StoreError
+from lightflow._wire.headers import FAIL_IF_MISSING
 from lightflow_web import views
 from lightflow_web.layout import MAX_DRAWN_TASKS, Drawings
 
@@ -21,6 +22,14 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 200
 # Lines one output request gives at most.
 MAX_OUTPUT_LINES = 5000
+
+
+class AnswerAtOnce:
+    """The store's answer for a run without a document, at once: the pages read the
+    documents of ended runs that kept their data, never one on its way."""
+
+    def metadata(self, run_id: str) -> tuple[tuple[str, str], ...]:
+        return (FAIL_IF_MISSING,)
 
 
 class WebCore:

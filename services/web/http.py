@@ -125,7 +125,6 @@ class WebApp:
             routes=routes,
             middleware=[Middleware(BaseHTTPMiddleware, dispatch=self._guard)],
             exception_handlers={HTTPException: self._http_error, ApiError: self._api_error},
-            max_body_size=config.max_body_bytes,
         )
 
     # -- sign-in and errors ----------------------------------------------------------------
@@ -189,7 +188,18 @@ class WebApp:
     async def read_json(self, request: Request) -> dict[str, Any]:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
-        body = await request.body()  # Starlette refuses one over max_body_size (413)
+        limit = self._config.max_body_bytes
+        too_large = ApiError(413, "PAYLOAD_TOO_LARGE", f"the body is over {limit:,} bytes")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large  # refused before it is read
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        body = b"".join(chunks)
         try:
             value = json.loads(body)
         except (UnicodeDecodeError, ValueError) as err:

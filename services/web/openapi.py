@@ -3,9 +3,8 @@ says the same in prose)."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
-
-from lightflow import __version__
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -52,7 +51,7 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "Lightflow HTTP API",
-        "version": __version__,
+        "version": version("lightflow"),
         "description": "Runs, workflows and workers of a Lightflow stack. Send the stack's"
         " token as `Authorization: Bearer <token>` (or sign in on /login).",
     },
