@@ -78,6 +78,24 @@ def run(
     sys.exit(0 if status == "succeeded" else 1)
 
 
+def _sign_in_link(web_url: str, token: str | None) -> str:
+    """The dashboard's address that signs the browser in: the token goes after '#', which a
+    browser never sends (as Jupyter prints its sign-in link)."""
+    return f"{web_url}login#token={token}" if token else web_url
+
+
+@click.command()
+def dashboard() -> None:
+    """Print the address of the dashboard of the stack `lfctl up` runs in this folder, with
+    its sign-in link (it holds the stack's token: keep it to yourself)."""
+    stack = read_stack_file(Path.cwd())
+    if stack is None:
+        raise click.ClickException("no stack runs in this folder: start one with lfctl up")
+    if not stack.web_url:
+        raise click.ClickException("this stack runs no dashboard (lfctl up --no-web)")
+    click.echo(_sign_in_link(stack.web_url, stack.token))
+
+
 def _stop_on_signals() -> None:
     # SIGTERM takes the same path as Ctrl-C, so the stack is stopped either way. SIGINT is
     # set too: a shell starts background jobs with SIGINT ignored.
@@ -155,6 +173,7 @@ def up(
                 stack.redis_url,
                 options.token,
                 os.getpid(),
+                stack.web_url,
             ),
         )
         client = Client(stack.scheduler_addresses, token=options.token)
@@ -169,10 +188,7 @@ def up(
         click.echo(f"workflows: {', '.join(registered) or 'none'}")
         click.echo(f"logs: {stack.log_dir}")
         if stack.web_url:
-            # The token goes after '#': the browser signs in with it and never sends it in a
-            # URL (as Jupyter prints its sign-in link).
-            sign_in = f"login#token={options.token}" if options.token else ""
-            click.echo(f"dashboard: {stack.web_url}{sign_in}")
+            click.echo(f"dashboard: {_sign_in_link(stack.web_url, options.token)}")
         click.echo("Lightflow is up; Ctrl-C stops it.", err=True)
         _keep_redis_up(stack)
     except KeyboardInterrupt:

@@ -18,6 +18,8 @@ class StackInfo:
     token: str | None
     # The `lfctl up` process; the file is stale once it is gone.
     pid: int
+    # The web dashboard's address ("" without one).
+    web_url: str = ""
 
 
 def write_stack_file(folder: Path, info: StackInfo) -> Path:

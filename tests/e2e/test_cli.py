@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -180,11 +182,23 @@ def test_up_serves_lfctl_and_the_client_then_stops_cleanly(marker: str, tmp_path
         assert unknown.returncode == 1
         assert "workflow 'nope' not found" in unknown.stderr
         assert "Traceback" not in unknown.stderr
+
+        # The dashboard: its sign-in link, and its API shows the runs.
+        link = lfctl("dashboard", marker=marker, cwd=tmp_path)
+        assert link.returncode == 0, link.stderr
+        assert link.stdout.strip() == f"{stack.web_url}login#token={stack.token}"
+        request = urllib.request.Request(
+            f"{stack.web_url}api/v1/runs", headers={"Authorization": f"Bearer {stack.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            shown = json.load(response)
+        assert run_id in [r["id"] for r in shown["runs"]]
     finally:
         up.send_signal(signal.SIGINT)
         out, err = up.communicate(timeout=60)
     assert up.returncode == 0, err
     assert "schedulers: " in out
+    assert f"dashboard: {stack.web_url}login#token=" in out
     assert read_stack_file(tmp_path) is None
     assert_eventually(lambda: processes_with(marker) == [], timeout=20)
 
