@@ -306,7 +306,7 @@ class Runs:
             top = seconds * 1000 + micros // 1000 + _CLOCK_SKEW_MS
         runs: list[RunInfo] = []
         last_score = 0
-        status_field, workflow_field = RunField.STATUS.encode(), RunField.WORKFLOW.encode()
+        status_field, workflow_field = RunField.STATUS, RunField.WORKFLOW
         offset = 0
         while True:
             raw = self._redis.zrevrangebyscore(
@@ -319,18 +319,28 @@ class Runs:
                 for member, score in raw
                 if after is None or int(score) != top or member.decode() < after
             ]
-            pipe = self._redis.pipeline(transaction=False)
-            for run_id, _ in batch:
-                pipe.hgetall(self._keys.run(run_id))
-            for (run_id, score), fields in zip(batch, pipe.execute(), strict=True):
-                if not fields or (status and text(fields.get(status_field)) != status):
-                    continue
-                if workflow and text(fields.get(workflow_field)) != workflow:
-                    continue
-                if len(runs) == limit:  # one more matches: there is a next page
-                    return RunPage(runs, f"{last_score}-{runs[-1].run_id}")
-                runs.append(_run_info(run_id, fields))
-                last_score = score
+            if status or workflow:  # the two fields first: a run that does not match costs less
+                pipe = self._redis.pipeline(transaction=False)
+                for run_id, _ in batch:
+                    pipe.hmget(self._keys.run(run_id), [status_field, workflow_field])
+                batch = [
+                    entry
+                    for entry, (run_status, run_workflow) in zip(batch, pipe.execute(), strict=True)
+                    if (not status or text(run_status) == status)
+                    and (not workflow or text(run_workflow) == workflow)
+                ]
+            while batch:  # read whole only what the page takes (and one more)
+                chunk, batch = batch[: limit + 1 - len(runs)], batch[limit + 1 - len(runs) :]
+                pipe = self._redis.pipeline(transaction=False)
+                for run_id, _ in chunk:
+                    pipe.hgetall(self._keys.run(run_id))
+                for (run_id, score), fields in zip(chunk, pipe.execute(), strict=True):
+                    if not fields:  # its retention ended meanwhile
+                        continue
+                    if len(runs) == limit:  # one more matches: there is a next page
+                        return RunPage(runs, f"{last_score}-{runs[-1].run_id}")
+                    runs.append(_run_info(run_id, fields))
+                    last_score = score
             if len(raw) < _LIST_BATCH:  # the index is read to its end
                 return RunPage(runs, "")
 
