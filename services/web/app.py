@@ -95,8 +95,9 @@ def config_from_options(
 ) -> WebConfig:
     if (tls_cert is None) != (tls_key is None):
         raise click.UsageError("HTTPS needs both --tls-cert and --tls-key")
-    if tls_client_auth:
-        raise click.UsageError("the web service does not ask browsers for certificates")
+    # --tls-client-auth is the stack's (the services ask each other for certificates); the
+    # web service presents its own to the schedulers, and asks browsers for none.
+    del tls_client_auth
     return WebConfig(
         listen=listen,
         schedulers=tuple(split_addresses(schedulers)),

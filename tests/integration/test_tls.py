@@ -3,6 +3,10 @@ certificate authority."""
 
 from __future__ import annotations
 
+import json
+import ssl
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,3 +89,29 @@ def test_a_client_that_does_not_trust_the_ca_is_refused(
     client = Client(stack.scheduler_addresses, token=stack.options.token, tls_ca=ca_path)
     client.register(EXAMPLES / "sequential.py")
     assert client.start("sequential").wait(timeout=60) == "succeeded", dump_logs(stack)
+
+
+def test_the_dashboard_serves_https_and_calls_a_mutual_tls_stack(
+    start_stack: Callable[..., LocalStack], pki: tuple[trustme.CA, Path], tmp_path: Path
+) -> None:
+    ca, ca_path = pki
+    cert, key = _files(tmp_path, ca, "service")
+    stack = start_stack(tls=StackTls(ca_path, cert, key, client_auth=True), web_port=0)
+    assert stack.web_url.startswith("https://")
+    trusted = ssl.create_default_context(cafile=str(ca_path))
+    login = urllib.request.Request(
+        stack.web_url + "api/v1/login",
+        data=json.dumps({"token": stack.options.token}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(login, context=trusted, timeout=30) as response:
+        assert "Secure" in response.headers["set-cookie"]
+    workers = urllib.request.Request(
+        stack.web_url + "api/v1/workers",
+        headers={"Authorization": f"Bearer {stack.options.token}"},
+    )
+    with urllib.request.urlopen(workers, context=trusted, timeout=30) as response:
+        assert len(json.load(response)["workers"]) == len(stack.workers)
+    with pytest.raises(OSError):  # plain HTTP is not served
+        urllib.request.urlopen(stack.web_url.replace("https", "http") + "login", timeout=10)
