@@ -47,8 +47,9 @@ class Provenance:
 
     def read(self, run_id: str, key: str) -> MetaRead:
         """`key` of the run's meta section, answered from redis while the schedulers hold it
-        (a live run, or an ended run that keeps its data until its section was written);
-        otherwise to be read from the store (written, not kept, or not a run known here)."""
+        (a live run; an ended run that keeps its data until its section was written; an
+        ended run that kept none while its state is retained, which the dashboard shows);
+        otherwise to be read from the store (written, or not a run known here)."""
         if not run_id:
             raise InvalidArgumentError("run_id is empty")
         try:
@@ -64,7 +65,7 @@ class Provenance:
         keep, written = fields[-2:]
         if run[RunField.WORKFLOW] is None:
             return MetaRead(in_store=True)
-        if text(run[RunField.STATUS]) in FINAL_RUN_STATES and (keep != b"1" or written is not None):
+        if text(run[RunField.STATUS]) in FINAL_RUN_STATES and keep == b"1" and written is not None:
             return MetaRead(in_store=True)
         section = self._section(run_id, run, segments)
         found, value = meta.navigate(section, segments)

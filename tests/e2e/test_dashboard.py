@@ -127,7 +127,7 @@ def page(browser: Any, stack: LocalStack) -> Iterator[Any]:
     opened.goto(stack.web_url + "login")
     opened.get_by_test_id("login-token").fill(TOKEN)
     opened.get_by_test_id("login-submit").click()
-    opened.get_by_test_id("runs-table").wait_for()
+    opened.get_by_test_id("runs-page").wait_for()
     yield opened
     context.close()
     assert errors == [], errors
@@ -157,7 +157,7 @@ def test_sign_in_refuses_a_wrong_token_and_takes_the_right_one(
     shot(page, "01-sign-in-refused")
     page.get_by_test_id("login-token").fill(TOKEN)
     page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("runs-table").wait_for()
+    page.get_by_test_id("runs-page").wait_for()
     assert page.url.rstrip("/").endswith("/runs")
     cookies = {c["name"]: c for c in context.cookies()}
     assert cookies["lightflow_session"]["httpOnly"]
@@ -223,9 +223,7 @@ def test_a_long_run_is_stopped_from_its_page(page: Any, stack: LocalStack) -> No
     page.goto(stack.web_url + f"runs/{run.id}")
     page.locator("[data-testid=task-node][data-status=running]").wait_for(timeout=30_000)
     page.get_by_test_id("run-stop").click()
-    confirm = page.get_by_test_id("run-stop-confirm")
-    if confirm.count():  # an in-page confirmation
-        confirm.click()
+    page.get_by_test_id("confirm-ok").click()  # the page asks first
     page.get_by_test_id("run-status").filter(has_text="stopped").wait_for(timeout=60_000)
     shot(page, "05-run-stopped")
     assert run.wait(timeout=30) == "stopped"
@@ -261,7 +259,7 @@ def test_a_failed_run_shows_its_traceback_and_markup_stays_text(
 
 def test_the_runs_page_shows_new_runs_without_reload(page: Any, stack: LocalStack) -> None:
     page.goto(stack.web_url + "runs")
-    page.get_by_test_id("runs-table").wait_for()
+    page.get_by_test_id("runs-page").wait_for()
     with _client(stack) as client:
         run = client.start_and_wait("sub_dag")
     row = page.locator(f"[data-testid=run-row][data-run-id='{run.id}']")
@@ -284,3 +282,15 @@ def test_the_workers_page_lists_the_stacks_worker(page: Any, stack: LocalStack) 
     page.goto(stack.web_url + "workflows")
     page.get_by_text("parameters").first.wait_for()
     shot(page, "11-workflows")
+
+
+def test_the_sign_in_link_lfctl_up_prints_signs_in_and_leaves_no_token_behind(
+    browser: Any, stack: LocalStack
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(f"{stack.web_url}login#token={TOKEN}")
+    page.get_by_test_id("runs-page").wait_for()
+    assert TOKEN not in page.url
+    assert TOKEN not in str(page.evaluate("() => history.length && location.href"))
+    context.close()

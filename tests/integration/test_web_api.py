@@ -99,6 +99,14 @@ def test_a_script_starts_a_run_follows_it_and_reads_it(stack: LocalStack) -> Non
     assert page["runs"][0]["id"] == run_id
     status, _, output = call(f"{api(stack)}/runs/{run_id}/output")
     assert any("Ada" in line["text"] for line in output["lines"]), output
+    # Its provenance, and so its arguments, while the schedulers retain the ended run.
+    status, _, provenance = call(f"{api(stack)}/runs/{run_id}/provenance")
+    assert (status, provenance["status"], provenance["arguments"]["name"]) == (
+        200,
+        "succeeded",
+        "Ada",
+    )
+    assert run["arguments"] == {"name": "Ada", "count": 2, "loud": False}
     status, _, graph = call(f"{api(stack)}/runs/{run_id}/graph")
     (instance,) = graph["instances"]
     assert {n["status"] for n in instance["nodes"]} == {"succeeded"}
