@@ -21,12 +21,15 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
 from lightflow import Client
 from lightflow_cli.stack import LocalStack, StackOptions
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 
 TOKEN = "bench-token"  # noqa: S105 - a benchmark-only shared token
 
-ONE_TASK = '''
+ONE_TASK = """
 from lightflow.models import Dag
 from lightflow.tasks import PythonTask
 
@@ -37,9 +40,9 @@ def noop(data, store, signal, context):
 
 d = Dag('main')
 d.define({PythonTask(name='noop', callback=noop): None})
-'''
+"""
 
-WIDE = '''
+WIDE = """
 from lightflow.models import Dag
 from lightflow.tasks import PythonTask
 
@@ -51,13 +54,14 @@ def noop(data, store, signal, context):
 root = PythonTask(name='root', callback=noop)
 d = Dag('main')
 d.define({{root: [PythonTask(name=f't{{i}}', callback=noop) for i in range({rest})]}})
-'''
+"""
 
 
 def _get(url: str) -> tuple[float, int]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    # The stack's own loopback address: no other scheme or host reaches here.
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})  # noqa: S310
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=120) as response:
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
         size = len(response.read())
     return (time.perf_counter() - started) * 1000, size
 
@@ -137,10 +141,6 @@ def _measure(stack: LocalStack, folder: Path, args: argparse.Namespace) -> None:
 
 
 def _browser(stack: LocalStack, big: str, small: str) -> dict[str, dict[str, float]]:
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.test_dashboard import CHROMIUM, CHROMIUM_ARGS
-
     pages = {
         "runs page": ("runs", "[data-testid=run-row]"),
         "run page, one task": (f"runs/{small}", "[data-testid=task-node]"),

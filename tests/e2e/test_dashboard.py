@@ -8,7 +8,6 @@ Without a browser the tests skip, unless LIGHTFLOW_REQUIRE_BROWSER is set (.ci/r
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,20 +17,9 @@ import pytest
 from lightflow import Client
 from lightflow_cli.stack import LocalStack, StackOptions
 from tests.conftest import EXAMPLES, ROOT, dump_logs
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("LIGHTFLOW_TEST_OUTPUT", ROOT / "test-output")) / "dashboard"
-# What a machine with no display and a closed network needs (docs/http-api.md, "Testing").
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "dashboard-test-token"  # a test-only shared token
 
 HOSTILE = '''"""Shows what a run with <b>markup</b> looks like: <script>window.__pwned = 1</script>
