@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from lightflow import Client, RunEvent, RunInfo
 from lightflow._store import StoreClient
+from lightflow.testing import LocalLightflow
 from lightflow_cli.stack import LocalStack
 from tests.conftest import (
     EXAMPLES,
@@ -37,11 +38,12 @@ def _printed(events: list[RunEvent]) -> list[str]:
     return [line for _, line in output_lines(events)]
 
 
-def test_flow_control_limits_skips_and_forces(start_stack: Callable[..., LocalStack]) -> None:
-    stack = start_stack()
-    status, events, info = _run(stack, "flow_control")
-    assert status == "succeeded", dump_logs(stack)
-    assert _statuses(info) == {
+# These two run on lightflow.testing's session stack: one stack for both, as a user's suite
+# would run its own workflows.
+def test_flow_control_limits_skips_and_forces(lightflow_stack: LocalLightflow) -> None:
+    result = lightflow_stack.run_workflow(EXAMPLES / "flow_control.py")
+    assert result.status == "succeeded", lightflow_stack.logs
+    assert result.tasks == {
         "main_dag/choose_task": "succeeded",
         "main_dag/left_task": "succeeded",
         "main_dag/right_task": "skipped",
@@ -50,20 +52,19 @@ def test_flow_control_limits_skips_and_forces(start_stack: Callable[..., LocalSt
         "main_dag/after_barrier_task": "succeeded",
         "main_dag/always_task": "succeeded",
     }
-    assert "right_task runs" not in _printed(events)
+    assert result.lines("main_dag/right_task") == []
 
 
-def test_stop_task_skips_or_keeps_successors(start_stack: Callable[..., LocalStack]) -> None:
-    stack = start_stack()
-    status, events, info = _run(stack, "stop_task")
-    assert status == "succeeded", dump_logs(stack)
-    assert _statuses(info) == {
+def test_stop_task_skips_or_keeps_successors(lightflow_stack: LocalLightflow) -> None:
+    result = lightflow_stack.run_workflow(EXAMPLES / "stop_task.py")
+    assert result.status == "succeeded", lightflow_stack.logs
+    assert result.tasks == {
         "main_dag/skip_task": "stopped",
         "main_dag/skipped_task": "skipped",
         "main_dag/continue_task": "stopped",
         "main_dag/next_task": "succeeded",
     }
-    assert "next_task runs, partial = True" in _printed(events)
+    assert "next_task runs, partial = True" in result.lines("main_dag/next_task")
 
 
 def test_abort_workflow_ends_the_run_aborted_with_the_message(
