@@ -3,8 +3,10 @@ runs."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -93,6 +95,20 @@ def workflow_register(ctx: Context, path: Path) -> None:
     default=None,
     help="Seconds the run may take; past it the run ends failed.",
 )
+@click.option(
+    "--at",
+    "start_at",
+    default=None,
+    metavar="TIME",
+    help="Start the run then (ISO 8601: 2026-12-24T18:00, local time unless it has an offset).",
+)
+@click.option(
+    "--in",
+    "start_in",
+    default=None,
+    metavar="DURATION",
+    help="Start the run this long from now: 90, 90s, 5m, 1h30m, 2d.",
+)
 @pass_context
 @user_errors
 def workflow_start(
@@ -102,12 +118,19 @@ def workflow_start(
     keep_data: bool,
     wait: bool,
     deadline: float | None,
+    start_at: str | None,
+    start_in: str | None,
 ) -> None:
     """Start workflow NAME; print the run's id.
 
     A workflow of the configured folders is registered first (its current version); any
-    other NAME must be registered already. ARGUMENTS are KEY=VALUE run arguments."""
+    other NAME must be registered already. ARGUMENTS are KEY=VALUE run arguments. With --at
+    or --in the run exists at once, scheduled, and starts then."""
     run_arguments = parse_arguments(arguments)
+    if start_at is not None and start_in is not None:
+        raise click.UsageError("give --at or --in, not both")
+    when = _time_option(start_at) if start_at is not None else None
+    delay = _duration_option(start_in) if start_in is not None else None
     try:
         path: Path | None = find_workflow(name, ctx.config.workflow_folders)
     except WorkflowNotFoundError as not_found:
@@ -118,12 +141,44 @@ def workflow_start(
         elif name not in {w.name for w in client.list_workflows()}:
             raise missing
         started = time.monotonic()
-        handle = client.start(name, run_arguments, keep_data=keep_data, deadline=deadline)
+        handle = client.start(
+            name,
+            run_arguments,
+            keep_data=keep_data,
+            deadline=deadline,
+            start_at=when,
+            start_in=delay,
+        )
         click.echo(handle.id)
+        if when is not None or delay is not None:
+            begins = handle.info().start_at
+            if begins is not None:
+                click.echo(f"scheduled to start {local_time(begins)}", err=True)
         if wait:
             status = follow_run(handle, name, verbose=False)
             click.echo(status_line(handle.id, name, status, time.monotonic() - started))
             sys.exit(0 if status == "succeeded" else 1)
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+def _duration_option(text: str) -> float:
+    """Seconds of "90", "90s", "5m", "1h30m", "2d"; a UsageError for anything else."""
+    match = _DURATION.match(text.strip())
+    if not text.strip() or match is None:
+        raise click.UsageError(f"--in {text!r}: give a duration like 90, 90s, 5m, 1h30m or 2d")
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def _time_option(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.UsageError(
+            f"--at {text!r}: give a time like 2026-12-24T18:00 (ISO 8601)"
+        ) from None
 
 
 @workflow.command("stop")

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,7 +32,7 @@ from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
 _CALL_TIMEOUT_S = 30.0
 T = TypeVar("T")
 #: Every status a run can have, for `Client.list_runs(status=...)`.
-RUN_STATUSES = ("running", "stopping", *sorted(FINAL_RUN_STATUSES))
+RUN_STATUSES = ("scheduled", "running", "stopping", *sorted(FINAL_RUN_STATUSES))
 
 
 class ClientError(LightflowError):
@@ -139,8 +139,8 @@ class DagInfo:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """A run as the schedulers see it. `status` is one of running, stopping, succeeded,
-    failed, aborted, stopped. Times are in local time.
+    """A run as the schedulers see it. `status` is one of scheduled, running, stopping,
+    succeeded, failed, aborted, stopped. Times are in local time.
 
     `dags`, `dag_instances` and `tasks` are filled by `Client.get_run` only (empty in
     `Client.list_runs`)."""
@@ -159,6 +159,8 @@ class RunInfo:
     keep_data: bool = False
     #: Hex SHA-256 of the workflow definition the run runs.
     definition_hash: str = ""
+    #: For a run started with a later start time: when it starts (or started).
+    start_at: datetime | None = None
 
     @property
     def duration(self) -> float | None:
@@ -174,7 +176,7 @@ class RunInfo:
             id=run.id,
             workflow_name=run.workflow_name,
             status=run_status_word(run.status),
-            started_at=_time(run.started_at),
+            started_at=_time(run.started_at) if run.HasField("started_at") else None,
             ended_at=_time(run.ended_at) if run.HasField("ended_at") else None,
             failure=_failure(run),
             dags={d.instance: d.status for d in dag_instances},
@@ -182,6 +184,7 @@ class RunInfo:
             dag_instances=dag_instances,
             keep_data=run.keep_data,
             definition_hash=run.definition_hash,
+            start_at=_time(run.start_at) if run.HasField("start_at") else None,
         )
 
 
@@ -393,9 +396,13 @@ class Run:
 
 
 def _start_request(
-    name: str, args: Mapping[str, object] | None, keep_data: bool, deadline: float | None
+    name: str,
+    args: Mapping[str, object] | None,
+    keep_data: bool,
+    deadline: float | None,
+    start_at: datetime | None = None,
 ) -> scheduler_pb2.StartRunRequest:
-    return scheduler_pb2.StartRunRequest(
+    request = scheduler_pb2.StartRunRequest(
         workflow_name=name,
         arguments={k: str(v) for k, v in (args or {}).items()},
         keep_data=keep_data,
@@ -404,6 +411,25 @@ def _start_request(
         # started instead of starting a second.
         request_id=uuid.uuid4().hex,
     )
+    if start_at is not None:
+        request.start_at.FromMilliseconds(int(start_at.timestamp() * 1000))
+    return request
+
+
+def start_time(start_at: datetime | None, start_in: float | timedelta | None) -> datetime | None:
+    """When a run is to start: `start_at` (an aware datetime; a naive one is local time), or
+    `start_in` seconds (or a timedelta) from now; None: now. ClientError for both, or for a
+    negative delay."""
+    if start_at is not None and start_in is not None:
+        raise ClientError("give start_at or start_in, not both", "INVALID_ARGUMENT")
+    if start_in is not None:
+        seconds = start_in.total_seconds() if isinstance(start_in, timedelta) else start_in
+        if seconds < 0:
+            raise ClientError(f"start_in must not be negative, not {seconds}", "INVALID_ARGUMENT")
+        return datetime.now().astimezone() + timedelta(seconds=seconds)
+    if start_at is not None and start_at.tzinfo is None:
+        return start_at.astimezone()  # local time
+    return start_at
 
 
 def _client_error(err: grpc.RpcError, addresses: Sequence[str]) -> ClientError:
@@ -510,14 +536,20 @@ class Client:
         *,
         keep_data: bool = False,
         deadline: float | None = None,
+        start_at: datetime | None = None,
+        start_in: float | timedelta | None = None,
     ) -> Run:
         """Starts a run of the registered workflow `name` and returns its handle.
 
         `args` are the run arguments: values are sent as text and converted by the
         workflow's declared options (a wrong or missing one is a ClientError, and nothing
         runs). With `keep_data` the run's store document outlives the run. `deadline` is
-        the seconds the run may take: past it nothing new starts and the run ends failed."""
-        request = _start_request(name, args, keep_data, deadline)
+        the seconds the run may take: past it nothing new starts and the run ends failed.
+        With `start_at` (a datetime; naive is local time) or `start_in` (seconds, or a
+        timedelta) the run exists at once, `scheduled`, and starts then (it can be stopped
+        before); a time in the past is a ClientError."""
+        when = start_time(start_at, start_in)
+        request = _start_request(name, args, keep_data, deadline, when)
         response = self._call(lambda s: s.scheduler.StartRun(request, timeout=_CALL_TIMEOUT_S))
         return Run(self, response.run_id)
 

@@ -29,6 +29,7 @@ from lightflow_scheduler.model import (
 from lightflow_scheduler.schema import DagStatus, EventType, RunStatus, TaskStatus
 
 RUN_STATUS: dict[str, common_pb2.RunStatus] = {
+    RunStatus.SCHEDULED: common_pb2.RUN_STATUS_SCHEDULED,
     RunStatus.RUNNING: common_pb2.RUN_STATUS_RUNNING,
     RunStatus.STOPPING: common_pb2.RUN_STATUS_STOPPING,
     RunStatus.SUCCEEDED: common_pb2.RUN_STATUS_SUCCEEDED,
@@ -77,6 +78,11 @@ def timestamp(ms: int) -> Timestamp:
     stamp = Timestamp()
     stamp.FromMilliseconds(ms)
     return stamp
+
+
+def ms(stamp: Timestamp) -> int:
+    """A Timestamp as ms since the epoch."""
+    return int(stamp.ToMilliseconds())
 
 
 def _set_span(message: Any, started_ms: int, ended_ms: int) -> None:
@@ -207,9 +213,12 @@ def run(info: RunInfo) -> scheduler_pb2.Run:
         workflow_name=info.workflow,
         definition_hash=info.definition_hash,
         status=RUN_STATUS.get(info.status, common_pb2.RUN_STATUS_UNSPECIFIED),
-        started_at=timestamp(info.started_ms),
         keep_data=info.keep_data,
     )
+    if info.started_ms:
+        message.started_at.CopyFrom(timestamp(info.started_ms))
+    if info.start_at_ms:
+        message.start_at.CopyFrom(timestamp(info.start_at_ms))
     if info.ended_ms:
         message.ended_at.CopyFrom(timestamp(info.ended_ms))
     if info.failure is not None:

@@ -70,6 +70,8 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "delayed": ("{p}:delayed", ()),
     # sorted set: run ids by their deadline (ms)
     "deadlines": ("{p}:deadlines", ()),
+    # sorted set: scheduled run ids by their start time (ms)
+    "run_starts": ("{p}:run-starts", ()),
     # sorted set: run ids whose store document is still to be created, by when it is due
     # (ms); what the document will hold is in the run's hash (see document.lua)
     "documents_due": ("{p}:documents-due", ()),
@@ -149,6 +151,10 @@ class Keys:
     @property
     def deadlines(self) -> str:
         return self._key("deadlines")
+
+    @property
+    def run_starts(self) -> str:
+        return self._key("run_starts")
 
     @property
     def documents_due(self) -> str:

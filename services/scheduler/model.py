@@ -218,6 +218,7 @@ class RunInfo:
     ended_ms: int
     keep_data: bool
     failure: Failure | None
+    start_at_ms: int = 0  # a run started with a later start time: when it starts
     # Only GetRun's: every DAG instance in start order, and each of their tasks.
     dags: tuple[DagState, ...] = ()
     tasks: tuple[TaskState, ...] = ()

@@ -49,6 +49,8 @@ log = structlog.get_logger(__name__)
 _NEVER_STARTED = frozenset({TaskStatus.WAITING, TaskStatus.QUEUED})
 # Events a watch reads from redis at once.
 _WATCH_BATCH = 500
+# A start time this far in the past is a clock's difference, not a mistake: the run starts now.
+_START_SKEW_MS = 2_000
 # ListRuns: runs per page unless asked, at most per page, read from the index at a time.
 _DEFAULT_PAGE = 100
 _MAX_PAGE = 1000
@@ -144,6 +146,7 @@ def _run_info(run_id: str, fields: Mapping[bytes, bytes]) -> RunInfo:
         ended_ms=_ms(field(RunField.ENDED)),
         keep_data=field(RunField.KEEP) == b"1",
         failure=Failure.from_json(field(RunField.FAILURE)),
+        start_at_ms=_ms(field(RunField.START_AT)),
     )
 
 
@@ -173,16 +176,33 @@ class Runs:
         keep_data: bool,
         deadline_s: float = 0.0,
         request_id: str = "",
+        start_at_ms: int = 0,
     ) -> str:
+        """Starts a run of the workflow now, or at `start_at_ms` (ms since the epoch; 0:
+        now): the run exists at once, `scheduled`, and any replica's timer starts it."""
         if not workflow_name:
             raise InvalidArgumentError("workflow_name is empty")
         if deadline_s < 0:
             raise InvalidArgumentError("deadline_s must not be negative")
+        now_ms = int(time.time() * 1000)
+        if start_at_ms and start_at_ms < now_ms - _START_SKEW_MS:
+            late = (now_ms - start_at_ms) / 1000
+            raise InvalidArgumentError(
+                f"start_at is {late:.1f} s in the past: give a time to come, or none to start now"
+            )
+        if start_at_ms and start_at_ms <= now_ms:
+            start_at_ms = 0  # a moment ago (clocks differ a little): now
         # The definition last seen under this name; start_run.lua refuses a stale one.
         definition_hash = self._registry.registered_hash(workflow_name)
         try:
             return self._start(
-                workflow_name, definition_hash, arguments, keep_data, deadline_s, request_id
+                workflow_name,
+                definition_hash,
+                arguments,
+                keep_data,
+                deadline_s,
+                request_id,
+                start_at_ms,
             )
         except StaleDefinitionError:
             pass
@@ -194,6 +214,7 @@ class Runs:
             keep_data,
             deadline_s,
             request_id,
+            start_at_ms,
         )
 
     def _start(
@@ -204,6 +225,7 @@ class Runs:
         keep_data: bool,
         deadline_s: float,
         request_id: str,
+        start_at_ms: int,
     ) -> str:
         graph = self._registry.graph(definition_hash)
         try:
@@ -213,20 +235,22 @@ class Runs:
             raise InvalidArgumentError(f"workflow '{workflow_name}': {err}") from err
         run_id = uuid.uuid4().hex
         now_ms = int(time.time() * 1000)
+        begins_ms = start_at_ms or now_ms
         # The store document is created late (see document.lua), unless the run has arguments:
         # they are the document's first data, which its first tasks read.
-        due_ms = now_ms if values else now_ms + int(self._config.document_delay_s * 1000)
+        due_ms = now_ms if values else begins_ms + int(self._config.document_delay_s * 1000)
         winner = self._scripts.start_run(
             run_id=run_id,
             workflow=workflow_name,
             definition_hash=definition_hash,
             keep_data=keep_data,
-            deadline_ms=now_ms + int(deadline_s * 1000) if deadline_s > 0 else 0,
+            deadline_ms=begins_ms + int(deadline_s * 1000) if deadline_s > 0 else 0,
             request_id=request_id,
             arguments=self._seal.seal(run_id, encode_document(values)),
             has_arguments=bool(values),
             document_due_ms=due_ms,
             autostart=[d.name for d in graph.definition.dags if d.autostart],
+            start_at_ms=start_at_ms,
         )
         if winner != run_id:  # a retry of the same request started it first
             return winner

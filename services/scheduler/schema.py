@@ -26,6 +26,8 @@ class RunField:
     FAILURE: Final = "failure"
     STARTED: Final = "started"  # ms
     ENDED: Final = "ended"  # ms
+    START_AT: Final = "start_at"  # ms: when a run started with a later start time starts
+    AUTOSTART: Final = "autostart"  # JSON: the DAGs a scheduled run starts with
     KEEP: Final = "keep"  # "1": the run keeps its data (store document, provenance)
     DEADLINE: Final = "deadline"  # ms since the epoch
     STOPPING_SINCE: Final = "stopping_since"  # ms
@@ -172,6 +174,7 @@ class Refusal:
 
 
 class RunStatus(StrEnum):
+    SCHEDULED = "scheduled"  # its start time is still to come
     RUNNING = "running"
     STOPPING = "stopping"
     SUCCEEDED = "succeeded"

@@ -242,6 +242,7 @@ class Scripts:
                 "arguments",
                 "has_arguments",
                 "document_due",
+                "start_at",
             ),
             rest=("dag",),
         )
@@ -280,6 +281,7 @@ class Scripts:
             ("run", "dag", "data", "request", "in_blob", "max_instances", "by"),
         )
         self._stop_run = _Script(self, "stop_run", ("run", "reason"))
+        self._begin_run = _Script(self, "begin_run", ("run",))
         self._stop_dag = _Script(self, "stop_dag", ("run", "instance"))
         self._promote = _Script(self, "promote", ("member",))
         self._deadline = _Script(self, "deadline", ("run", "failure"))
@@ -319,6 +321,7 @@ class Scripts:
         has_arguments: bool,
         document_due_ms: int,
         autostart: Sequence[str],
+        start_at_ms: int = 0,
     ) -> str:
         """Writes a run and starts its autostart DAGs; returns its id, or the id of the run
         the same request id started before. StaleDefinitionError when the workflow is no
@@ -335,6 +338,7 @@ class Scripts:
                 arguments=arguments,
                 has_arguments=int(has_arguments),
                 document_due=document_due_ms,
+                start_at=start_at_ms,
             )
         except redis.ResponseError as err:
             if refusal(err) == Refusal.STALE_DEFINITION:
@@ -483,6 +487,11 @@ class Scripts:
     def promote(self, *, member: bytes) -> PromoteOutcome:
         """Queues a task whose retry delay passed (a member of the delayed set)."""
         return PromoteOutcome(text(self._promote(member=member)))
+
+    def begin_run(self, *, run_id: str) -> str:
+        """Starts a scheduled run whose start time came (once, whichever replica asks);
+        its status after the call ('' when it is gone)."""
+        return text(self._begin_run(run=run_id))
 
     def deadline(self, *, run_id: str, failure: str) -> RunStatus | None:
         """Stops a run past its deadline; its status after that, None when it is gone."""

@@ -125,6 +125,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
                 request.keep_data,
                 request.deadline_s,
                 request.request_id,
+                convert.ms(request.start_at) if request.HasField("start_at") else 0,
             ),
         )
 

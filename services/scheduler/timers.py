@@ -45,11 +45,15 @@ class Timers:
         self._lease_ms = int(config.lease_timeout_s * 1000)
 
     def fire_due(self) -> float:
-        """Queues the retries whose delay passed, stops the runs past their deadline and
-        creates the store documents that are due; returns the seconds until the next is due
-        (at most 1)."""
+        """Starts the scheduled runs whose time came, queues the retries whose delay passed,
+        stops the runs past their deadline and creates the store documents that are due;
+        returns the seconds until the next is due (at most 1)."""
         keys = self._keys
         now = int(time.time() * 1000)
+        for raw in self._redis.zrangebyscore(keys.run_starts, "-inf", now, start=0, num=100):
+            # Any replica's timer; begin_run.lua starts each once.
+            if self._scripts.begin_run(run_id=raw.decode()) in FINAL_RUN_STATES:
+                self._documents.clean_up_soon(raw.decode())  # a run with no autostart DAG
         self._documents.create_due(now)
         for member in self._redis.zrangebyscore(keys.delayed, "-inf", now, start=0, num=100):
             self._scripts.promote(member=member)
@@ -60,7 +64,7 @@ class Timers:
                 self._documents.clean_up_soon(run_id)
         upcoming = [
             float(score)
-            for key in (keys.delayed, keys.deadlines, keys.documents_due)
+            for key in (keys.run_starts, keys.delayed, keys.deadlines, keys.documents_due)
             for _, score in self._redis.zrange(key, 0, 0, withscores=True)
         ]
         if not upcoming:

@@ -30,7 +30,7 @@ _ERRORS = {
 }
 _RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
-_STATUS_WORDS = ["running", "stopping", "succeeded", "failed", "aborted", "stopped"]
+_STATUS_WORDS = ["scheduled", "running", "stopping", "succeeded", "failed", "aborted", "stopped"]
 
 
 def _get(summary: str, response: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +215,7 @@ OPENAPI: dict[str, Any] = {
                     "workflow": {"type": "string"},
                     "status": {"type": "string", "enum": _STATUS_WORDS},
                     "started_at": _TIME,
+                    "start_at": _TIME,
                     "ended_at": _TIME,
                     "duration_s": {"type": ["number", "null"]},
                     "failure": _ref("Failure"),

@@ -38,6 +38,7 @@ def run_summary(run: RunInfo) -> dict[str, Any]:
         "workflow": run.workflow_name,
         "status": run.status,
         "started_at": iso(run.started_at),
+        "start_at": iso(run.start_at),
         "ended_at": iso(run.ended_at),
         "duration_s": _duration(run),
         "failure": failure(run.failure),

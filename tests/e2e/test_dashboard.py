@@ -282,3 +282,17 @@ def test_the_sign_in_link_lfctl_up_prints_signs_in_and_leaves_no_token_behind(
     assert TOKEN not in page.url
     assert TOKEN not in str(page.evaluate("() => history.length && location.href"))
     context.close()
+
+
+def test_a_scheduled_run_shows_as_such_and_is_stopped_before_it_starts(
+    page: Any, stack: LocalStack
+) -> None:
+    with _client(stack) as client:
+        run = client.start("slow", start_in=120)
+    page.goto(stack.web_url + f"runs/{run.id}")
+    page.get_by_test_id("run-status").filter(has_text="scheduled").wait_for()
+    shot(page, "12-run-scheduled")
+    page.get_by_test_id("run-stop").click()
+    page.get_by_test_id("confirm-ok").click()
+    page.get_by_test_id("run-status").filter(has_text="stopped").wait_for(timeout=30_000)
+    assert run.wait(timeout=10) == "stopped"

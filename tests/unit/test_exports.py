@@ -43,7 +43,9 @@ def test_client_surface() -> None:
         "close": "(self) -> 'None'",
         "register": "(self, path: 'str | os.PathLike[str]') -> 'str'",
         "start": "(self, name: 'str', args: 'Mapping[str, object] | None' = None, *,"
-        " keep_data: 'bool' = False, deadline: 'float | None' = None) -> 'Run'",
+        " keep_data: 'bool' = False, deadline: 'float | None' = None,"
+        " start_at: 'datetime | None' = None, start_in: 'float | timedelta | None' = None)"
+        " -> 'Run'",
         "start_and_wait": "(self, name: 'str', args: 'Mapping[str, object] | None' = None, *,"
         " keep_data: 'bool' = False, deadline: 'float | None' = None,"
         " timeout: 'float | None' = None) -> 'Run'",

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19lightflow/v1/common.proto\x12\x0clightflow.v1\")\n\x07Payload\x12\x10\n\x08\x65ncoding\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"=\n\x07\x46\x61ilure\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bstack_trace\x18\x03 \x01(\t*\xb9\x01\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATUS_RUNNING\x10\x01\x12\x17\n\x13RUN_STATUS_STOPPING\x10\x02\x12\x18\n\x14RUN_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11RUN_STATUS_FAILED\x10\x04\x12\x16\n\x12RUN_STATUS_ABORTED\x10\x05\x12\x16\n\x12RUN_STATUS_STOPPED\x10\x06*\x88\x01\n\tDagStatus\x12\x1a\n\x16\x44\x41G_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x41G_STATUS_RUNNING\x10\x01\x12\x18\n\x14\x44\x41G_STATUS_SUCCEEDED\x10\x02\x12\x15\n\x11\x44\x41G_STATUS_FAILED\x10\x03\x12\x16\n\x12\x44\x41G_STATUS_STOPPED\x10\x04*\xa6\x02\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13TASK_STATUS_WAITING\x10\x01\x12\x16\n\x12TASK_STATUS_QUEUED\x10\x02\x12\x17\n\x13TASK_STATUS_RUNNING\x10\x03\x12\x19\n\x15TASK_STATUS_SUCCEEDED\x10\x04\x12\x16\n\x12TASK_STATUS_FAILED\x10\x05\x12\x17\n\x13TASK_STATUS_SKIPPED\x10\x06\x12\x17\n\x13TASK_STATUS_STOPPED\x10\x07\x12\x17\n\x13TASK_STATUS_ABORTED\x10\x08\x12\x19\n\x15TASK_STATUS_CANCELLED\x10\t\x12\x18\n\x14TASK_STATUS_RETRYING\x10\nb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19lightflow/v1/common.proto\x12\x0clightflow.v1\")\n\x07Payload\x12\x10\n\x08\x65ncoding\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"=\n\x07\x46\x61ilure\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x13\n\x0bstack_trace\x18\x03 \x01(\t*\xd3\x01\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATUS_RUNNING\x10\x01\x12\x17\n\x13RUN_STATUS_STOPPING\x10\x02\x12\x18\n\x14RUN_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11RUN_STATUS_FAILED\x10\x04\x12\x16\n\x12RUN_STATUS_ABORTED\x10\x05\x12\x16\n\x12RUN_STATUS_STOPPED\x10\x06\x12\x18\n\x14RUN_STATUS_SCHEDULED\x10\x07*\x88\x01\n\tDagStatus\x12\x1a\n\x16\x44\x41G_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44\x41G_STATUS_RUNNING\x10\x01\x12\x18\n\x14\x44\x41G_STATUS_SUCCEEDED\x10\x02\x12\x15\n\x11\x44\x41G_STATUS_FAILED\x10\x03\x12\x16\n\x12\x44\x41G_STATUS_STOPPED\x10\x04*\xa6\x02\n\nTaskStatus\x12\x1b\n\x17TASK_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13TASK_STATUS_WAITING\x10\x01\x12\x16\n\x12TASK_STATUS_QUEUED\x10\x02\x12\x17\n\x13TASK_STATUS_RUNNING\x10\x03\x12\x19\n\x15TASK_STATUS_SUCCEEDED\x10\x04\x12\x16\n\x12TASK_STATUS_FAILED\x10\x05\x12\x17\n\x13TASK_STATUS_SKIPPED\x10\x06\x12\x17\n\x13TASK_STATUS_STOPPED\x10\x07\x12\x17\n\x13TASK_STATUS_ABORTED\x10\x08\x12\x19\n\x15TASK_STATUS_CANCELLED\x10\t\x12\x18\n\x14TASK_STATUS_RETRYING\x10\nb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,11 +32,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lightflow.v1.common_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RUNSTATUS']._serialized_start=150
-  _globals['_RUNSTATUS']._serialized_end=335
-  _globals['_DAGSTATUS']._serialized_start=338
-  _globals['_DAGSTATUS']._serialized_end=474
-  _globals['_TASKSTATUS']._serialized_start=477
-  _globals['_TASKSTATUS']._serialized_end=771
+  _globals['_RUNSTATUS']._serialized_end=361
+  _globals['_DAGSTATUS']._serialized_start=364
+  _globals['_DAGSTATUS']._serialized_end=500
+  _globals['_TASKSTATUS']._serialized_start=503
+  _globals['_TASKSTATUS']._serialized_end=797
   _globals['_PAYLOAD']._serialized_start=43
   _globals['_PAYLOAD']._serialized_end=84
   _globals['_FAILURE']._serialized_start=86

@@ -14,6 +14,7 @@ class RunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_STATUS_FAILED: _ClassVar[RunStatus]
     RUN_STATUS_ABORTED: _ClassVar[RunStatus]
     RUN_STATUS_STOPPED: _ClassVar[RunStatus]
+    RUN_STATUS_SCHEDULED: _ClassVar[RunStatus]
 
 class DagStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ RUN_STATUS_SUCCEEDED: RunStatus
 RUN_STATUS_FAILED: RunStatus
 RUN_STATUS_ABORTED: RunStatus
 RUN_STATUS_STOPPED: RunStatus
+RUN_STATUS_SCHEDULED: RunStatus
 DAG_STATUS_UNSPECIFIED: DagStatus
 DAG_STATUS_RUNNING: DagStatus
 DAG_STATUS_SUCCEEDED: DagStatus

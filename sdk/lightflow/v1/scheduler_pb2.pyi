@@ -96,7 +96,7 @@ class WorkflowSummary(_message.Message):
     def __init__(self, name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., description: _Optional[str] = ..., dag_names: _Optional[_Iterable[str]] = ..., registered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
-    __slots__ = ("workflow_name", "arguments", "keep_data", "deadline_s", "request_id")
+    __slots__ = ("workflow_name", "arguments", "keep_data", "deadline_s", "request_id", "start_at")
     class ArgumentsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -109,12 +109,14 @@ class StartRunRequest(_message.Message):
     KEEP_DATA_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_S_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    START_AT_FIELD_NUMBER: _ClassVar[int]
     workflow_name: str
     arguments: _containers.ScalarMap[str, str]
     keep_data: bool
     deadline_s: float
     request_id: str
-    def __init__(self, workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., keep_data: _Optional[bool] = ..., deadline_s: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
+    start_at: _timestamp_pb2.Timestamp
+    def __init__(self, workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., keep_data: _Optional[bool] = ..., deadline_s: _Optional[float] = ..., request_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StartRunResponse(_message.Message):
     __slots__ = ("run_id",)
@@ -155,7 +157,7 @@ class ListRunsResponse(_message.Message):
     def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ("id", "workflow_name", "definition_hash", "status", "started_at", "ended_at", "failure", "dags", "tasks", "keep_data")
+    __slots__ = ("id", "workflow_name", "definition_hash", "status", "started_at", "ended_at", "failure", "dags", "tasks", "keep_data", "start_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
     DEFINITION_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +168,7 @@ class Run(_message.Message):
     DAGS_FIELD_NUMBER: _ClassVar[int]
     TASKS_FIELD_NUMBER: _ClassVar[int]
     KEEP_DATA_FIELD_NUMBER: _ClassVar[int]
+    START_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     workflow_name: str
     definition_hash: str
@@ -176,7 +179,8 @@ class Run(_message.Message):
     dags: _containers.RepeatedCompositeFieldContainer[DagInstance]
     tasks: _containers.RepeatedCompositeFieldContainer[TaskState]
     keep_data: bool
-    def __init__(self, id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.RunStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., dags: _Optional[_Iterable[_Union[DagInstance, _Mapping]]] = ..., tasks: _Optional[_Iterable[_Union[TaskState, _Mapping]]] = ..., keep_data: _Optional[bool] = ...) -> None: ...
+    start_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., workflow_name: _Optional[str] = ..., definition_hash: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.RunStatus, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failure: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., dags: _Optional[_Iterable[_Union[DagInstance, _Mapping]]] = ..., tasks: _Optional[_Iterable[_Union[TaskState, _Mapping]]] = ..., keep_data: _Optional[bool] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DagInstance(_message.Message):
     __slots__ = ("instance", "dag_name", "status", "started_at", "ended_at", "started_by_instance", "started_by_task")

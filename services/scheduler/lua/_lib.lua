@@ -85,7 +85,22 @@ local function document_used(r)
   if doc[2] then redis.call('ZADD', key_cleanup(), NOW, r) end
 end
 
-local function finish_run(r)
+-- finish_run, and begin_run below, which starts a run's DAGs (now, or at its start time).
+local finish_run
+
+-- The run starts: its autostart DAGs start, and a run with none ends at once.
+local function begin_run(r, h, dags)
+  redis.call('HSET', key_run(r), RUN.STATUS, 'running', RUN.STARTED, NOW)
+  event(r, 'run_started', {})
+  for _, dag in ipairs(dags) do
+    start_dag_instance(r, h, dag, dag)
+  end
+  if tonumber(redis.call('HGET', key_run(r), RUN.DAGS_ACTIVE)) == 0 then
+    finish_run(r)
+  end
+end
+
+function finish_run(r)
   local outcome = redis.call('HGET', key_run(r), RUN.OUTCOME)
   if not outcome then outcome = 'succeeded' end
   redis.call('HSET', key_run(r), RUN.STATUS, outcome, RUN.ENDED, NOW)

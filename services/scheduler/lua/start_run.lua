@@ -2,7 +2,8 @@
 -- (ms since the epoch, 0: none), request (request id, may be empty), arguments (the run's
 -- arguments, sealed BSON: the store document's initial data, and the `arguments` of its
 -- provenance), has_arguments (0/1), document_due (when the document is due, ms since the
--- epoch; see document.lua); REST: the autostart DAGs.
+-- epoch; see document.lua), start_at (ms since the epoch its DAGs start; 0: now); REST: the
+-- autostart DAGs. A run with a start time is `scheduled` until begin_run.lua starts it.
 -- Returns the run id; for a request id seen before, the run that request started. Refuses
 -- with REFUSAL.STALE_DEFINITION when the workflow is no longer registered with the
 -- definition hash.
@@ -30,15 +31,17 @@ if ARG.has_arguments == '1' then
 end
 redis.call('ZADD', key_documents_due(), ARG.document_due, r)
 redis.call('ZADD', key_runs(), NOW, r)
-event(r, 'run_started', {})
 if deadline > 0 then
   redis.call('HSET', key_run(r), RUN.DEADLINE, deadline)
   redis.call('ZADD', key_deadlines(), deadline, r)
 end
-for _, dag in ipairs(REST) do
-  start_dag_instance(r, h, dag, dag)
+local start_at = tonumber(ARG.start_at)
+if start_at > 0 then
+  redis.call('HSET', key_run(r), RUN.STATUS, 'scheduled', RUN.START_AT, start_at,
+    RUN.AUTOSTART, cjson.encode(REST))
+  redis.call('HDEL', key_run(r), RUN.STARTED)
+  redis.call('ZADD', key_run_starts(), start_at, r)
+  return r
 end
-if tonumber(redis.call('HGET', key_run(r), RUN.DAGS_ACTIVE)) == 0 then
-  finish_run(r)
-end
+begin_run(r, h, REST)
 return r

@@ -53,7 +53,7 @@ export function replace(el, ...children) {
 
 // ---------------------------------------------------------------- statuses
 
-export const RUN_STATUSES = ['running', 'stopping', 'succeeded', 'failed', 'aborted', 'stopped'];
+export const RUN_STATUSES = ['scheduled', 'running', 'stopping', 'succeeded', 'failed', 'aborted', 'stopped'];
 export const TASK_STATUSES = ['waiting', 'queued', 'running', 'succeeded', 'failed', 'skipped',
   'stopped', 'aborted', 'cancelled'];
 const TERMINAL = new Set(['succeeded', 'failed', 'skipped', 'stopped', 'aborted', 'cancelled']);

@@ -145,8 +145,16 @@ export function renderRun(ctx) {
   function renderHeader() {
     const run = st.run;
     setBadge(el.status, run.status);
-    el.stop.hidden = run.status !== 'running';
-    el.ended.textContent = run.ended_at ? fmtTime(run.ended_at) : (isTerminal(run.status) ? '—' : 'still running');
+    el.stop.hidden = run.status !== 'running' && run.status !== 'scheduled';
+    if (run.status === 'scheduled' && run.start_at) {  // its start time is still to come
+      el.started.textContent = `starts ${fmtTime(run.start_at)}`;
+      el.started.title = fmtTimeLong(run.start_at);
+    } else {
+      el.started.textContent = fmtTime(run.started_at);
+      el.started.title = fmtTimeLong(run.started_at);
+    }
+    el.ended.textContent = run.ended_at ? fmtTime(run.ended_at)
+      : (isTerminal(run.status) ? '—' : run.status === 'scheduled' ? 'not started' : 'still running');
     el.ended.title = fmtTimeLong(run.ended_at);
     setDuration(el.duration, { start: run.started_at, end: run.ended_at, duration: run.duration_s, active: !isTerminal(run.status) });
     el.live.hidden = isTerminal(run.status) || !st.streamLive;
