@@ -19,6 +19,7 @@ STATUS_STYLES = {
     "queued": "blue",
     "retrying": "yellow",
     "waiting": "dim",
+    "scheduled": "blue",
     "stopping": "yellow",
     "stopped": "yellow",
     "skipped": "dim",

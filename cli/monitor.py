@@ -27,7 +27,7 @@ from lightflow_cli._output import (
     seconds_text,
 )
 
-_ACTIVE = ("running", "stopping")
+_ACTIVE = ("scheduled", "running", "stopping")
 
 
 @dataclass
