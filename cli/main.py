@@ -17,6 +17,7 @@ import click
 from lightflow_cli.commands.config import config
 from lightflow_cli.commands.local import dashboard, run, up
 from lightflow_cli.commands.monitor import monitor
+from lightflow_cli.commands.schedule import schedule
 from lightflow_cli.commands.services import health, scheduler, store_start, worker_start
 from lightflow_cli.commands.store import store
 from lightflow_cli.commands.worker import worker
@@ -95,7 +96,19 @@ def cli(
     ctx.obj = Context(config_path, address, token, (tls_ca, tls_cert, tls_key))
 
 
-for command in (run, up, dashboard, workflow, monitor, health, worker, store, config, scheduler):
+for command in (
+    run,
+    up,
+    dashboard,
+    workflow,
+    schedule,
+    monitor,
+    health,
+    worker,
+    store,
+    config,
+    scheduler,
+):
     cli.add_command(command)
 store.add_command(store_start)
 worker.add_command(worker_start)

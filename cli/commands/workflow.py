@@ -3,10 +3,8 @@ runs."""
 
 from __future__ import annotations
 
-import re
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,6 +17,7 @@ from lightflow._workflow import (
     load_workflow,
 )
 from lightflow_cli._output import local_time, print_table, seconds_text
+from lightflow_cli._parse import parse_duration, parse_time
 from lightflow_cli.context import Context, pass_context, user_errors
 from lightflow_cli.views import follow_run, show_run, status_line
 
@@ -129,8 +128,8 @@ def workflow_start(
     run_arguments = parse_arguments(arguments)
     if start_at is not None and start_in is not None:
         raise click.UsageError("give --at or --in, not both")
-    when = _time_option(start_at) if start_at is not None else None
-    delay = _duration_option(start_in) if start_in is not None else None
+    when = parse_time(start_at) if start_at is not None else None
+    delay = parse_duration(start_in) if start_in is not None else None
     try:
         path: Path | None = find_workflow(name, ctx.config.workflow_folders)
     except WorkflowNotFoundError as not_found:
@@ -158,27 +157,6 @@ def workflow_start(
             status = follow_run(handle, name, verbose=False)
             click.echo(status_line(handle.id, name, status, time.monotonic() - started))
             sys.exit(0 if status == "succeeded" else 1)
-
-
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s?)?$")
-
-
-def _duration_option(text: str) -> float:
-    """Seconds of "90", "90s", "5m", "1h30m", "2d"; a UsageError for anything else."""
-    match = _DURATION.match(text.strip())
-    if not text.strip() or match is None:
-        raise click.UsageError(f"--in {text!r}: give a duration like 90, 90s, 5m, 1h30m or 2d")
-    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
-def _time_option(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.UsageError(
-            f"--at {text!r}: give a time like 2026-12-24T18:00 (ISO 8601)"
-        ) from None
 
 
 @workflow.command("stop")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -161,6 +161,9 @@ class RunInfo:
     definition_hash: str = ""
     #: For a run started with a later start time: when it starts (or started).
     start_at: datetime | None = None
+    #: For a run a schedule started: the schedule's name, and the tick (None for a trigger).
+    schedule: str = ""
+    schedule_tick: datetime | None = None
 
     @property
     def duration(self) -> float | None:
@@ -185,6 +188,8 @@ class RunInfo:
             keep_data=run.keep_data,
             definition_hash=run.definition_hash,
             start_at=_time(run.start_at) if run.HasField("start_at") else None,
+            schedule=run.schedule,
+            schedule_tick=_time(run.schedule_tick) if run.HasField("schedule_tick") else None,
         )
 
 
@@ -261,6 +266,59 @@ class WorkflowDetails:
     description: str
     registered_at: datetime | None
     definition: workflow_pb2.WorkflowDefinition
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    """A schedule: what it starts (`workflow`, `arguments`), when (`cron` in `timezone`, or
+    every `interval_s`), and where it is (`next_tick`, `last_tick`, `last_run_id`)."""
+
+    name: str
+    workflow: str
+    arguments: dict[str, str]
+    cron: str
+    timezone: str
+    interval_s: float
+    paused: bool
+    next_tick: datetime | None
+    last_tick: datetime | None
+    last_run_id: str
+    overlap: str
+    catch_up: str
+    jitter_s: float = 0.0
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    keep_data: bool = False
+
+    @classmethod
+    def from_proto(cls, message: scheduler_pb2.Schedule) -> ScheduleInfo:
+        spec = message.spec
+
+        def when(holder: Any, name: str) -> datetime | None:
+            return _time(getattr(holder, name)) if holder.HasField(name) else None
+
+        return cls(
+            name=spec.name,
+            workflow=spec.workflow_name,
+            arguments=dict(spec.arguments),
+            cron=spec.cron,
+            timezone=spec.timezone,
+            interval_s=spec.interval_s,
+            paused=message.paused,
+            next_tick=when(message, "next_tick"),
+            last_tick=when(message, "last_tick"),
+            last_run_id=message.last_run_id,
+            overlap=scheduler_pb2.OverlapPolicy.Name(spec.overlap)
+            .removeprefix("OVERLAP_POLICY_")
+            .lower(),
+            catch_up=scheduler_pb2.CatchUpPolicy.Name(spec.catch_up)
+            .removeprefix("CATCH_UP_POLICY_")
+            .lower(),
+            jitter_s=spec.jitter_s,
+            start_at=when(spec, "start_at"),
+            end_at=when(spec, "end_at"),
+            keep_data=spec.keep_data,
+        )
 
 
 @dataclass(frozen=True)
@@ -610,6 +668,97 @@ class Client:
         )
         response = self._call(lambda s: s.scheduler.ListRuns(request, timeout=_CALL_TIMEOUT_S))
         return RunsPage([RunInfo.from_proto(r) for r in response.runs], response.next_page_token)
+
+    def create_schedule(
+        self,
+        name: str,
+        workflow: str,
+        args: Mapping[str, object] | None = None,
+        *,
+        cron: str = "",
+        timezone: str = "",
+        every: float | timedelta | None = None,
+        start_at: datetime | None = None,
+        end_at: datetime | None = None,
+        jitter: float = 0.0,
+        overlap: str = "skip",
+        catch_up: str = "none",
+        catch_up_limit: int = 10,
+        keep_data: bool = False,
+    ) -> ScheduleInfo:
+        """Makes a schedule that starts `workflow` with `args` on each tick: of `cron` (five
+        fields, in the IANA `timezone`; UTC by default), or `every` seconds (or a timedelta)
+        from `start_at` (or now). No tick before `start_at` or after `end_at`; each run starts
+        up to `jitter` seconds after its tick. `overlap` (a tick while the schedule's previous
+        run goes on): "skip", "allow" or "queue". `catch_up` (ticks missed while no scheduler
+        ran): "none", "last", or "all" (the latest `catch_up_limit`). ClientError for a bad
+        expression, zone, workflow or argument, or a name in use: nothing is made."""
+        spec = scheduler_pb2.ScheduleSpec(
+            name=name,
+            workflow_name=workflow,
+            arguments={k: str(v) for k, v in (args or {}).items()},
+            cron=cron,
+            timezone=timezone,
+            interval_s=every.total_seconds() if isinstance(every, timedelta) else every or 0.0,
+            jitter_s=jitter,
+            catch_up_limit=catch_up_limit,
+            keep_data=keep_data,
+        )
+        try:
+            overlap_value = scheduler_pb2.OverlapPolicy.Value(f"OVERLAP_POLICY_{overlap.upper()}")
+            catch_up_value = scheduler_pb2.CatchUpPolicy.Value(
+                f"CATCH_UP_POLICY_{catch_up.upper()}"
+            )
+        except ValueError:
+            raise ClientError(
+                f"overlap is skip, allow or queue, and catch_up none, last or all"
+                f" (not {overlap!r}, {catch_up!r})",
+                "INVALID_ARGUMENT",
+            ) from None
+        spec.overlap = cast(scheduler_pb2.OverlapPolicy, overlap_value)
+        spec.catch_up = cast(scheduler_pb2.CatchUpPolicy, catch_up_value)
+        for field_name, moment in (("start_at", start_at), ("end_at", end_at)):
+            if moment is not None:
+                stamp = moment if moment.tzinfo is not None else moment.astimezone()
+                getattr(spec, field_name).FromMilliseconds(int(stamp.timestamp() * 1000))
+        request = scheduler_pb2.CreateScheduleRequest(spec=spec)
+        response = self._call(
+            lambda s: s.scheduler.CreateSchedule(request, timeout=_CALL_TIMEOUT_S)
+        )
+        return ScheduleInfo.from_proto(response)
+
+    def list_schedules(self) -> list[ScheduleInfo]:
+        """Every schedule, by name."""
+        request = scheduler_pb2.ListSchedulesRequest()
+        response = self._call(lambda s: s.scheduler.ListSchedules(request, timeout=_CALL_TIMEOUT_S))
+        return [ScheduleInfo.from_proto(s) for s in response.schedules]
+
+    def pause_schedule(self, name: str) -> ScheduleInfo:
+        """Stops a schedule's ticks until it is resumed."""
+        request = scheduler_pb2.ScheduleRequest(name=name)
+        return ScheduleInfo.from_proto(
+            self._call(lambda s: s.scheduler.PauseSchedule(request, timeout=_CALL_TIMEOUT_S))
+        )
+
+    def resume_schedule(self, name: str) -> ScheduleInfo:
+        """Ticks again, from the first tick after now (missed ones start nothing)."""
+        request = scheduler_pb2.ScheduleRequest(name=name)
+        return ScheduleInfo.from_proto(
+            self._call(lambda s: s.scheduler.ResumeSchedule(request, timeout=_CALL_TIMEOUT_S))
+        )
+
+    def trigger_schedule(self, name: str) -> Run:
+        """Starts a run of the schedule now, besides its ticks."""
+        request = scheduler_pb2.ScheduleRequest(name=name)
+        response = self._call(
+            lambda s: s.scheduler.TriggerSchedule(request, timeout=_CALL_TIMEOUT_S)
+        )
+        return Run(self, response.run_id)
+
+    def delete_schedule(self, name: str) -> None:
+        """Removes a schedule (the runs it started go on)."""
+        request = scheduler_pb2.ScheduleRequest(name=name)
+        self._call(lambda s: s.scheduler.DeleteSchedule(request, timeout=_CALL_TIMEOUT_S))
 
     def get_workflow(self, name: str) -> WorkflowDetails:
         """A registered workflow and its definition; ClientError (NOT_FOUND) if unknown."""

@@ -12,14 +12,19 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from lightflow._wire.encodings import BSON_FIELD, ENCODING_BLOB, ENCODING_BSON, ENCODING_UNSEALED
 from lightflow.v1 import common_pb2, scheduler_pb2, workflow_pb2
+from lightflow_scheduler.errors import InvalidArgumentError
 from lightflow_scheduler.model import (
+    CatchUp,
     Failure,
     Lease,
     LeaseRef,
     Outgoing,
     OutputLine,
+    Overlap,
     RunEvent,
     RunInfo,
+    ScheduleSpec,
+    ScheduleState,
     TaskResult,
     WorkerHello,
     WorkerInfo,
@@ -219,6 +224,10 @@ def run(info: RunInfo) -> scheduler_pb2.Run:
         message.started_at.CopyFrom(timestamp(info.started_ms))
     if info.start_at_ms:
         message.start_at.CopyFrom(timestamp(info.start_at_ms))
+    if info.schedule:
+        message.schedule = info.schedule
+        if info.tick_ms:
+            message.schedule_tick.CopyFrom(timestamp(info.tick_ms))
     if info.ended_ms:
         message.ended_at.CopyFrom(timestamp(info.ended_ms))
     if info.failure is not None:
@@ -339,3 +348,70 @@ def bson_value(data: bytes) -> common_pb2.Payload:
 def bson_payloads(values: Mapping[str, Any]) -> dict[str, common_pb2.Payload]:
     """Each value as the store's BSON payload ({"v": value})."""
     return {name: bson_value(bson.encode({BSON_FIELD: value})) for name, value in values.items()}
+
+
+# -- schedules -----------------------------------------------------------------------------
+
+_OVERLAP = {
+    scheduler_pb2.OVERLAP_POLICY_SKIP: Overlap.SKIP,
+    scheduler_pb2.OVERLAP_POLICY_ALLOW: Overlap.ALLOW,
+    scheduler_pb2.OVERLAP_POLICY_QUEUE: Overlap.QUEUE,
+}
+_CATCH_UP = {
+    scheduler_pb2.CATCH_UP_POLICY_NONE: CatchUp.NONE,
+    scheduler_pb2.CATCH_UP_POLICY_LAST: CatchUp.LAST,
+    scheduler_pb2.CATCH_UP_POLICY_ALL: CatchUp.ALL,
+}
+_OVERLAP_PROTO = {word: number for number, word in _OVERLAP.items()}
+_CATCH_UP_PROTO = {word: number for number, word in _CATCH_UP.items()}
+
+
+def schedule_spec(message: scheduler_pb2.ScheduleSpec) -> ScheduleSpec:
+    if message.overlap not in _OVERLAP or message.catch_up not in _CATCH_UP:
+        raise InvalidArgumentError("unknown overlap or catch_up policy")
+    return ScheduleSpec(
+        name=message.name,
+        workflow=message.workflow_name,
+        arguments=dict(message.arguments),
+        cron=message.cron.strip(),
+        timezone=message.timezone.strip(),
+        interval_s=message.interval_s,
+        start_ms=ms(message.start_at) if message.HasField("start_at") else 0,
+        end_ms=ms(message.end_at) if message.HasField("end_at") else 0,
+        jitter_s=message.jitter_s,
+        overlap=_OVERLAP[message.overlap],
+        catch_up=_CATCH_UP[message.catch_up],
+        catch_up_limit=message.catch_up_limit or 10,
+        keep_data=message.keep_data,
+    )
+
+
+def schedule(state: ScheduleState) -> scheduler_pb2.Schedule:
+    spec = state.spec
+    message = scheduler_pb2.Schedule(
+        spec=scheduler_pb2.ScheduleSpec(
+            name=spec.name,
+            workflow_name=spec.workflow,
+            arguments=spec.arguments,
+            cron=spec.cron,
+            timezone=spec.timezone,
+            interval_s=spec.interval_s,
+            jitter_s=spec.jitter_s,
+            overlap=_OVERLAP_PROTO[spec.overlap],
+            catch_up=_CATCH_UP_PROTO[spec.catch_up],
+            catch_up_limit=spec.catch_up_limit,
+            keep_data=spec.keep_data,
+        ),
+        paused=state.paused,
+        last_run_id=state.last_run_id,
+        created_at=timestamp(state.created_ms),
+    )
+    if spec.start_ms:
+        message.spec.start_at.CopyFrom(timestamp(spec.start_ms))
+    if spec.end_ms:
+        message.spec.end_at.CopyFrom(timestamp(spec.end_ms))
+    if state.next_tick_ms and not state.paused:
+        message.next_tick.CopyFrom(timestamp(state.next_tick_ms))
+    if state.last_tick_ms:
+        message.last_tick.CopyFrom(timestamp(state.last_tick_ms))
+    return message

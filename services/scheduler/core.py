@@ -8,7 +8,9 @@ mid-call leaves nothing half-done.
     dispatch    leases, credit, results, printed lines, heartbeats, the workers' register
     documents   a run's store document: created late, removed (or kept) at the end
     provenance  a run's meta section, read from redis while the schedulers hold it
-    timers      retries, deadlines, due documents, and the sweep (lost leases, clean-ups)
+    schedules   runs that start themselves, each tick once, whichever replica fires it
+    timers      retries, deadlines, scheduled starts and ticks, due documents, and the sweep
+                (lost leases, clean-ups)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from lightflow_scheduler.keys import Keys
 from lightflow_scheduler.provenance import Provenance
 from lightflow_scheduler.registry import Registry
 from lightflow_scheduler.runs import Runs
+from lightflow_scheduler.schedules import Schedules
 from lightflow_scheduler.scripts import Scripts
 from lightflow_scheduler.seals import DataSeal
 from lightflow_scheduler.signals import Signals
@@ -49,7 +52,10 @@ class SchedulerCore:
         self.dispatch = Dispatch(
             config, self.redis, keys, scripts, self.registry, self.documents, seal
         )
-        self.timers = Timers(config, self.redis, keys, scripts, self.documents, self.dispatch)
+        self.schedules = Schedules(self.redis, keys, scripts, self.runs)
+        self.timers = Timers(
+            config, self.redis, keys, scripts, self.documents, self.dispatch, self.schedules
+        )
 
     def healthy(self) -> bool:
         return bool(self.redis.ping())

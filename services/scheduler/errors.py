@@ -30,6 +30,10 @@ class StoreUnavailableError(SchedulerError):
     pass
 
 
+class ScheduleExistsError(SchedulerError):
+    """A schedule of that name exists."""
+
+
 class LimitError(SchedulerError):
     """A run reached one of its limits (e.g. how many DAG instances it may start)."""
 

@@ -72,6 +72,10 @@ _TEMPLATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "deadlines": ("{p}:deadlines", ()),
     # sorted set: scheduled run ids by their start time (ms)
     "run_starts": ("{p}:run-starts", ()),
+    # hash: schedule name -> JSON of its spec and state (schedules.py)
+    "schedules": ("{p}:schedules", ()),
+    # sorted set: schedule names by when their next tick is due (ms, jitter included)
+    "schedule_due": ("{p}:schedule-due", ()),
     # sorted set: run ids whose store document is still to be created, by when it is due
     # (ms); what the document will hold is in the run's hash (see document.lua)
     "documents_due": ("{p}:documents-due", ()),
@@ -151,6 +155,14 @@ class Keys:
     @property
     def deadlines(self) -> str:
         return self._key("deadlines")
+
+    @property
+    def schedules(self) -> str:
+        return self._key("schedules")
+
+    @property
+    def schedule_due(self) -> str:
+        return self._key("schedule_due")
 
     @property
     def run_starts(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import NamedTuple
 
 from lightflow_scheduler.schema import EntryField, FailureField
@@ -219,6 +220,8 @@ class RunInfo:
     keep_data: bool
     failure: Failure | None
     start_at_ms: int = 0  # a run started with a later start time: when it starts
+    schedule: str = ""  # the schedule that started it
+    tick_ms: int = 0  # and its tick (0: a trigger)
     # Only GetRun's: every DAG instance in start order, and each of their tasks.
     dags: tuple[DagState, ...] = ()
     tasks: tuple[TaskState, ...] = ()
@@ -257,3 +260,55 @@ class Outgoing(NamedTuple):
     lease: Lease | None = None
     recorded: LeaseRef | None = None
     cancel: LeaseRef | None = None
+
+
+# -- schedules (schedules.py) ------------------------------------------------------------
+
+
+class Overlap(StrEnum):
+    SKIP = "skip"
+    ALLOW = "allow"
+    QUEUE = "queue"
+
+
+class CatchUp(StrEnum):
+    NONE = "none"
+    LAST = "last"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    workflow: str
+    arguments: dict[str, str] = field(default_factory=dict)
+    cron: str = ""
+    timezone: str = ""
+    interval_s: float = 0.0
+    start_ms: int = 0  # 0: no bound
+    end_ms: int = 0
+    jitter_s: float = 0.0
+    overlap: Overlap = Overlap.SKIP
+    catch_up: CatchUp = CatchUp.NONE
+    catch_up_limit: int = 10
+    keep_data: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    spec: ScheduleSpec
+    created_ms: int
+    paused: bool = False
+    next_tick_ms: int = 0  # 0: none left
+    last_tick_ms: int = 0
+    last_run_id: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> ScheduleState:
+        data = json.loads(raw)
+        spec = data.pop("spec")
+        spec["overlap"], spec["catch_up"] = Overlap(spec["overlap"]), CatchUp(spec["catch_up"])
+        return cls(spec=ScheduleSpec(**spec), **data)

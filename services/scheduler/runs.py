@@ -147,6 +147,8 @@ def _run_info(run_id: str, fields: Mapping[bytes, bytes]) -> RunInfo:
         keep_data=field(RunField.KEEP) == b"1",
         failure=Failure.from_json(field(RunField.FAILURE)),
         start_at_ms=_ms(field(RunField.START_AT)),
+        schedule=text(field(RunField.SCHEDULE)),
+        tick_ms=_ms(field(RunField.TICK)),
     )
 
 
@@ -177,9 +179,13 @@ class Runs:
         deadline_s: float = 0.0,
         request_id: str = "",
         start_at_ms: int = 0,
+        *,
+        schedule: str = "",
+        tick_ms: int = 0,
     ) -> str:
         """Starts a run of the workflow now, or at `start_at_ms` (ms since the epoch; 0:
-        now): the run exists at once, `scheduled`, and any replica's timer starts it."""
+        now): the run exists at once, `scheduled`, and any replica's timer starts it. A
+        schedule's run names it and its tick."""
         if not workflow_name:
             raise InvalidArgumentError("workflow_name is empty")
         if deadline_s < 0:
@@ -203,6 +209,8 @@ class Runs:
                 deadline_s,
                 request_id,
                 start_at_ms,
+                schedule,
+                tick_ms,
             )
         except StaleDefinitionError:
             pass
@@ -215,7 +223,18 @@ class Runs:
             deadline_s,
             request_id,
             start_at_ms,
+            schedule,
+            tick_ms,
         )
+
+    def check_arguments(self, workflow_name: str, arguments: dict[str, str]) -> None:
+        """What a start checks of a workflow and its arguments, without starting it:
+        NotFoundError, InvalidArgumentError."""
+        graph = self._registry.graph(self._registry.registered_hash(workflow_name))
+        try:
+            Parameters.from_proto(graph.definition.options).consolidate(arguments)
+        except ArgumentError as err:
+            raise InvalidArgumentError(f"workflow '{workflow_name}': {err}") from err
 
     def _start(
         self,
@@ -226,6 +245,8 @@ class Runs:
         deadline_s: float,
         request_id: str,
         start_at_ms: int,
+        schedule: str = "",
+        tick_ms: int = 0,
     ) -> str:
         graph = self._registry.graph(definition_hash)
         try:
@@ -251,6 +272,8 @@ class Runs:
             document_due_ms=due_ms,
             autostart=[d.name for d in graph.definition.dags if d.autostart],
             start_at_ms=start_at_ms,
+            schedule=schedule,
+            tick_ms=tick_ms,
         )
         if winner != run_id:  # a retry of the same request started it first
             return winner

@@ -27,6 +27,8 @@ class RunField:
     STARTED: Final = "started"  # ms
     ENDED: Final = "ended"  # ms
     START_AT: Final = "start_at"  # ms: when a run started with a later start time starts
+    SCHEDULE: Final = "schedule"  # the schedule that started it
+    TICK: Final = "tick"  # ms: the schedule's tick it started for (0: a trigger)
     AUTOSTART: Final = "autostart"  # JSON: the DAGs a scheduled run starts with
     KEEP: Final = "keep"  # "1": the run keeps its data (store document, provenance)
     DEADLINE: Final = "deadline"  # ms since the epoch
@@ -171,6 +173,8 @@ class Refusal:
     UNKNOWN_DAG: Final = "LF_UNKNOWN_DAG"
     TOO_MANY_DAGS: Final = "LF_TOO_MANY_DAGS"
     STALE_DEFINITION: Final = "LF_STALE_DEFINITION"
+    SCHEDULE_EXISTS: Final = "LF_SCHEDULE_EXISTS"
+    SCHEDULE_NOT_FOUND: Final = "LF_SCHEDULE_NOT_FOUND"
 
 
 class RunStatus(StrEnum):

@@ -29,6 +29,7 @@ import redis
 from lightflow_scheduler.errors import (
     LimitError,
     NotFoundError,
+    ScheduleExistsError,
     StaleDefinitionError,
     UnknownDagError,
 )
@@ -243,6 +244,8 @@ class Scripts:
                 "has_arguments",
                 "document_due",
                 "start_at",
+                "schedule",
+                "tick",
             ),
             rest=("dag",),
         )
@@ -282,6 +285,7 @@ class Scripts:
         )
         self._stop_run = _Script(self, "stop_run", ("run", "reason"))
         self._begin_run = _Script(self, "begin_run", ("run",))
+        self._schedule = _Script(self, "schedule", ("name", "action", "state", "due", "expected"))
         self._stop_dag = _Script(self, "stop_dag", ("run", "instance"))
         self._promote = _Script(self, "promote", ("member",))
         self._deadline = _Script(self, "deadline", ("run", "failure"))
@@ -322,6 +326,8 @@ class Scripts:
         document_due_ms: int,
         autostart: Sequence[str],
         start_at_ms: int = 0,
+        schedule: str = "",
+        tick_ms: int = 0,
     ) -> str:
         """Writes a run and starts its autostart DAGs; returns its id, or the id of the run
         the same request id started before. StaleDefinitionError when the workflow is no
@@ -339,6 +345,8 @@ class Scripts:
                 has_arguments=int(has_arguments),
                 document_due=document_due_ms,
                 start_at=start_at_ms,
+                schedule=schedule,
+                tick=tick_ms,
             )
         except redis.ResponseError as err:
             if refusal(err) == Refusal.STALE_DEFINITION:
@@ -487,6 +495,36 @@ class Scripts:
     def promote(self, *, member: bytes) -> PromoteOutcome:
         """Queues a task whose retry delay passed (a member of the delayed set)."""
         return PromoteOutcome(text(self._promote(member=member)))
+
+    def schedule(
+        self,
+        *,
+        name: str,
+        action: str,
+        state: str = "",
+        due_ms: int | None = None,
+        expected: str = "",
+    ) -> bool:
+        """A schedule's state and due time, changed together (schedule.lua): `action` is
+        create, advance (only while its due time is still `expected`), update or delete.
+        False when an advance found another due time. ScheduleExistsError,
+        ScheduleNotFoundError."""
+        try:
+            done = self._schedule(
+                name=name,
+                action=action,
+                state=state,
+                due="" if due_ms is None else due_ms,
+                expected=expected,
+            )
+        except redis.ResponseError as err:
+            code = refusal(err)
+            if code == Refusal.SCHEDULE_EXISTS:
+                raise ScheduleExistsError(f"a schedule named '{name}' exists") from err
+            if code == Refusal.SCHEDULE_NOT_FOUND:
+                raise NotFoundError(f"schedule '{name}' not found") from err
+            raise
+        return bool(done)
 
     def begin_run(self, *, run_id: str) -> str:
         """Starts a scheduled run whose start time came (once, whichever replica asks);

@@ -21,6 +21,7 @@ from lightflow_scheduler.errors import (
     InvalidArgumentError,
     LimitError,
     NotFoundError,
+    ScheduleExistsError,
     SchedulerError,
     StaleDefinitionError,
     StoreUnavailableError,
@@ -38,6 +39,7 @@ STATUS_OF_ERROR: tuple[tuple[type[Exception], grpc.StatusCode, str], ...] = (
     (InvalidArgumentError, grpc.StatusCode.INVALID_ARGUMENT, ""),
     (NotFoundError, grpc.StatusCode.NOT_FOUND, ""),
     (LimitError, grpc.StatusCode.RESOURCE_EXHAUSTED, ""),
+    (ScheduleExistsError, grpc.StatusCode.ALREADY_EXISTS, ""),
     (StoreUnavailableError, grpc.StatusCode.UNAVAILABLE, ""),
     (StaleDefinitionError, grpc.StatusCode.FAILED_PRECONDITION, ""),
     (InternalError, grpc.StatusCode.INTERNAL, ""),
@@ -86,6 +88,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         self._registry = core.registry
         self._runs = core.runs
         self._dispatch = core.dispatch
+        self._schedules = core.schedules
 
     def RegisterWorkflow(
         self, request: scheduler_pb2.RegisterWorkflowRequest, context: grpc.ServicerContext
@@ -102,6 +105,40 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         return scheduler_pb2.ListWorkflowsResponse(
             workflows=[convert.workflow_summary(w) for w in workflows]
         )
+
+    def CreateSchedule(
+        self, request: scheduler_pb2.CreateScheduleRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.Schedule:
+        state = _call(context, lambda: self._schedules.create(convert.schedule_spec(request.spec)))
+        return convert.schedule(state)
+
+    def ListSchedules(
+        self, request: scheduler_pb2.ListSchedulesRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.ListSchedulesResponse:
+        states = _call(context, self._schedules.list)
+        return scheduler_pb2.ListSchedulesResponse(schedules=[convert.schedule(s) for s in states])
+
+    def PauseSchedule(
+        self, request: scheduler_pb2.ScheduleRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.Schedule:
+        return convert.schedule(_call(context, lambda: self._schedules.pause(request.name)))
+
+    def ResumeSchedule(
+        self, request: scheduler_pb2.ScheduleRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.Schedule:
+        return convert.schedule(_call(context, lambda: self._schedules.resume(request.name)))
+
+    def TriggerSchedule(
+        self, request: scheduler_pb2.ScheduleRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.StartRunResponse:
+        run_id = _call(context, lambda: self._schedules.trigger(request.name))
+        return scheduler_pb2.StartRunResponse(run_id=run_id)
+
+    def DeleteSchedule(
+        self, request: scheduler_pb2.ScheduleRequest, context: grpc.ServicerContext
+    ) -> scheduler_pb2.DeleteScheduleResponse:
+        _call(context, lambda: self._schedules.delete(request.name))
+        return scheduler_pb2.DeleteScheduleResponse()
 
     def GetWorkflow(
         self, request: scheduler_pb2.GetWorkflowRequest, context: grpc.ServicerContext

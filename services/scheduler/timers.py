@@ -18,6 +18,7 @@ from lightflow_scheduler.keys import QUEUE_GROUP, Keys
 from lightflow_scheduler.locks import RedisLock
 from lightflow_scheduler.model import Failure, QueueEntry
 from lightflow_scheduler.redis_client import redis_error_code
+from lightflow_scheduler.schedules import Schedules
 from lightflow_scheduler.schema import FINAL_RUN_STATES
 from lightflow_scheduler.scripts import RequeueWhy, Scripts
 
@@ -35,6 +36,7 @@ class Timers:
         scripts: Scripts,
         documents: Documents,
         dispatch: Dispatch,
+        schedules: Schedules,
     ) -> None:
         self._config = config
         self._redis = client
@@ -42,6 +44,7 @@ class Timers:
         self._scripts = scripts
         self._documents = documents
         self._dispatch = dispatch
+        self._schedules = schedules
         self._lease_ms = int(config.lease_timeout_s * 1000)
 
     def fire_due(self) -> float:
@@ -54,6 +57,7 @@ class Timers:
             # Any replica's timer; begin_run.lua starts each once.
             if self._scripts.begin_run(run_id=raw.decode()) in FINAL_RUN_STATES:
                 self._documents.clean_up_soon(raw.decode())  # a run with no autostart DAG
+        self._schedules.fire_due(now)
         self._documents.create_due(now)
         for member in self._redis.zrangebyscore(keys.delayed, "-inf", now, start=0, num=100):
             self._scripts.promote(member=member)
@@ -64,7 +68,13 @@ class Timers:
                 self._documents.clean_up_soon(run_id)
         upcoming = [
             float(score)
-            for key in (keys.run_starts, keys.delayed, keys.deadlines, keys.documents_due)
+            for key in (
+                keys.run_starts,
+                keys.schedule_due,
+                keys.delayed,
+                keys.deadlines,
+                keys.documents_due,
+            )
             for _, score in self._redis.zrange(key, 0, 0, withscores=True)
         ]
         if not upcoming:

@@ -51,6 +51,36 @@ class SchedulerServiceStub:
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowRequest.SerializeToString,
                 response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowResponse.FromString,
                 _registered_method=True)
+        self.CreateSchedule = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/CreateSchedule',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.CreateScheduleRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/ListSchedules',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
+        self.PauseSchedule = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/PauseSchedule',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.ResumeSchedule = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/ResumeSchedule',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.TriggerSchedule = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/TriggerSchedule',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.StartRunResponse.FromString,
+                _registered_method=True)
+        self.DeleteSchedule = channel.unary_unary(
+                '/lightflow.v1.SchedulerService/DeleteSchedule',
+                request_serializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+                response_deserializer=lightflow_dot_v1_dot_scheduler__pb2.DeleteScheduleResponse.FromString,
+                _registered_method=True)
         self.StartRun = channel.unary_unary(
                 '/lightflow.v1.SchedulerService/StartRun',
                 request_serializer=lightflow_dot_v1_dot_scheduler__pb2.StartRunRequest.SerializeToString,
@@ -106,6 +136,45 @@ class SchedulerServiceServicer:
         """A registered workflow's definition: its DAGs, their tasks and edges, its options (the
         tasks' code and the workflow file's text left out).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSchedule(self, request, context):
+        """Schedules: runs that start themselves, on a cron expression or an interval. Each tick
+        starts exactly one run, whichever replica fires it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TriggerSchedule(self, request, context):
+        """Starts a run of the schedule now (not one of its ticks); returns it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -170,6 +239,36 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.GetWorkflow,
                     request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowRequest.FromString,
                     response_serializer=lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowResponse.SerializeToString,
+            ),
+            'CreateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSchedule,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.CreateScheduleRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.Schedule.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.ListSchedulesResponse.SerializeToString,
+            ),
+            'PauseSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseSchedule,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.Schedule.SerializeToString,
+            ),
+            'ResumeSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeSchedule,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.Schedule.SerializeToString,
+            ),
+            'TriggerSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerSchedule,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.StartRunResponse.SerializeToString,
+            ),
+            'DeleteSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSchedule,
+                    request_deserializer=lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.FromString,
+                    response_serializer=lightflow_dot_v1_dot_scheduler__pb2.DeleteScheduleResponse.SerializeToString,
             ),
             'StartRun': grpc.unary_unary_rpc_method_handler(
                     servicer.StartRun,
@@ -285,6 +384,168 @@ class SchedulerService:
             '/lightflow.v1.SchedulerService/GetWorkflow',
             lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowRequest.SerializeToString,
             lightflow_dot_v1_dot_scheduler__pb2.GetWorkflowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/CreateSchedule',
+            lightflow_dot_v1_dot_scheduler__pb2.CreateScheduleRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/ListSchedules',
+            lightflow_dot_v1_dot_scheduler__pb2.ListSchedulesRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.ListSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/PauseSchedule',
+            lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/ResumeSchedule',
+            lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/TriggerSchedule',
+            lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.StartRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lightflow.v1.SchedulerService/DeleteSchedule',
+            lightflow_dot_v1_dot_scheduler__pb2.ScheduleRequest.SerializeToString,
+            lightflow_dot_v1_dot_scheduler__pb2.DeleteScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

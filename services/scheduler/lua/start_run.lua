@@ -4,6 +4,7 @@
 -- provenance), has_arguments (0/1), document_due (when the document is due, ms since the
 -- epoch; see document.lua), start_at (ms since the epoch its DAGs start; 0: now); REST: the
 -- autostart DAGs. A run with a start time is `scheduled` until begin_run.lua starts it.
+-- schedule, tick: the schedule (and its tick, ms) that starts it; '' and 0 for none.
 -- Returns the run id; for a request id seen before, the run that request started. Refuses
 -- with REFUSAL.STALE_DEFINITION when the workflow is no longer registered with the
 -- definition hash.
@@ -31,6 +32,9 @@ if ARG.has_arguments == '1' then
 end
 redis.call('ZADD', key_documents_due(), ARG.document_due, r)
 redis.call('ZADD', key_runs(), NOW, r)
+if ARG.schedule ~= '' then
+  redis.call('HSET', key_run(r), RUN.SCHEDULE, ARG.schedule, RUN.TICK, ARG.tick)
+end
 if deadline > 0 then
   redis.call('HSET', key_run(r), RUN.DEADLINE, deadline)
   redis.call('ZADD', key_deadlines(), deadline, r)

@@ -1,0 +1,235 @@
+"""Schedules: runs that start themselves on a cron expression (in a time zone) or a fixed
+interval. Exactly once per tick with no leader: the due set in redis says which schedule's
+tick is due; any replica's timer fires it, and the run it starts carries the request id
+"schedule:<name>:<tick>", so a second replica firing the same tick (or a replica that fires it
+again after one died half-way) gets the run the first one started. The schedule then moves to
+its next tick in schedule.lua, only if no other replica moved it first."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+from croniter import croniter
+
+from lightflow_scheduler.errors import InvalidArgumentError, NotFoundError, SchedulerError
+from lightflow_scheduler.keys import Keys
+from lightflow_scheduler.model import CatchUp, Overlap, ScheduleSpec, ScheduleState
+from lightflow_scheduler.runs import Runs
+from lightflow_scheduler.schema import FINAL_RUN_STATES, RunField
+from lightflow_scheduler.scripts import Scripts
+
+log = structlog.get_logger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+# A tick fired this long after it was due was missed (no replica ran): its catch-up policy
+# decides.
+_GRACE_MS = 10_000
+# How far a catch-up looks back, in ticks, and the most runs one may start.
+_MAX_MISSED = 1000
+_MAX_CATCH_UP = 100
+# A tick waiting for the previous run (overlap "queue") is looked at again this often.
+_QUEUE_RECHECK_MS = 1000
+_MIN_INTERVAL_S = 1.0
+
+
+def next_tick(spec: ScheduleSpec, anchor_ms: int, after_ms: int) -> int:
+    """The schedule's first tick after `after_ms` (ms since the epoch); 0 when there is none
+    (past its end). An interval counts from its start, else from `anchor_ms` (its creation)."""
+    after_ms = max(after_ms, spec.start_ms - 1)
+    if spec.cron:
+        zone = ZoneInfo(spec.timezone or "UTC")
+        base = datetime.fromtimestamp(after_ms / 1000, zone)
+        found = croniter(spec.cron, base).get_next(datetime)
+        tick = int(found.timestamp() * 1000)
+    else:
+        origin = spec.start_ms or anchor_ms
+        step = int(spec.interval_s * 1000)
+        tick = origin if after_ms < origin else origin + ((after_ms - origin) // step + 1) * step
+    return 0 if spec.end_ms and tick > spec.end_ms else tick
+
+
+def _jitter_ms(spec: ScheduleSpec, tick_ms: int) -> int:
+    """The same delay on every replica for a given tick: a hash of the schedule and tick."""
+    if spec.jitter_s <= 0:
+        return 0
+    digest = hashlib.sha256(f"{spec.name}:{tick_ms}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (int(spec.jitter_s * 1000) + 1)
+
+
+def _due(spec: ScheduleSpec, tick_ms: int) -> int | None:
+    return tick_ms + _jitter_ms(spec, tick_ms) if tick_ms else None
+
+
+class Schedules:
+    def __init__(self, client: Any, keys: Keys, scripts: Scripts, runs: Runs) -> None:
+        self._redis = client
+        self._keys = keys
+        self._scripts = scripts
+        self._runs = runs
+
+    # -- made, listed, paused, resumed, triggered, deleted ----------------------------------
+
+    def create(self, spec: ScheduleSpec) -> ScheduleState:
+        now = int(time.time() * 1000)
+        self._check(spec, now)
+        first = next_tick(spec, now, now - 1)
+        if not first:
+            raise InvalidArgumentError(f"schedule '{spec.name}' has no tick before its end_at")
+        state = ScheduleState(spec, created_ms=now, next_tick_ms=first)
+        self._scripts.schedule(
+            name=spec.name, action="create", state=state.to_json(), due_ms=_due(spec, first)
+        )
+        log.info("schedule_created", schedule=spec.name, workflow=spec.workflow)
+        return state
+
+    def list(self) -> list[ScheduleState]:
+        raw: dict[bytes, bytes] = self._redis.hgetall(self._keys.schedules)
+        return sorted((ScheduleState.from_json(v) for v in raw.values()), key=lambda s: s.spec.name)
+
+    def get(self, name: str) -> ScheduleState:
+        raw = self._redis.hget(self._keys.schedules, name)
+        if raw is None:
+            raise NotFoundError(f"schedule '{name[:100]}' not found")
+        return ScheduleState.from_json(raw)
+
+    def pause(self, name: str) -> ScheduleState:
+        state = replace(self.get(name), paused=True)
+        self._scripts.schedule(name=name, action="update", state=state.to_json(), due_ms=None)
+        return state
+
+    def resume(self, name: str) -> ScheduleState:
+        """Ticks missed while paused start nothing: the next is the first after now."""
+        state = self.get(name)
+        now = int(time.time() * 1000)
+        upcoming = next_tick(state.spec, state.created_ms, now)
+        state = replace(state, paused=False, next_tick_ms=upcoming)
+        self._scripts.schedule(
+            name=name,
+            action="update",
+            state=state.to_json(),
+            due_ms=_due(state.spec, upcoming),
+        )
+        return state
+
+    def trigger(self, name: str) -> str:
+        """Starts a run of the schedule now, outside its ticks; its id."""
+        spec = self.get(name).spec
+        return self._runs.start(
+            spec.workflow, dict(spec.arguments), spec.keep_data, schedule=spec.name
+        )
+
+    def delete(self, name: str) -> None:
+        self._scripts.schedule(name=name, action="delete")
+        log.info("schedule_deleted", schedule=name)
+
+    def _check(self, spec: ScheduleSpec, now_ms: int) -> None:
+        if not _NAME.match(spec.name):
+            raise InvalidArgumentError(
+                f"invalid schedule name {spec.name[:100]!r}: use 1 to 100 of A-Z a-z 0-9 _ . -"
+            )
+        if bool(spec.cron) == (spec.interval_s > 0):
+            raise InvalidArgumentError("give a schedule a cron expression or an interval_s, one")
+        if spec.cron and not croniter.is_valid(spec.cron):
+            raise InvalidArgumentError(
+                f"invalid cron expression {spec.cron[:200]!r}: five fields, minute hour"
+                " day-of-month month day-of-week (e.g. '0 3 * * *')"
+            )
+        if spec.timezone:
+            try:
+                ZoneInfo(spec.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidArgumentError(
+                    f"unknown time zone {spec.timezone[:100]!r}: use an IANA name such as"
+                    " 'Europe/Berlin' or 'UTC'"
+                ) from None
+        if spec.interval_s and spec.interval_s < _MIN_INTERVAL_S:
+            raise InvalidArgumentError(f"interval_s must be at least {_MIN_INTERVAL_S:g}")
+        if spec.jitter_s < 0:
+            raise InvalidArgumentError("jitter_s must not be negative")
+        if spec.end_ms and spec.end_ms <= max(now_ms, spec.start_ms):
+            raise InvalidArgumentError("end_at must come after now and after start_at")
+        if not 0 < spec.catch_up_limit <= _MAX_CATCH_UP:
+            raise InvalidArgumentError(f"catch_up_limit must be 1 to {_MAX_CATCH_UP}")
+        # The workflow and the arguments, checked as a start checks them.
+        self._runs.check_arguments(spec.workflow, spec.arguments)
+
+    # -- firing ------------------------------------------------------------------------------
+
+    def fire_due(self, now_ms: int) -> None:
+        """Fires the ticks that are due (any replica; each tick starts one run)."""
+        due = self._redis.zrangebyscore(
+            self._keys.schedule_due, "-inf", now_ms, start=0, num=100, withscores=True
+        )
+        for raw, score in due:
+            name = raw.decode()
+            try:
+                self._fire(name, f"{int(score)}", now_ms)
+            except (SchedulerError, ValueError) as err:
+                log.warning("schedule_tick_failed", schedule=name, error=str(err))
+
+    def _fire(self, name: str, expected: str, now_ms: int) -> None:
+        try:
+            state = self.get(name)
+        except NotFoundError:
+            return  # deleted while it was read
+        spec, tick = state.spec, state.next_tick_ms
+        if state.paused or not tick:
+            return
+        ticks = [tick]
+        after = next_tick(spec, state.created_ms, tick)
+        if now_ms - tick > _GRACE_MS:  # missed while no replica ran: its catch-up policy
+            while after and after <= now_ms and len(ticks) < _MAX_MISSED:
+                ticks.append(after)
+                after = next_tick(spec, state.created_ms, after)
+            limit = {CatchUp.NONE: 0, CatchUp.LAST: 1, CatchUp.ALL: spec.catch_up_limit}
+            keep = limit[spec.catch_up]
+            ticks = ticks[len(ticks) - keep :] if keep else []
+        if ticks and spec.overlap != Overlap.ALLOW and self._still_running(state.last_run_id):
+            if spec.overlap == Overlap.QUEUE:  # waits for the previous run: looked at again
+                self._scripts.schedule(
+                    name=name,
+                    action="advance",
+                    state=state.to_json(),
+                    due_ms=now_ms + _QUEUE_RECHECK_MS,
+                    expected=expected,
+                )
+                return
+            ticks = []  # skip
+        run_id = state.last_run_id
+        for fired in ticks:
+            run_id = self._runs.start(
+                spec.workflow,
+                dict(spec.arguments),
+                spec.keep_data,
+                request_id=f"schedule:{name}:{fired}",  # one run per tick, whoever fires it
+                schedule=name,
+                tick_ms=fired,
+            )
+        moved = replace(
+            state,
+            next_tick_ms=after,
+            last_tick_ms=ticks[-1] if ticks else state.last_tick_ms,
+            last_run_id=run_id,
+        )
+        self._scripts.schedule(
+            name=name,
+            action="advance",
+            state=moved.to_json(),
+            due_ms=_due(spec, after),
+            expected=expected,
+        )
+        if ticks:
+            log.info("schedule_fired", schedule=name, ticks=len(ticks), run_id=run_id)
+
+    def _still_running(self, run_id: str) -> bool:
+        if not run_id:
+            return False
+        status = self._redis.hget(self._keys.run(run_id), RunField.STATUS)
+        return status is not None and status.decode() not in FINAL_RUN_STATES
