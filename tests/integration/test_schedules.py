@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -225,3 +226,79 @@ def test_lfctl_makes_lists_pauses_triggers_and_deletes(
     assert "Traceback" not in bad.stderr
     assert lfctl("delete", "nightly").returncode == 0
     assert json.loads(lfctl("list", "-o", "json").stdout) == []
+
+
+SLOW = '''"""Takes 2.5 s."""
+
+import time
+
+from lightflow.models import Dag
+from lightflow.tasks import PythonTask
+
+
+def wait(data, store, signal, context):
+    time.sleep(2.5)
+
+
+d = Dag('main')
+d.define({PythonTask(name='wait', callback=wait): None})
+'''
+
+
+def test_overlap_skip_starts_no_run_while_the_previous_goes_on(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    stack = start_stack(concurrency=4)
+    client = client_for(stack)
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW)
+    client.register(path)
+    client.create_schedule("busy", "slow", every=1.0, overlap="skip")
+    time.sleep(7.5)
+    client.delete_schedule("busy")
+    runs = sorted(_runs_of(client, "busy"), key=lambda r: r.schedule_tick or 0)
+    assert 2 <= len(runs) <= 3, [r.schedule_tick for r in runs]
+    ended = [client.run(r.id).wait(timeout=60) for r in runs]
+    assert set(ended) == {"succeeded"}, dump_logs(stack)
+    infos = [client.get_run(r.id) for r in runs]
+    for earlier, later in itertools.pairwise(infos):
+        assert earlier.ended_at is not None
+        assert later.started_at is not None
+        assert later.started_at >= earlier.ended_at  # never two at once
+
+
+@pytest.mark.parametrize(("catch_up", "missed_runs"), [("none", 0), ("all", 3)])
+def test_ticks_missed_while_no_scheduler_ran_follow_the_catch_up_policy(
+    start_stack: Callable[..., LocalStack], catch_up: str, missed_runs: int
+) -> None:
+    stack = start_stack()
+    client = client_for(stack)
+    client.register(EXAMPLES / "sequential.py")
+    client.create_schedule(
+        "gap", "sequential", every=1.0, overlap="allow", catch_up=catch_up, catch_up_limit=3
+    )
+    assert_eventually(lambda: len(_runs_of(client, "gap")) >= 1)
+    client.close()
+    down = time.time()
+    for replica in stack.schedulers:  # an outage: no replica runs for 12 s
+        replica.process.kill()
+        replica.process.wait()
+    time.sleep(12)
+    for index in range(len(stack.schedulers)):
+        stack.restart_scheduler(index)
+    up = time.time()
+    client = client_for(stack)
+    time.sleep(2.5)
+    client.delete_schedule("gap")
+    ticks = _ticks(_runs_of(client, "gap"))
+    assert len(ticks) == len(set(ticks))
+    # Ticks of the outage that started runs: none, or the latest `catch_up_limit` (3). The
+    # last second before `up` may hold a tick a replica fired on time as it came up.
+    outage = [t for t in ticks if down < t < up]
+    surely_missed = [t for t in ticks if down < t < up - 1.5]
+    if missed_runs:  # the latest three of the twelve missed, at once
+        assert len(outage) == missed_runs, (ticks, down, up)
+        assert surely_missed, (ticks, down, up)
+    else:
+        assert surely_missed == [], (ticks, down, up)
+        assert len(outage) <= 1, (ticks, down, up)
