@@ -211,6 +211,20 @@ class WebCore:
         shown["graphs"] = graphs
         return shown
 
+    def schedules(self) -> dict[str, Any]:
+        return {"schedules": [views.schedule(s) for s in self._client.list_schedules()]}
+
+    def schedule_action(self, name: str, action: str) -> dict[str, Any]:
+        """pause, resume or trigger (which answers with the run it started)."""
+        if action == "trigger":
+            return {"id": self._client.trigger_schedule(name).id}
+        changed = (
+            self._client.pause_schedule(name)
+            if action == "pause"
+            else self._client.resume_schedule(name)
+        )
+        return views.schedule(changed)
+
     def workers(self) -> dict[str, Any]:
         return {"workers": [views.worker(w) for w in self._client.list_workers()]}
 

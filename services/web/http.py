@@ -63,7 +63,15 @@ _CODE_OF_STATUS = {
     429: "RESOURCE_EXHAUSTED",
 }
 # The pages: one document, routed in the browser.
-PAGES = ("/", "/runs", "/runs/{run_id}", "/workflows", "/workflows/{name}", "/workers")
+PAGES = (
+    "/",
+    "/runs",
+    "/runs/{run_id}",
+    "/workflows",
+    "/workflows/{name}",
+    "/workers",
+    "/schedules",
+)
 # What the browser may load and run: this origin's files only, no inline script or style.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -114,6 +122,10 @@ class WebApp:
             Route(f"{API}/workflows", self.workflows),
             Route(f"{API}/workflows/{{name:path}}", self.workflow),
             Route(f"{API}/workers", self.workers),
+            Route(f"{API}/schedules", self.schedules),
+            Route(
+                f"{API}/schedules/{{name}}/{{action:str}}", self.schedule_action, methods=["POST"]
+            ),
             Route(f"{API}/events", self.events),
             Route(f"{API}/{{rest:path}}", self.unknown_api),
             Route("/healthz", self.health),
@@ -314,6 +326,15 @@ class WebApp:
 
     async def workflow(self, request: Request) -> Response:
         return await self.call(self._core.workflow, request.path_params["name"])
+
+    async def schedules(self, request: Request) -> Response:
+        return await self.call(self._core.schedules)
+
+    async def schedule_action(self, request: Request) -> Response:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action not in ("pause", "resume", "trigger"):
+            raise ApiError(404, "NOT_FOUND", f"no API at {request.url.path}")
+        return await self.call(self._core.schedule_action, name, action)
 
     async def workers(self, request: Request) -> Response:
         return await self.call(self._core.workers)

@@ -181,6 +181,30 @@ OPENAPI: dict[str, Any] = {
                 }
             ),
         ),
+        "/schedules": _get(
+            "Schedules with their next and last ticks",
+            _json(
+                {
+                    "type": "object",
+                    "properties": {"schedules": {"type": "array", "items": {"type": "object"}}},
+                }
+            ),
+        ),
+        "/schedules/{name}/{action}": {
+            "post": {
+                "summary": "Pause, resume or trigger a schedule (a trigger gives its run id)",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "action",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["pause", "resume", "trigger"]},
+                    },
+                ],
+                "responses": {"200": _json({"type": "object"}), **_ERRORS},
+            }
+        },
         "/events": _get(
             "Runs that start or change status (server-sent events)", _stream("Run changes")
         ),

@@ -8,7 +8,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from lightflow import Failure, RunEvent, RunInfo, TaskInfo, WorkerInfo, WorkflowDetails
+from lightflow import (
+    Failure,
+    RunEvent,
+    RunInfo,
+    ScheduleInfo,
+    TaskInfo,
+    WorkerInfo,
+    WorkflowDetails,
+)
 from lightflow_web.layout import Drawing
 
 _RUN_TYPES = ("run_",)
@@ -34,6 +42,8 @@ def _duration(run: RunInfo) -> float | None:
 
 def run_summary(run: RunInfo) -> dict[str, Any]:
     return {
+        "schedule": run.schedule,
+        "schedule_tick": iso(run.schedule_tick),
         "id": run.id,
         "workflow": run.workflow_name,
         "status": run.status,
@@ -151,6 +161,26 @@ def workflow(details: WorkflowDetails) -> dict[str, Any]:
             }
             for option in definition.options
         ],
+    }
+
+
+def schedule(info: ScheduleInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "workflow": info.workflow,
+        "arguments": info.arguments,
+        "cron": info.cron,
+        "timezone": info.timezone,
+        "interval_s": info.interval_s,
+        "paused": info.paused,
+        "next_tick": iso(info.next_tick),
+        "last_tick": iso(info.last_tick),
+        "last_run_id": info.last_run_id,
+        "overlap": info.overlap,
+        "catch_up": info.catch_up,
+        "jitter_s": info.jitter_s,
+        "start_at": iso(info.start_at),
+        "end_at": iso(info.end_at),
     }
 
 
