@@ -308,10 +308,10 @@ class ScheduleInfo:
             next_tick=when(message, "next_tick"),
             last_tick=when(message, "last_tick"),
             last_run_id=message.last_run_id,
-            overlap=scheduler_pb2.OverlapPolicy.Name(spec.overlap)
+            overlap=workflow_pb2.OverlapPolicy.Name(spec.overlap)
             .removeprefix("OVERLAP_POLICY_")
             .lower(),
-            catch_up=scheduler_pb2.CatchUpPolicy.Name(spec.catch_up)
+            catch_up=workflow_pb2.CatchUpPolicy.Name(spec.catch_up)
             .removeprefix("CATCH_UP_POLICY_")
             .lower(),
             jitter_s=spec.jitter_s,
@@ -693,7 +693,7 @@ class Client:
         run goes on): "skip", "allow" or "queue". `catch_up` (ticks missed while no scheduler
         ran): "none", "last", or "all" (the latest `catch_up_limit`). ClientError for a bad
         expression, zone, workflow or argument, or a name in use: nothing is made."""
-        spec = scheduler_pb2.ScheduleSpec(
+        spec = workflow_pb2.ScheduleSpec(
             name=name,
             workflow_name=workflow,
             arguments={k: str(v) for k, v in (args or {}).items()},
@@ -705,18 +705,16 @@ class Client:
             keep_data=keep_data,
         )
         try:
-            overlap_value = scheduler_pb2.OverlapPolicy.Value(f"OVERLAP_POLICY_{overlap.upper()}")
-            catch_up_value = scheduler_pb2.CatchUpPolicy.Value(
-                f"CATCH_UP_POLICY_{catch_up.upper()}"
-            )
+            overlap_value = workflow_pb2.OverlapPolicy.Value(f"OVERLAP_POLICY_{overlap.upper()}")
+            catch_up_value = workflow_pb2.CatchUpPolicy.Value(f"CATCH_UP_POLICY_{catch_up.upper()}")
         except ValueError:
             raise ClientError(
                 f"overlap is skip, allow or queue, and catch_up none, last or all"
                 f" (not {overlap!r}, {catch_up!r})",
                 "INVALID_ARGUMENT",
             ) from None
-        spec.overlap = cast(scheduler_pb2.OverlapPolicy, overlap_value)
-        spec.catch_up = cast(scheduler_pb2.CatchUpPolicy, catch_up_value)
+        spec.overlap = cast(workflow_pb2.OverlapPolicy, overlap_value)
+        spec.catch_up = cast(workflow_pb2.CatchUpPolicy, catch_up_value)
         for field_name, moment in (("start_at", start_at), ("end_at", end_at)):
             if moment is not None:
                 stamp = moment if moment.tzinfo is not None else moment.astimezone()

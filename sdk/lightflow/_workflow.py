@@ -30,6 +30,7 @@ import cloudpickle
 from lightflow._dag import Dag, DagDefinitionError
 from lightflow._errors import LightflowError
 from lightflow._parameters import Parameters, options_to_proto
+from lightflow._schedule import Schedule
 from lightflow._task import BaseTask
 from lightflow._wire.encodings import ENCODING_CLOUDPICKLE
 from lightflow.v1 import common_pb2, workflow_pb2
@@ -94,6 +95,8 @@ class WorkflowFile:
     parameters: Parameters | None = field(default=None, compare=False)
     # The file's text as imported; "" when larger than MAX_SOURCE_BYTES (not shipped).
     source: str = field(default="", compare=False, repr=False)
+    # Its module-level `Schedule`s.
+    schedules: tuple[Schedule, ...] = field(default=(), compare=False)
 
     def dag(self, name: str) -> Dag:
         """Return the DAG called `name`.
@@ -123,6 +126,7 @@ class WorkflowFile:
             source=self.source,
             dags=[self._dag_to_proto(dag) for dag in self.dags],
             options=options_to_proto(self.parameters or ()),
+            schedules=[s.to_proto(self.name) for s in self.schedules],
         )
 
     def _dag_to_proto(self, dag: Dag) -> workflow_pb2.DagDefinition:
@@ -182,11 +186,14 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
 
     dags: list[Dag] = []
     parameters: list[tuple[str, Parameters]] = []
+    schedules: list[Schedule] = []
     for key, value in vars(module).items():
         if isinstance(value, Dag) and all(value is not dag for dag in dags):
             dags.append(value)
         elif isinstance(value, Parameters) and all(value is not p for _, p in parameters):
             parameters.append((key, value))
+        elif isinstance(value, Schedule) and all(value is not s for s in schedules):
+            schedules.append(value)
     if len(parameters) > 1:
         names = ", ".join(key for key, _ in parameters)
         raise WorkflowDefinitionError(
@@ -218,6 +225,7 @@ def load_workflow(path: str | os.PathLike[str]) -> WorkflowFile:
         module=module,
         parameters=parameters[0][1] if parameters else None,
         source=source,
+        schedules=tuple(schedules),
     )
 
 

@@ -353,20 +353,20 @@ def bson_payloads(values: Mapping[str, Any]) -> dict[str, common_pb2.Payload]:
 # -- schedules -----------------------------------------------------------------------------
 
 _OVERLAP = {
-    scheduler_pb2.OVERLAP_POLICY_SKIP: Overlap.SKIP,
-    scheduler_pb2.OVERLAP_POLICY_ALLOW: Overlap.ALLOW,
-    scheduler_pb2.OVERLAP_POLICY_QUEUE: Overlap.QUEUE,
+    workflow_pb2.OVERLAP_POLICY_SKIP: Overlap.SKIP,
+    workflow_pb2.OVERLAP_POLICY_ALLOW: Overlap.ALLOW,
+    workflow_pb2.OVERLAP_POLICY_QUEUE: Overlap.QUEUE,
 }
 _CATCH_UP = {
-    scheduler_pb2.CATCH_UP_POLICY_NONE: CatchUp.NONE,
-    scheduler_pb2.CATCH_UP_POLICY_LAST: CatchUp.LAST,
-    scheduler_pb2.CATCH_UP_POLICY_ALL: CatchUp.ALL,
+    workflow_pb2.CATCH_UP_POLICY_NONE: CatchUp.NONE,
+    workflow_pb2.CATCH_UP_POLICY_LAST: CatchUp.LAST,
+    workflow_pb2.CATCH_UP_POLICY_ALL: CatchUp.ALL,
 }
 _OVERLAP_PROTO = {word: number for number, word in _OVERLAP.items()}
 _CATCH_UP_PROTO = {word: number for number, word in _CATCH_UP.items()}
 
 
-def schedule_spec(message: scheduler_pb2.ScheduleSpec) -> ScheduleSpec:
+def schedule_spec(message: workflow_pb2.ScheduleSpec) -> ScheduleSpec:
     if message.overlap not in _OVERLAP or message.catch_up not in _CATCH_UP:
         raise InvalidArgumentError("unknown overlap or catch_up policy")
     return ScheduleSpec(
@@ -389,7 +389,7 @@ def schedule_spec(message: scheduler_pb2.ScheduleSpec) -> ScheduleSpec:
 def schedule(state: ScheduleState) -> scheduler_pb2.Schedule:
     spec = state.spec
     message = scheduler_pb2.Schedule(
-        spec=scheduler_pb2.ScheduleSpec(
+        spec=workflow_pb2.ScheduleSpec(
             name=spec.name,
             workflow_name=spec.workflow,
             arguments=spec.arguments,

@@ -302,6 +302,7 @@ class ScheduleState:
     next_tick_ms: int = 0  # 0: none left
     last_tick_ms: int = 0
     last_run_id: str = ""
+    declared: bool = False  # by its workflow's file: each registration of it updates it
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, NamedTuple
 
@@ -231,8 +231,15 @@ class Runs:
         """What a start checks of a workflow and its arguments, without starting it:
         NotFoundError, InvalidArgumentError."""
         graph = self._registry.graph(self._registry.registered_hash(workflow_name))
+        self.check_arguments_against(workflow_name, graph.definition.options, arguments)
+
+    @staticmethod
+    def check_arguments_against(
+        workflow_name: str, options: Sequence[Any], arguments: dict[str, str]
+    ) -> None:
+        """The arguments, converted by a workflow's `options` (OptionDefinitions)."""
         try:
-            Parameters.from_proto(graph.definition.options).consolidate(arguments)
+            Parameters.from_proto(options).consolidate(arguments)
         except ArgumentError as err:
             raise InvalidArgumentError(f"workflow '{workflow_name}': {err}") from err
 

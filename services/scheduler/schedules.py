@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -129,7 +130,51 @@ class Schedules:
         self._scripts.schedule(name=name, action="delete")
         log.info("schedule_deleted", schedule=name)
 
-    def _check(self, spec: ScheduleSpec, now_ms: int) -> None:
+    def check_declared(
+        self, workflow: str, specs: Sequence[ScheduleSpec], options: Sequence[Any]
+    ) -> None:
+        """The schedules a workflow file declares, checked before the workflow is
+        registered (a wrong one refuses the registration whole): as `create` checks them,
+        the arguments against the file's own options, and no name another owns."""
+        now = int(time.time() * 1000)
+        names = [spec.name for spec in specs]
+        if len(set(names)) != len(names):
+            raise InvalidArgumentError(f"workflow '{workflow}' declares two schedules of a name")
+        existing = {s.spec.name: s for s in self.list()}
+        for spec in specs:
+            self._check(replace(spec, workflow=workflow), now, options)
+            old = existing.get(spec.name)
+            if old is not None and (not old.declared or old.spec.workflow != workflow):
+                raise InvalidArgumentError(
+                    f"workflow '{workflow}' declares schedule '{spec.name}', a name taken by"
+                    f" a schedule of workflow '{old.spec.workflow}'"
+                )
+
+    def sync_declared(self, workflow: str, specs: Sequence[ScheduleSpec]) -> None:
+        """After a registration: the declared schedules made, changed (ticking from now on)
+        or removed, as the file now says. A paused one stays paused."""
+        now = int(time.time() * 1000)
+        existing = {s.spec.name: s for s in self.list()}
+        for spec in (replace(s, workflow=workflow) for s in specs):
+            old = existing.get(spec.name)
+            if old is not None and old.spec == spec:
+                continue
+            if old is None:
+                state = ScheduleState(
+                    spec, created_ms=now, next_tick_ms=next_tick(spec, now, now - 1), declared=True
+                )
+                action = "create"
+            else:
+                state = replace(old, spec=spec, next_tick_ms=next_tick(spec, old.created_ms, now))
+                action = "update"
+            due = None if state.paused else _due(spec, state.next_tick_ms)
+            self._scripts.schedule(name=spec.name, action=action, state=state.to_json(), due_ms=due)
+        declared = {spec.name for spec in specs}
+        for name, old in existing.items():
+            if old.declared and old.spec.workflow == workflow and name not in declared:
+                self._scripts.schedule(name=name, action="delete")
+
+    def _check(self, spec: ScheduleSpec, now_ms: int, options: Sequence[Any] | None = None) -> None:
         if not _NAME.match(spec.name):
             raise InvalidArgumentError(
                 f"invalid schedule name {spec.name[:100]!r}: use 1 to 100 of A-Z a-z 0-9 _ . -"
@@ -158,7 +203,10 @@ class Schedules:
         if not 0 < spec.catch_up_limit <= _MAX_CATCH_UP:
             raise InvalidArgumentError(f"catch_up_limit must be 1 to {_MAX_CATCH_UP}")
         # The workflow and the arguments, checked as a start checks them.
-        self._runs.check_arguments(spec.workflow, spec.arguments)
+        if options is None:
+            self._runs.check_arguments(spec.workflow, spec.arguments)
+        else:
+            self._runs.check_arguments_against(spec.workflow, options, spec.arguments)
 
     # -- firing ------------------------------------------------------------------------------
 

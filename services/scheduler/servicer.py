@@ -5,7 +5,7 @@ statuses through one table."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 import redis
@@ -93,7 +93,17 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     def RegisterWorkflow(
         self, request: scheduler_pb2.RegisterWorkflowRequest, context: grpc.ServicerContext
     ) -> scheduler_pb2.RegisterWorkflowResponse:
-        graph = _call(context, lambda: self._registry.register(request.definition))
+        definition = request.definition
+
+        def register() -> Any:
+            # The file's schedules are checked first: a wrong one refuses it all.
+            specs = [convert.schedule_spec(s) for s in definition.schedules]
+            self._schedules.check_declared(definition.name, specs, definition.options)
+            graph = self._registry.register(definition)
+            self._schedules.sync_declared(definition.name, specs)
+            return graph
+
+        graph = _call(context, register)
         return scheduler_pb2.RegisterWorkflowResponse(
             name=request.definition.name, definition_hash=graph.definition_hash
         )

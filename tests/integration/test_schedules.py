@@ -302,3 +302,62 @@ def test_ticks_missed_while_no_scheduler_ran_follow_the_catch_up_policy(
     else:
         assert surely_missed == [], (ticks, down, up)
         assert len(outage) <= 1, (ticks, down, up)
+
+
+DECLARED = '''"""Greets on a schedule it declares."""
+
+from lightflow.models import Dag, Option, Parameters, Schedule
+from lightflow.tasks import PythonTask
+
+parameters = Parameters([Option('name', help='Who to greet')])
+{schedules}
+
+
+def greet(data, store, signal, context):
+    print('hello', store.get('name'))
+
+
+d = Dag('main')
+d.define({{PythonTask(name='greet', callback=greet): None}})
+'''
+
+
+def test_a_workflow_file_declares_its_schedules_and_each_registration_updates_them(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    stack = start_stack()
+    client = client_for(stack)
+    path = tmp_path / "greeter.py"
+
+    def declare(schedules: str) -> None:
+        path.write_text(DECLARED.format(schedules=schedules))
+
+    # A wrong declaration refuses the registration whole: nothing registered, nothing made.
+    for wrong, says in (
+        ("bad = Schedule('bad', cron='every day', args={'name': 'x'})", "invalid cron"),
+        ("bad = Schedule('bad', cron='0 3 * * *')", "option 'name'"),
+    ):
+        declare(wrong)
+        with pytest.raises(ClientError, match=says):
+            client.register(path)
+        assert client.list_workflows() == []
+        assert client.list_schedules() == []
+    declare(
+        "often = Schedule('greeter-often', every=1, args={'name': 'Ada'}, overlap='allow')\n"
+        "nightly = Schedule('greeter-nightly', cron='0 3 * * *', args={'name': 'Bob'})"
+    )
+    client.register(path)
+    assert [s.name for s in client.list_schedules()] == ["greeter-nightly", "greeter-often"]
+    runs = assert_eventually(lambda: _runs_of(client, "greeter-often"))
+    assert client.run(runs[0].id).wait(timeout=60) == "succeeded", dump_logs(stack)
+    # Registered again without `nightly`, and `often` changed: the schedules follow.
+    declare("often = Schedule('greeter-often', every=2, args={'name': 'Ada'})")
+    client.register(path)
+    (often,) = client.list_schedules()
+    assert (often.name, often.interval_s, often.overlap) == ("greeter-often", 2.0, "skip")
+    # A name another owns is refused.
+    client.create_schedule("mine", "greeter", {"name": "Cy"}, cron="0 4 * * *")
+    declare("taken = Schedule('mine', every=60, args={'name': 'Ada'})")
+    with pytest.raises(ClientError, match="a name taken"):
+        client.register(path)
+    assert {s.name for s in client.list_schedules()} == {"greeter-often", "mine"}

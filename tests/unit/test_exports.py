@@ -17,6 +17,7 @@ def test_top_level_exports() -> None:
         "RunEvent",
         "RunInfo",
         "RunsPage",
+        "ScheduleInfo",
         "TaskInfo",
         "WorkerInfo",
         "WorkflowDetails",
@@ -56,6 +57,17 @@ def test_client_surface() -> None:
         "runs_page": "(self, status: 'str | None' = None, *, workflow: 'str | None' = None,"
         " limit: 'int' = 100, page_token: 'str' = '') -> 'RunsPage'",
         "get_workflow": "(self, name: 'str') -> 'WorkflowDetails'",
+        "create_schedule": "(self, name: 'str', workflow: 'str',"
+        " args: 'Mapping[str, object] | None' = None, *, cron: 'str' = '',"
+        " timezone: 'str' = '', every: 'float | timedelta | None' = None,"
+        " start_at: 'datetime | None' = None, end_at: 'datetime | None' = None,"
+        " jitter: 'float' = 0.0, overlap: 'str' = 'skip', catch_up: 'str' = 'none',"
+        " catch_up_limit: 'int' = 10, keep_data: 'bool' = False) -> 'ScheduleInfo'",
+        "list_schedules": "(self) -> 'list[ScheduleInfo]'",
+        "pause_schedule": "(self, name: 'str') -> 'ScheduleInfo'",
+        "resume_schedule": "(self, name: 'str') -> 'ScheduleInfo'",
+        "trigger_schedule": "(self, name: 'str') -> 'Run'",
+        "delete_schedule": "(self, name: 'str') -> 'None'",
         "list_workflows": "(self) -> 'list[WorkflowInfo]'",
         "list_workers": "(self) -> 'list[WorkerInfo]'",
     }

@@ -56,6 +56,7 @@ def test_models_exports_are_pinned() -> None:
         "MultiTaskData",
         "Option",
         "Parameters",
+        "Schedule",
         "StopTask",
         "TaskContext",
         "TaskData",

@@ -10,6 +10,7 @@ from lightflow._context import TaskContext
 from lightflow._dag import Dag
 from lightflow._data import MultiTaskData, TaskData
 from lightflow._parameters import Option, Parameters, TaskParameters
+from lightflow._schedule import Schedule
 from lightflow._signal import TaskSignal
 from lightflow._store import DataStoreDocumentSection
 from lightflow._store import TaskStore as DataStoreDocument
@@ -25,6 +26,7 @@ __all__ = [
     "MultiTaskData",
     "Option",
     "Parameters",
+    "Schedule",
     "StopTask",
     "TaskContext",
     "TaskData",

@@ -12,18 +12,6 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class OverlapPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    OVERLAP_POLICY_SKIP: _ClassVar[OverlapPolicy]
-    OVERLAP_POLICY_ALLOW: _ClassVar[OverlapPolicy]
-    OVERLAP_POLICY_QUEUE: _ClassVar[OverlapPolicy]
-
-class CatchUpPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    CATCH_UP_POLICY_NONE: _ClassVar[CatchUpPolicy]
-    CATCH_UP_POLICY_LAST: _ClassVar[CatchUpPolicy]
-    CATCH_UP_POLICY_ALL: _ClassVar[CatchUpPolicy]
-
 class RunEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RUN_EVENT_TYPE_UNSPECIFIED: _ClassVar[RunEventType]
@@ -39,12 +27,6 @@ class RunEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RUN_EVENT_TYPE_TASK_LEASE_EXPIRED: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_DAG_STOPPING: _ClassVar[RunEventType]
     RUN_EVENT_TYPE_TASK_RETRYING: _ClassVar[RunEventType]
-OVERLAP_POLICY_SKIP: OverlapPolicy
-OVERLAP_POLICY_ALLOW: OverlapPolicy
-OVERLAP_POLICY_QUEUE: OverlapPolicy
-CATCH_UP_POLICY_NONE: CatchUpPolicy
-CATCH_UP_POLICY_LAST: CatchUpPolicy
-CATCH_UP_POLICY_ALL: CatchUpPolicy
 RUN_EVENT_TYPE_UNSPECIFIED: RunEventType
 RUN_EVENT_TYPE_RUN_STARTED: RunEventType
 RUN_EVENT_TYPE_RUN_ENDED: RunEventType
@@ -89,43 +71,6 @@ class GetWorkflowRequest(_message.Message):
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
-class ScheduleSpec(_message.Message):
-    __slots__ = ("name", "workflow_name", "arguments", "cron", "timezone", "interval_s", "start_at", "end_at", "jitter_s", "overlap", "catch_up", "catch_up_limit", "keep_data")
-    class ArgumentsEntry(_message.Message):
-        __slots__ = ("key", "value")
-        KEY_FIELD_NUMBER: _ClassVar[int]
-        VALUE_FIELD_NUMBER: _ClassVar[int]
-        key: str
-        value: str
-        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    WORKFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
-    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
-    CRON_FIELD_NUMBER: _ClassVar[int]
-    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
-    INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
-    START_AT_FIELD_NUMBER: _ClassVar[int]
-    END_AT_FIELD_NUMBER: _ClassVar[int]
-    JITTER_S_FIELD_NUMBER: _ClassVar[int]
-    OVERLAP_FIELD_NUMBER: _ClassVar[int]
-    CATCH_UP_FIELD_NUMBER: _ClassVar[int]
-    CATCH_UP_LIMIT_FIELD_NUMBER: _ClassVar[int]
-    KEEP_DATA_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    workflow_name: str
-    arguments: _containers.ScalarMap[str, str]
-    cron: str
-    timezone: str
-    interval_s: float
-    start_at: _timestamp_pb2.Timestamp
-    end_at: _timestamp_pb2.Timestamp
-    jitter_s: float
-    overlap: OverlapPolicy
-    catch_up: CatchUpPolicy
-    catch_up_limit: int
-    keep_data: bool
-    def __init__(self, name: _Optional[str] = ..., workflow_name: _Optional[str] = ..., arguments: _Optional[_Mapping[str, str]] = ..., cron: _Optional[str] = ..., timezone: _Optional[str] = ..., interval_s: _Optional[float] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., jitter_s: _Optional[float] = ..., overlap: _Optional[_Union[OverlapPolicy, str]] = ..., catch_up: _Optional[_Union[CatchUpPolicy, str]] = ..., catch_up_limit: _Optional[int] = ..., keep_data: _Optional[bool] = ...) -> None: ...
-
 class Schedule(_message.Message):
     __slots__ = ("spec", "paused", "next_tick", "last_tick", "last_run_id", "created_at")
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -134,19 +79,19 @@ class Schedule(_message.Message):
     LAST_TICK_FIELD_NUMBER: _ClassVar[int]
     LAST_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
-    spec: ScheduleSpec
+    spec: _workflow_pb2.ScheduleSpec
     paused: bool
     next_tick: _timestamp_pb2.Timestamp
     last_tick: _timestamp_pb2.Timestamp
     last_run_id: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, spec: _Optional[_Union[ScheduleSpec, _Mapping]] = ..., paused: _Optional[bool] = ..., next_tick: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_tick: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, spec: _Optional[_Union[_workflow_pb2.ScheduleSpec, _Mapping]] = ..., paused: _Optional[bool] = ..., next_tick: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_tick: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_run_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateScheduleRequest(_message.Message):
     __slots__ = ("spec",)
     SPEC_FIELD_NUMBER: _ClassVar[int]
-    spec: ScheduleSpec
-    def __init__(self, spec: _Optional[_Union[ScheduleSpec, _Mapping]] = ...) -> None: ...
+    spec: _workflow_pb2.ScheduleSpec
+    def __init__(self, spec: _Optional[_Union[_workflow_pb2.ScheduleSpec, _Mapping]] = ...) -> None: ...
 
 class ListSchedulesRequest(_message.Message):
     __slots__ = ()

@@ -22,24 +22,35 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from lightflow.v1 import common_pb2 as lightflow_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blightflow/v1/workflow.proto\x12\x0clightflow.v1\x1a\x19lightflow/v1/common.proto\"\xb8\x01\n\x12WorkflowDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x04\x64\x61gs\x18\x02 \x03(\x0b\x32\x1b.lightflow.v1.DagDefinition\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x13\n\x0bsource_path\x18\x04 \x01(\t\x12/\n\x07options\x18\x05 \x03(\x0b\x32\x1e.lightflow.v1.OptionDefinition\x12\x0e\n\x06source\x18\x06 \x01(\t\"\x8f\x01\n\rDagDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tautostart\x18\x02 \x01(\x08\x12\r\n\x05queue\x18\x03 \x01(\t\x12+\n\x05tasks\x18\x04 \x03(\x0b\x32\x1c.lightflow.v1.TaskDefinition\x12!\n\x05\x65\x64ges\x18\x05 \x03(\x0b\x32\x12.lightflow.v1.Edge\"\xbf\x01\n\x0eTaskDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\x12#\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12\x11\n\tforce_run\x18\x04 \x01(\x08\x12\x1d\n\x15stop_skip_propagation\x18\x05 \x01(\x08\x12\x0f\n\x07retries\x18\x06 \x01(\r\x12\x15\n\rretry_delay_s\x18\x07 \x01(\x01\x12\x11\n\ttimeout_s\x18\x08 \x01(\x01\"4\n\x04\x45\x64ge\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x63hild\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\"^\n\x10OptionDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x14\n\x07\x64\x65\x66\x61ult\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04help\x18\x04 \x01(\tB\n\n\x08_defaultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1blightflow/v1/workflow.proto\x12\x0clightflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19lightflow/v1/common.proto\"\xcb\x03\n\x0cScheduleSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rworkflow_name\x18\x02 \x01(\t\x12<\n\targuments\x18\x03 \x03(\x0b\x32).lightflow.v1.ScheduleSpec.ArgumentsEntry\x12\x0c\n\x04\x63ron\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12\x12\n\ninterval_s\x18\x06 \x01(\x01\x12,\n\x08start_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x65nd_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08jitter_s\x18\t \x01(\x01\x12,\n\x07overlap\x18\n \x01(\x0e\x32\x1b.lightflow.v1.OverlapPolicy\x12-\n\x08\x63\x61tch_up\x18\x0b \x01(\x0e\x32\x1b.lightflow.v1.CatchUpPolicy\x12\x16\n\x0e\x63\x61tch_up_limit\x18\x0c \x01(\r\x12\x11\n\tkeep_data\x18\r \x01(\x08\x1a\x30\n\x0e\x41rgumentsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe7\x01\n\x12WorkflowDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x04\x64\x61gs\x18\x02 \x03(\x0b\x32\x1b.lightflow.v1.DagDefinition\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x13\n\x0bsource_path\x18\x04 \x01(\t\x12/\n\x07options\x18\x05 \x03(\x0b\x32\x1e.lightflow.v1.OptionDefinition\x12\x0e\n\x06source\x18\x06 \x01(\t\x12-\n\tschedules\x18\x07 \x03(\x0b\x32\x1a.lightflow.v1.ScheduleSpec\"\x8f\x01\n\rDagDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tautostart\x18\x02 \x01(\x08\x12\r\n\x05queue\x18\x03 \x01(\t\x12+\n\x05tasks\x18\x04 \x03(\x0b\x32\x1c.lightflow.v1.TaskDefinition\x12!\n\x05\x65\x64ges\x18\x05 \x03(\x0b\x32\x12.lightflow.v1.Edge\"\xbf\x01\n\x0eTaskDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05queue\x18\x02 \x01(\t\x12#\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x15.lightflow.v1.Payload\x12\x11\n\tforce_run\x18\x04 \x01(\x08\x12\x1d\n\x15stop_skip_propagation\x18\x05 \x01(\x08\x12\x0f\n\x07retries\x18\x06 \x01(\r\x12\x15\n\rretry_delay_s\x18\x07 \x01(\x01\x12\x11\n\ttimeout_s\x18\x08 \x01(\x01\"4\n\x04\x45\x64ge\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\r\n\x05\x63hild\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\"^\n\x10OptionDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x14\n\x07\x64\x65\x66\x61ult\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x0c\n\x04help\x18\x04 \x01(\tB\n\n\x08_default*\\\n\rOverlapPolicy\x12\x17\n\x13OVERLAP_POLICY_SKIP\x10\x00\x12\x18\n\x14OVERLAP_POLICY_ALLOW\x10\x01\x12\x18\n\x14OVERLAP_POLICY_QUEUE\x10\x02*\\\n\rCatchUpPolicy\x12\x18\n\x14\x43\x41TCH_UP_POLICY_NONE\x10\x00\x12\x18\n\x14\x43\x41TCH_UP_POLICY_LAST\x10\x01\x12\x17\n\x13\x43\x41TCH_UP_POLICY_ALL\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'lightflow.v1.workflow_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKFLOWDEFINITION']._serialized_start=73
-  _globals['_WORKFLOWDEFINITION']._serialized_end=257
-  _globals['_DAGDEFINITION']._serialized_start=260
-  _globals['_DAGDEFINITION']._serialized_end=403
-  _globals['_TASKDEFINITION']._serialized_start=406
-  _globals['_TASKDEFINITION']._serialized_end=597
-  _globals['_EDGE']._serialized_start=599
-  _globals['_EDGE']._serialized_end=651
-  _globals['_OPTIONDEFINITION']._serialized_start=653
-  _globals['_OPTIONDEFINITION']._serialized_end=747
+  _globals['_SCHEDULESPEC_ARGUMENTSENTRY']._loaded_options = None
+  _globals['_SCHEDULESPEC_ARGUMENTSENTRY']._serialized_options = b'8\001'
+  _globals['_OVERLAPPOLICY']._serialized_start=1291
+  _globals['_OVERLAPPOLICY']._serialized_end=1383
+  _globals['_CATCHUPPOLICY']._serialized_start=1385
+  _globals['_CATCHUPPOLICY']._serialized_end=1477
+  _globals['_SCHEDULESPEC']._serialized_start=106
+  _globals['_SCHEDULESPEC']._serialized_end=565
+  _globals['_SCHEDULESPEC_ARGUMENTSENTRY']._serialized_start=517
+  _globals['_SCHEDULESPEC_ARGUMENTSENTRY']._serialized_end=565
+  _globals['_WORKFLOWDEFINITION']._serialized_start=568
+  _globals['_WORKFLOWDEFINITION']._serialized_end=799
+  _globals['_DAGDEFINITION']._serialized_start=802
+  _globals['_DAGDEFINITION']._serialized_end=945
+  _globals['_TASKDEFINITION']._serialized_start=948
+  _globals['_TASKDEFINITION']._serialized_end=1139
+  _globals['_EDGE']._serialized_start=1141
+  _globals['_EDGE']._serialized_end=1193
+  _globals['_OPTIONDEFINITION']._serialized_start=1195
+  _globals['_OPTIONDEFINITION']._serialized_end=1289
 # @@protoc_insertion_point(module_scope)
