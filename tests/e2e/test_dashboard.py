@@ -296,3 +296,70 @@ def test_a_scheduled_run_shows_as_such_and_is_stopped_before_it_starts(
     page.get_by_test_id("confirm-ok").click()
     page.get_by_test_id("run-status").filter(has_text="stopped").wait_for(timeout=30_000)
     assert run.wait(timeout=10) == "stopped"
+
+
+def test_the_schedules_page_shows_next_ticks_and_pauses_resumes_and_triggers(
+    page: Any, stack: LocalStack
+) -> None:
+    with _client(stack) as client:
+        client.create_schedule(
+            "nightly-report",
+            "parameters",
+            {"name": "Ada"},
+            cron="0 3 * * *",
+            timezone="Europe/Berlin",
+        )
+        client.create_schedule("sync-every-5-min", "sub_dag", every=300)
+        client.pause_schedule("sync-every-5-min")
+    try:
+        page.goto(stack.web_url + "schedules")
+        assert page.get_by_test_id("nav-schedules").get_attribute("aria-current") == "page"
+        page.locator("[data-testid=schedule-row][data-state=paused]").wait_for()
+        assert "every 5 min" in page.get_by_test_id("schedules-table").inner_text()
+        row = page.locator("[data-testid=schedule-row][data-schedule=nightly-report]")
+        row.wait_for()
+        assert "0 3 * * * (Europe/Berlin)" in row.inner_text()
+        assert row.get_by_test_id("schedule-next").inner_text().startswith("in ")
+        row.locator("[data-testid=schedule-workflow][href='/workflows/parameters']").wait_for()
+        assert row.get_by_test_id("schedule-state").inner_text() == "active"
+        shot(page, "13-schedules")
+        row.get_by_test_id("schedule-pause").click()
+        page.locator(
+            "[data-testid=schedule-row][data-schedule=nightly-report][data-state=paused]"
+        ).wait_for()
+        assert row.get_by_test_id("schedule-state").inner_text() == "paused"
+        assert row.locator("td.col-next").inner_text().strip() == "—"
+        with _client(stack) as client:
+            (paused,) = [s for s in client.list_schedules() if s.name == "nightly-report"]
+            assert paused.paused
+        row.get_by_test_id("schedule-resume").click()
+        page.locator(
+            "[data-testid=schedule-row][data-schedule=nightly-report][data-state=active]"
+        ).wait_for()
+        with _client(stack) as client:
+            (resumed,) = [s for s in client.list_schedules() if s.name == "nightly-report"]
+            assert not resumed.paused
+        row.get_by_test_id("schedule-trigger").click()
+        page.wait_for_url("**/runs/*")
+        run_id = page.url.rstrip("/").rsplit("/", 1)[1]
+        with _client(stack) as client:
+            assert client.run(run_id).wait(timeout=60) == "succeeded", dump_logs(stack)
+        label = page.get_by_test_id("run-schedule")
+        label.wait_for()
+        assert "nightly-report" in label.inner_text()
+        page.get_by_test_id("run-status").filter(has_text="succeeded").wait_for(timeout=30_000)
+        shot(page, "14-run-by-schedule")
+        label.click()  # back to the schedules page, that one highlighted
+        page.wait_for_url("**/schedules#nightly-report")
+        row.wait_for()
+        page.goto(stack.web_url + "runs")
+        page.locator(
+            f"[data-testid=run-row][data-run-id='{run_id}'] [data-testid=run-row-schedule]"
+        ).wait_for()
+    finally:
+        with _client(stack) as client:
+            client.delete_schedule("nightly-report")
+            client.delete_schedule("sync-every-5-min")
+    page.goto(stack.web_url + "schedules")
+    page.get_by_test_id("schedules-empty").wait_for()
+    assert "lfctl schedule create" in page.get_by_test_id("schedules-empty").inner_text()

@@ -7,12 +7,14 @@ import { renderRun } from './pages/run.js';
 import { renderWorkflows } from './pages/workflows.js';
 import { renderWorkflow } from './pages/workflow.js';
 import { renderWorkers } from './pages/workers.js';
+import { renderSchedules } from './pages/schedules.js';
 
 const routes = [
   { re: /^\/(?:runs\/?)?$/, nav: 'runs', render: renderRuns },
   { re: /^\/runs\/([^/]+)\/?$/, nav: 'runs', render: renderRun },
   { re: /^\/workflows\/?$/, nav: 'workflows', render: renderWorkflows },
   { re: /^\/workflows\/([^/]+)\/?$/, nav: 'workflows', render: renderWorkflow },
+  { re: /^\/schedules\/?$/, nav: 'schedules', render: renderSchedules },
   { re: /^\/workers\/?$/, nav: 'workers', render: renderWorkers },
 ];
 

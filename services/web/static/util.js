@@ -169,7 +169,7 @@ export function fmtRelative(iso) {
   const diff = (now() - t) / 1000;
   const abs = Math.abs(diff);
   let text;
-  if (abs < 5) return 'just now';
+  if (abs < 5) return diff >= 0 ? 'just now' : 'in a moment';
   if (abs < 60) text = `${Math.floor(abs)} s`;
   else if (abs < 3600) text = `${Math.floor(abs / 60)} min`;
   else if (abs < 86400) text = `${Math.floor(abs / 3600)} h`;
@@ -226,6 +226,21 @@ export function tickTimes(root) {
 }
 
 // ---------------------------------------------------------------- misc
+
+/** "by schedule NAME", linking to the schedules page (for a run a schedule started). */
+export function scheduleLabel(run, attrs = {}) {
+  if (!run || !run.schedule) return null;
+  const tick = run.schedule_tick ? ` for its tick of ${fmtTimeLong(run.schedule_tick)}` : '';
+  return h('a', {
+    ...attrs,
+    class: 'sched-label' + (attrs.class ? ' ' + attrs.class : ''),
+    href: '/schedules#' + encodeURIComponent(run.schedule),
+    title: `Started by the schedule ${run.schedule}${tick}`,
+  },
+  h('span', { class: 'icon icon-clock', 'aria-hidden': 'true' }),
+  h('span', null, 'by schedule'),
+  h('span', { class: 'sched-label-name' }, run.schedule));
+}
 
 export const shortId = (id) => (id || '').slice(0, 8);
 

@@ -6,7 +6,7 @@ import { drawGraph, drawCounts, setNodeStatus, autoFit } from '../graph.js';
 import {
   h, clear, replace, badge, setBadge, fmtTime, fmtTimeLong, fmtClock, fmtDuration, liveDuration,
   setDuration, tickTimes, parseTime, now, shortId, isTerminal, statusRank, statusClass,
-  copyButton, confirmDialog, toast, errorBox, spinner, emptyState, plural,
+  copyButton, confirmDialog, toast, errorBox, spinner, emptyState, plural, scheduleLabel,
 } from '../util.js';
 
 const keyOf = (instance, task) => `${instance}\n${task}`;
@@ -99,7 +99,8 @@ export function renderRun(ctx) {
           h('div', { class: 'run-title-row' },
             h('h1', { class: 'run-title ellipsis', title: run.workflow, testid: 'run-workflow' },
               h('a', { href: wfHref }, run.workflow)),
-            el.status, el.live)),
+            el.status, el.live,
+            scheduleLabel(run, { class: 'sched-label-pill', testid: 'run-schedule' }))),
         h('div', { class: 'run-actions' },
           h('a', { class: 'btn', href: wfHref + '#start', testid: 'run-again' }, 'Start again'),
           el.stop)),

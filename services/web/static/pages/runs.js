@@ -3,7 +3,7 @@
 import { api, isAbort, openStream } from '../api.js';
 import {
   h, replace, badge, relTime, liveDuration, tickTimes, shortId, RUN_STATUSES, isActive,
-  emptyState, errorBox, spinner,
+  emptyState, errorBox, spinner, scheduleLabel,
 } from '../util.js';
 
 const LIMIT = 50;
@@ -78,11 +78,14 @@ export function renderRuns(ctx) {
       h('td', { class: 'col-status' }, badge(run.status, { testid: 'run-row-status' })),
       h('td', { class: 'col-workflow' },
         h('a', { class: 'cell-title ellipsis', href, title: run.workflow }, run.workflow),
+        scheduleLabel(run, { class: 'cell-sched', testid: 'run-row-schedule' }),
         failure ? h('div', { class: 'cell-sub text-failed ellipsis', title: failure }, failure) : null),
       h('td', { class: 'col-id' },
         h('a', { class: 'mono id-link', href, title: run.id, testid: 'run-link' }, shortId(run.id)),
         run.keep_data ? h('span', { class: 'tag', title: 'Started with keep_data: its data is kept' }, 'kept') : null),
-      h('td', { class: 'col-started' }, relTime(run.started_at)),
+      h('td', { class: 'col-started' }, run.status === 'scheduled' && run.start_at && !run.started_at
+        ? h('span', { class: 'muted', title: 'Starts by itself then' }, 'starts ', relTime(run.start_at))
+        : relTime(run.started_at)),
       h('td', { class: 'col-duration num' }, liveDuration({
         start: run.started_at, end: run.ended_at, duration: run.duration_s, active: isActive(run.status),
       })));
@@ -226,6 +229,7 @@ export function renderRuns(ctx) {
     const started = Date.parse(run.started_at) || Infinity;
     let before = null;
     for (const row of tbody.children) {
+      if (row.dataset.status === 'scheduled') continue; // not started: no start time to go by
       const other = row.querySelector('time');
       if (other && other.dateTime && Date.parse(other.dateTime) < started) { before = row; break; }
     }
