@@ -8,6 +8,7 @@ its next tick in schedule.lua, only if no other replica moved it first."""
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -38,6 +39,8 @@ _MAX_CATCH_UP = 100
 # A tick waiting for the previous run (overlap "queue") is looked at again this often.
 _QUEUE_RECHECK_MS = 1000
 _MIN_INTERVAL_S = 1.0
+_MAX_INTERVAL_S = 366 * 24 * 3600.0
+_LAST_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z
 
 
 def next_tick(spec: ScheduleSpec, anchor_ms: int, after_ms: int) -> int:
@@ -120,11 +123,18 @@ class Schedules:
         return state
 
     def trigger(self, name: str) -> str:
-        """Starts a run of the schedule now, outside its ticks; its id."""
-        spec = self.get(name).spec
-        return self._runs.start(
+        """Starts a run of the schedule now, outside its ticks; its id. It is the
+        schedule's last run from then on (its overlap policy waits for it too)."""
+        state = self.get(name)
+        spec = state.spec
+        run_id = self._runs.start(
             spec.workflow, dict(spec.arguments), spec.keep_data, schedule=spec.name
         )
+        # A tick fired meanwhile has the same request id if fired again: no second run.
+        due = None if state.paused else _due(spec, state.next_tick_ms)
+        moved = replace(state, last_run_id=run_id)
+        self._scripts.schedule(name=name, action="update", state=moved.to_json(), due_ms=due)
+        return run_id
 
     def delete(self, name: str) -> None:
         self._scripts.schedule(name=name, action="delete")
@@ -179,6 +189,8 @@ class Schedules:
             raise InvalidArgumentError(
                 f"invalid schedule name {spec.name[:100]!r}: use 1 to 100 of A-Z a-z 0-9 _ . -"
             )
+        if not (math.isfinite(spec.interval_s) and math.isfinite(spec.jitter_s)):
+            raise InvalidArgumentError("interval_s and jitter_s must be numbers")
         if bool(spec.cron) == (spec.interval_s > 0):
             raise InvalidArgumentError("give a schedule a cron expression or an interval_s, one")
         if spec.cron and not croniter.is_valid(spec.cron):
@@ -194,6 +206,10 @@ class Schedules:
                     f"unknown time zone {spec.timezone[:100]!r}: use an IANA name such as"
                     " 'Europe/Berlin' or 'UTC'"
                 ) from None
+        if not (0 <= spec.start_ms <= _LAST_MS and 0 <= spec.end_ms <= _LAST_MS):
+            raise InvalidArgumentError("start_at and end_at must lie between 1970 and 9999")
+        if spec.interval_s > _MAX_INTERVAL_S or spec.jitter_s > _MAX_INTERVAL_S:
+            raise InvalidArgumentError("interval_s and jitter_s must be at most a year")
         if spec.interval_s and spec.interval_s < _MIN_INTERVAL_S:
             raise InvalidArgumentError(f"interval_s must be at least {_MIN_INTERVAL_S:g}")
         if spec.jitter_s < 0:

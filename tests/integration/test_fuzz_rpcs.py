@@ -24,6 +24,7 @@ from typing import Any
 import bson
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -177,7 +178,15 @@ def messages(cls: type[Message], depth: int = 0) -> st.SearchStrategy[Message]:
 
 
 _CLASSES: dict[str, type[Message]] = {}
-for _module in (common_pb2, scheduler_pb2, store_pb2, blob_pb2, workflow_pb2, health_pb2):
+for _module in (
+    common_pb2,
+    scheduler_pb2,
+    store_pb2,
+    blob_pb2,
+    workflow_pb2,
+    health_pb2,
+    timestamp_pb2,
+):
     for _name in dir(_module):
         _candidate = getattr(_module, _name)
         if isinstance(_candidate, type) and issubclass(_candidate, Message):

@@ -93,6 +93,8 @@ def test_pause_resume_and_trigger(start_stack: Callable[..., LocalStack]) -> Non
         ),
         ({"every": 60, "name": "no spaces"}, "INVALID_ARGUMENT", "invalid schedule name"),
         ({"every": 60, "overlap": "sometimes"}, "INVALID_ARGUMENT", "overlap is skip"),
+        ({"every": float("nan")}, "INVALID_ARGUMENT", "must be numbers"),
+        ({"every": 60, "jitter": -1}, "INVALID_ARGUMENT", "jitter_s must not be negative"),
     ],
 )
 def test_a_bad_schedule_is_refused_and_nothing_is_made(
