@@ -303,6 +303,7 @@ class ScheduleState:
     last_tick_ms: int = 0
     last_run_id: str = ""
     declared: bool = False  # by its workflow's file: each registration of it updates it
+    waiting: bool = False  # its next tick waits for the previous run (overlap "queue")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -248,7 +248,9 @@ class Schedules:
             return
         ticks = [tick]
         after = next_tick(spec, state.created_ms, tick)
-        if now_ms - tick > _GRACE_MS:  # missed while no replica ran: its catch-up policy
+        if state.waiting:  # a tick queued behind the previous run: it runs, the ticks that
+            after = next_tick(spec, state.created_ms, now_ms)  # passed meanwhile do not
+        elif now_ms - tick > _GRACE_MS:  # missed while no replica ran: its catch-up policy
             while after and after <= now_ms and len(ticks) < _MAX_MISSED:
                 ticks.append(after)
                 after = next_tick(spec, state.created_ms, after)
@@ -260,7 +262,7 @@ class Schedules:
                 self._scripts.schedule(
                     name=name,
                     action="advance",
-                    state=state.to_json(),
+                    state=replace(state, waiting=True).to_json(),
                     due_ms=now_ms + _QUEUE_RECHECK_MS,
                     expected=expected,
                 )
@@ -278,6 +280,7 @@ class Schedules:
             )
         moved = replace(
             state,
+            waiting=False,
             next_tick_ms=after,
             last_tick_ms=ticks[-1] if ticks else state.last_tick_ms,
             last_run_id=run_id,

@@ -247,15 +247,18 @@ d.define({PythonTask(name='wait', callback=wait): None})
 '''
 
 
-def test_overlap_skip_starts_no_run_while_the_previous_goes_on(
-    start_stack: Callable[..., LocalStack], tmp_path: Path
+@pytest.mark.parametrize("overlap", ["skip", "queue"])
+def test_no_two_runs_of_a_schedule_at_once_unless_allowed(
+    start_stack: Callable[..., LocalStack], tmp_path: Path, overlap: str
 ) -> None:
+    """A run takes 2.5 s, the schedule ticks every second: `skip` drops the ticks that come
+    while a run goes on; `queue` keeps one, which starts when the run ends."""
     stack = start_stack(concurrency=4)
     client = client_for(stack)
     path = tmp_path / "slow.py"
     path.write_text(SLOW)
     client.register(path)
-    client.create_schedule("busy", "slow", every=1.0, overlap="skip")
+    client.create_schedule("busy", "slow", every=1.0, overlap=overlap)
     time.sleep(7.5)
     client.delete_schedule("busy")
     runs = sorted(_runs_of(client, "busy"), key=lambda r: r.schedule_tick or 0)
@@ -267,6 +270,11 @@ def test_overlap_skip_starts_no_run_while_the_previous_goes_on(
         assert earlier.ended_at is not None
         assert later.started_at is not None
         assert later.started_at >= earlier.ended_at  # never two at once
+    ticks = _ticks(runs)
+    if overlap == "queue":  # the tick right after the first run's waited for it
+        assert round(ticks[1] - ticks[0]) == 1, ticks
+    else:  # the ticks during each run started nothing
+        assert all(round(b - a) >= 2 for a, b in itertools.pairwise(ticks)), ticks
 
 
 @pytest.mark.parametrize(("catch_up", "missed_runs"), [("none", 0), ("all", 3)])
