@@ -294,24 +294,26 @@ def test_ticks_missed_while_no_scheduler_ran_follow_the_catch_up_policy(
         replica.process.kill()
         replica.process.wait()
     time.sleep(12)
-    for index in range(len(stack.schedulers)):
+    stack.restart_scheduler(0)
+    back = time.time()  # a replica fires again from here on
+    for index in range(1, len(stack.schedulers)):
         stack.restart_scheduler(index)
-    up = time.time()
     client = client_for(stack)
     time.sleep(2.5)
     client.delete_schedule("gap")
-    ticks = _ticks(_runs_of(client, "gap"))
+    ticks = [t for t in _ticks(_runs_of(client, "gap")) if t > down]
     assert len(ticks) == len(set(ticks))
-    # Ticks of the outage that started runs: none, or the latest `catch_up_limit` (3). The
-    # last second before `up` may hold a tick a replica fired on time as it came up.
-    outage = [t for t in ticks if down < t < up]
-    surely_missed = [t for t in ticks if down < t < up - 1.5]
-    if missed_runs:  # the latest three of the twelve missed, at once
-        assert len(outage) == missed_runs, (ticks, down, up)
-        assert surely_missed, (ticks, down, up)
+    # The first fire after the outage (at F, about when the first replica is `back`) keeps
+    # the latest `catch_up_limit` missed ticks (those up to F), or none; every tick after F
+    # runs on time. So the ticks that ran since the outage are consecutive from S: S is F-2
+    # with "all" (limit 3), the first tick after F with "none".
+    assert all(round(b - a) == 1 for a, b in itertools.pairwise(ticks)), (ticks, down, back)
+    first = ticks[0]
+    if missed_runs:
+        assert first < back - 0.5, (ticks, down, back)
+        assert len([t for t in ticks if t < back - 0.5]) <= missed_runs, (ticks, down, back)
     else:
-        assert surely_missed == [], (ticks, down, up)
-        assert len(outage) <= 1, (ticks, down, up)
+        assert first > back - 0.5, (ticks, down, back)
 
 
 DECLARED = '''"""Greets on a schedule it declares."""
