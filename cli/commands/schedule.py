@@ -116,7 +116,7 @@ def schedule_list(ctx: Context, output: str) -> None:
                 local_time(s.next_tick),
                 local_time(s.last_tick),
                 s.last_run_id,
-                "paused" if s.paused else "active",
+                "paused" if s.paused else ("failing" if s.last_error else "active"),
             )
             for s in schedules
         ],
@@ -146,6 +146,7 @@ def _as_json(info: ScheduleInfo) -> dict[str, Any]:
         "last_run_id": info.last_run_id,
         "overlap": info.overlap,
         "catch_up": info.catch_up,
+        "last_error": info.last_error,
     }
 
 

@@ -289,6 +289,8 @@ class ScheduleInfo:
     start_at: datetime | None = None
     end_at: datetime | None = None
     keep_data: bool = False
+    #: Why the last tick started no run; "" when it did.
+    last_error: str = ""
 
     @classmethod
     def from_proto(cls, message: scheduler_pb2.Schedule) -> ScheduleInfo:
@@ -318,6 +320,7 @@ class ScheduleInfo:
             start_at=when(spec, "start_at"),
             end_at=when(spec, "end_at"),
             keep_data=spec.keep_data,
+            last_error=message.last_error,
         )
 
 

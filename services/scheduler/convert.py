@@ -405,6 +405,7 @@ def schedule(state: ScheduleState) -> scheduler_pb2.Schedule:
         paused=state.paused,
         last_run_id=state.last_run_id,
         created_at=timestamp(state.created_ms),
+        last_error=state.last_error,
     )
     if spec.start_ms:
         message.spec.start_at.CopyFrom(timestamp(spec.start_ms))

@@ -304,6 +304,7 @@ class ScheduleState:
     last_run_id: str = ""
     declared: bool = False  # by its workflow's file: each registration of it updates it
     waiting: bool = False  # its next tick waits for the previous run (overlap "queue")
+    last_error: str = ""  # why its last tick started no run ("" when it did)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -67,6 +67,10 @@ def _jitter_ms(spec: ScheduleSpec, tick_ms: int) -> int:
     return int.from_bytes(digest[:4], "big") % (int(spec.jitter_s * 1000) + 1)
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 def _due(spec: ScheduleSpec, tick_ms: int) -> int | None:
     return tick_ms + _jitter_ms(spec, tick_ms) if tick_ms else None
 
@@ -236,7 +240,26 @@ class Schedules:
             try:
                 self._fire(name, f"{int(score)}", now_ms)
             except (SchedulerError, ValueError) as err:
+                # The workflow was removed, or its arguments no longer convert: the tick
+                # starts nothing, the schedule says why and waits for its next tick (not a
+                # retry every timer pass).
                 log.warning("schedule_tick_failed", schedule=name, error=str(err))
+                self._skip_tick(name, f"{int(score)}", str(err))
+
+    def _skip_tick(self, name: str, expected: str, error: str) -> None:
+        try:
+            state = self.get(name)
+        except NotFoundError:
+            return
+        after = next_tick(state.spec, state.created_ms, max(state.next_tick_ms, _now_ms()))
+        failed = replace(state, waiting=False, next_tick_ms=after, last_error=error[:2000])
+        self._scripts.schedule(
+            name=name,
+            action="advance",
+            state=failed.to_json(),
+            due_ms=_due(state.spec, after),
+            expected=expected,
+        )
 
     def _fire(self, name: str, expected: str, now_ms: int) -> None:
         try:
@@ -281,6 +304,7 @@ class Schedules:
         moved = replace(
             state,
             waiting=False,
+            last_error="",
             next_tick_ms=after,
             last_tick_ms=ticks[-1] if ticks else state.last_tick_ms,
             last_run_id=run_id,

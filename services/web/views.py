@@ -181,6 +181,7 @@ def schedule(info: ScheduleInfo) -> dict[str, Any]:
         "jitter_s": info.jitter_s,
         "start_at": iso(info.start_at),
         "end_at": iso(info.end_at),
+        "last_error": info.last_error,
     }
 
 

@@ -373,3 +373,33 @@ def test_a_workflow_file_declares_its_schedules_and_each_registration_updates_th
     with pytest.raises(ClientError, match="a name taken"):
         client.register(path)
     assert {s.name for s in client.list_schedules()} == {"greeter-often", "mine"}
+
+
+def test_a_tick_that_cannot_start_its_run_says_why_and_waits_for_the_next(
+    start_stack: Callable[..., LocalStack], tmp_path: Path
+) -> None:
+    stack = start_stack()
+    client = client_for(stack)
+    path = tmp_path / "greeter.py"
+    path.write_text(DECLARED.format(schedules=""))
+    client.register(path)
+    client.create_schedule("greet", "greeter", {"name": "Ada"}, every=1.0, overlap="allow")
+    assert_eventually(lambda: _runs_of(client, "greet"))
+    # Registered anew with a required option the schedule does not give.
+    path.write_text(
+        DECLARED.format(schedules="").replace(
+            "[Option('name', help='Who to greet')]",
+            "[Option('name', help='Who to greet'), Option('mood', help='How')]",
+        )
+    )
+    client.register(path)
+    (failing,) = assert_eventually(
+        lambda: [s for s in client.list_schedules() if "mood" in s.last_error]
+    )
+    assert failing.next_tick is not None
+    assert failing.next_tick.timestamp() > time.time() - 1  # its next tick, not a retry loop
+    count = len(_runs_of(client, "greet"))
+    time.sleep(2)
+    assert len(_runs_of(client, "greet")) == count  # no run while it cannot start one
+    logs = "".join(p.read_text() for p in stack.log_dir.glob("scheduler-*.log"))
+    assert logs.count("schedule_tick_failed") < 10  # about one a tick, not one a timer pass
